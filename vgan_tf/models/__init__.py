@@ -1,0 +1,5 @@
+"""Keras models of the paper: no I/O and no training logic here."""
+from vgan_tf.models.discriminator import Discriminator
+from vgan_tf.models.generators import OneStreamGenerator, TwoStreamGenerator
+
+__all__ = ["Discriminator", "OneStreamGenerator", "TwoStreamGenerator"]

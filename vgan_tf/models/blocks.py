@@ -1,0 +1,80 @@
+"""Layers shared by the paper's networks, with the paper's initialisation.
+
+Every convolution and transposed convolution has weights N(0, 0.01) and a zero bias;
+every BatchNorm has gamma N(1, 0.02) and beta 0. "k4 s2 p1" of the original Torch code is
+`kernel_size=4, strides=2, padding="same"` here: for even inputs both pad one row on each
+side, so the outputs line up exactly.
+
+BatchNorm momentum is 0.9, the Keras spelling of Torch's default momentum 0.1.
+"""
+from __future__ import annotations
+
+import keras
+
+CONV_STDDEV = 0.01
+GAMMA_STDDEV = 0.02
+TORCH_BN_MOMENTUM = 0.9
+GENERATOR_BN_EPSILON = 1e-5
+DISCRIMINATOR_BN_EPSILON = 1e-3
+
+
+def conv_init():
+    return keras.initializers.RandomNormal(mean=0.0, stddev=CONV_STDDEV)
+
+
+def batch_norm(epsilon: float, name: str) -> keras.layers.BatchNormalization:
+    return keras.layers.BatchNormalization(
+        momentum=TORCH_BN_MOMENTUM,
+        epsilon=epsilon,
+        gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=GAMMA_STDDEV),
+        beta_initializer="zeros",
+        name=name,
+    )
+
+
+def _conv_kwargs(name: str) -> dict:
+    return dict(kernel_initializer=conv_init(), bias_initializer="zeros", name=name)
+
+
+def up2d(filters: int, name: str, kernel=4, strides=2, padding="same"):
+    return keras.layers.Conv2DTranspose(
+        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
+
+
+def up3d(filters: int, name: str, kernel=4, strides=2, padding="same"):
+    return keras.layers.Conv3DTranspose(
+        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
+
+
+def down3d(filters: int, name: str, kernel=4, strides=2, padding="same"):
+    return keras.layers.Conv3D(
+        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
+
+
+def down2d(filters: int, name: str, kernel=4, strides=2, padding="same"):
+    return keras.layers.Conv2D(
+        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
+
+
+def build_chain(layers, input_shape):
+    """Builds `layers` in order from `input_shape` without running them.
+
+    Subclassed models call this from `build()` so that weights exist (and `.keras` files
+    load) before the first real call. Returns the final output shape.
+    """
+    shape = tuple(input_shape)
+    for layer in layers:
+        if not layer.built:
+            layer.build(shape)
+        shape = tuple(layer.compute_output_shape(shape))
+    return shape
+
+
+def run_chain(layers, x, training=None):
+    """Applies `layers` in order; BatchNorm layers get `training`."""
+    for layer in layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            x = layer(x, training=training)
+        else:
+            x = layer(x)
+    return x
