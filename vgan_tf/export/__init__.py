@@ -1,0 +1,21 @@
+"""SavedModel export for TF Serving: signatures, versioned writer, warm-up requests.
+
+Only this package knows about serving signatures (see docs/serving.md):
+
+    from vgan_tf import export
+    path = export.export_generator(generator, "/models", model_name="generator")
+
+writes `/models/generator/<next free version>/` with the signatures listed in
+`export.GENERATOR_SIGNATURES` and `assets.extra/tf_serving_warmup_requests`.
+"""
+from vgan_tf.export.signatures import (GENERATOR_SIGNATURES, GeneratorServingModule,
+                                       to_uint8)
+from vgan_tf.export.video_files import (decode_strip, encode_gif, encode_strip_jpeg,
+                                        write_gif, write_strip)
+from vgan_tf.export.writer import export_generator, list_versions, next_version
+
+__all__ = [
+    "GENERATOR_SIGNATURES", "GeneratorServingModule", "decode_strip", "encode_gif",
+    "encode_strip_jpeg", "export_generator", "list_versions", "next_version", "to_uint8",
+    "write_gif", "write_strip",
+]

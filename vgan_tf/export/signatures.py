@@ -1,0 +1,119 @@
+"""Serving signatures of the exported generator.
+
+Every signature is a `tf.function` on `GeneratorServingModule` with named, batch-first
+inputs, so TF Serving's batching and the REST/gRPC APIs see one row per video:
+
+| signature          | inputs                      | outputs                                        |
+|--------------------|-----------------------------|------------------------------------------------|
+| serving_default    | seed int64 [b]              | video uint8 [b,T,H,W,3], mask uint8 [b,T,H,W,1], background uint8 [b,H,W,3] |
+| generate_from_z    | z float32 [b, latent]       | same as serving_default                        |
+| generate_float     | z float32 [b, latent]       | video/mask/background float32 (video, background in [-1, 1], mask in [0, 1]) |
+| generate_jpeg_strip| seed int64 [b]              | strip_bytes string [b]: JPEG, frames stacked vertically ([T*H, W, 3]) |
+
+A seed names a video: its latent is `vgan_tf.sampling.latents_for_seeds`, drawn per row, so
+seed s gives `sample(generator, 1, seed=s)` whatever batch it is served in. Batches must
+hold 1 .. max_batch rows; the check runs inside the graph (INVALID_ARGUMENT), so a real
+`tensorflow_model_server` enforces it too.
+
+New models get new signature functions here (the future predictor will add
+`image_bytes` string [b] and `image` uint8 [b,H,W,3] variants) and are exported by
+`writer.export_*`; nothing else changes.
+"""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from vgan_tf import sampling
+
+DEFAULT_MAX_BATCH = 256
+STRIP_JPEG_QUALITY = 90
+
+GENERATOR_SIGNATURES = {
+    "serving_default": (("seed",), ("video", "mask", "background")),
+    "generate_from_z": (("z",), ("video", "mask", "background")),
+    "generate_float": (("z",), ("video", "mask", "background")),
+    "generate_jpeg_strip": (("seed",), ("strip_bytes",)),
+}
+"""signature name -> (input names, output names): the documented serving API."""
+
+
+def to_uint8(values, low: float, high: float) -> tf.Tensor:
+    """Maps float values in [low, high] to uint8 0..255 (rounded, clipped)."""
+    scaled = (tf.cast(values, tf.float32) - low) * (255.0 / (high - low))
+    return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
+
+
+def _check_batch(batch_size, max_batch: int):
+    """Graph-side guard: 1 <= batch <= max_batch, else InvalidArgumentError."""
+    return tf.debugging.Assert(
+        tf.logical_and(batch_size >= 1, batch_size <= max_batch),
+        [f"batch size must be between 1 and {max_batch} rows; got", batch_size])
+
+
+class GeneratorServingModule(tf.Module):
+    """Wraps a built video generator (e.g. `TwoStreamGenerator`) with serving signatures.
+
+    `generator` must have `latent_dim`, `video_shape` and `generate_parts(z, training)`
+    returning at least "video" [b,T,H,W,3] in [-1, 1]; "mask" [b,T,H,W,1] in [0, 1] and
+    "background" [b,H,W,3] are used when present (a one-stream generator serves a mask of
+    255 and the first frame as background).
+    """
+
+    def __init__(self, generator, max_batch: int = DEFAULT_MAX_BATCH):
+        super().__init__(name="generator_serving")
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.generator = generator
+        self.max_batch = int(max_batch)
+        latent = int(generator.latent_dim)
+        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
+        z_spec = tf.TensorSpec([None, latent], tf.float32, name="z")
+        self.serving_default = tf.function(self._from_seed, input_signature=[seed_spec])
+        self.generate_from_z = tf.function(self._from_z, input_signature=[z_spec])
+        self.generate_float = tf.function(self._float_parts, input_signature=[z_spec])
+        self.generate_jpeg_strip = tf.function(self._jpeg_strip,
+                                               input_signature=[seed_spec])
+
+    def signatures(self) -> dict:
+        """signature name -> concrete function, for `tf.saved_model.save(signatures=...)`."""
+        return {name: getattr(self, name).get_concrete_function()
+                for name in GENERATOR_SIGNATURES}
+
+    # -- shared pieces ------------------------------------------------------------------
+    def _latents(self, seed):
+        with tf.control_dependencies([_check_batch(tf.size(seed), self.max_batch)]):
+            seed = tf.identity(seed)
+        return sampling.latents_for_seeds(seed, self.generator.latent_dim)
+
+    def _float_parts(self, z):
+        with tf.control_dependencies([_check_batch(tf.shape(z)[0], self.max_batch)]):
+            z = tf.identity(z)
+        parts = self.generator.generate_parts(z, training=False)
+        video = tf.cast(parts["video"], tf.float32)
+        mask = parts.get("mask")
+        mask = tf.ones_like(video[..., :1]) if mask is None else tf.cast(mask, tf.float32)
+        background = parts.get("background")
+        background = video[:, 0] if background is None else tf.cast(background, tf.float32)
+        return {"video": video, "mask": mask, "background": background}
+
+    def _uint8_parts(self, z):
+        parts = self._float_parts(z)
+        return {"video": to_uint8(parts["video"], -1.0, 1.0),
+                "mask": to_uint8(parts["mask"], 0.0, 1.0),
+                "background": to_uint8(parts["background"], -1.0, 1.0)}
+
+    # -- signatures ---------------------------------------------------------------------
+    def _from_seed(self, seed):
+        return self._uint8_parts(self._latents(seed))
+
+    def _from_z(self, z):
+        return self._uint8_parts(z)
+
+    def _jpeg_strip(self, seed):
+        video = self._uint8_parts(self._latents(seed))["video"]
+        frames, height, width, _ = self.generator.video_shape
+        strips = tf.reshape(video, [-1, frames * height, width, 3])
+        encoded = tf.map_fn(
+            lambda strip: tf.io.encode_jpeg(strip, quality=STRIP_JPEG_QUALITY),
+            strips, fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"strip_bytes": encoded}

@@ -1,0 +1,69 @@
+"""Warm-up requests: `assets.extra/tf_serving_warmup_requests`, a TFRecord of PredictionLog.
+
+TF Serving replays these when it loads a version, before marking it AVAILABLE, so the first
+real request does not pay for graph initialisation. Needs `tensorflow-serving-api` (the
+`serving` extra).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+WARMUP_DIR = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def predict_request(model_name: str, signature_name: str, inputs: dict):
+    """A PredictRequest with numpy inputs (dtypes kept exactly: pass np.int64 for seeds)."""
+    from tensorflow_serving.apis import predict_pb2
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = model_name
+    request.model_spec.signature_name = signature_name
+    for name, value in inputs.items():
+        request.inputs[name].CopyFrom(tf.make_tensor_proto(np.asarray(value)))
+    return request
+
+
+def generator_warmup_requests(model_name: str, latent_dim: int, batch_sizes=(1,)):
+    """One request per (signature, batch size), seeds 0.. and zero latents."""
+    requests = []
+    for batch in batch_sizes:
+        seeds = np.arange(batch, dtype=np.int64)
+        z = np.zeros([batch, latent_dim], np.float32)
+        requests += [
+            predict_request(model_name, "serving_default", {"seed": seeds}),
+            predict_request(model_name, "generate_from_z", {"z": z}),
+            predict_request(model_name, "generate_float", {"z": z}),
+            predict_request(model_name, "generate_jpeg_strip", {"seed": seeds}),
+        ]
+    return requests
+
+
+def write_warmup_requests(saved_model_dir: str, requests) -> str:
+    """Writes `requests` (PredictRequest protos) as PredictionLogs; returns the file path."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    directory = os.path.join(saved_model_dir, WARMUP_DIR)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, WARMUP_FILE)
+    with tf.io.TFRecordWriter(path) as writer:
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return path
+
+
+def read_warmup_requests(saved_model_dir: str):
+    """The PredictRequests stored in a version's warm-up file (for tests and tools)."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = os.path.join(saved_model_dir, WARMUP_DIR, WARMUP_FILE)
+    requests = []
+    for record in tf.data.TFRecordDataset(path):
+        log = prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        requests.append(log.predict_log.request)
+    return requests

@@ -1,0 +1,92 @@
+"""Versioned SavedModel writer: `EXPORT_BASE/<model name>/<integer version>/`.
+
+A version is written into a hidden temporary folder beside its final place and renamed
+into place at the end, so a running `tensorflow_model_server` polling the base path never
+sees a half-written version. The next free version (highest existing + 1, starting at 1)
+is used unless one is given.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vgan_tf.export import signatures as signatures_lib
+from vgan_tf.export import warmup as warmup_lib
+
+
+def list_versions(model_base: str) -> list:
+    """Sorted integer versions present under `model_base` (other names are ignored)."""
+    if not tf.io.gfile.isdir(model_base):
+        return []
+    versions = []
+    for name in tf.io.gfile.listdir(model_base):
+        name = name.rstrip("/")
+        if name.isdigit() and tf.io.gfile.isdir(os.path.join(model_base, name)):
+            versions.append(int(name))
+    return sorted(versions)
+
+
+def next_version(model_base: str) -> int:
+    """Highest existing version + 1, or 1 for a new model."""
+    versions = list_versions(model_base)
+    return versions[-1] + 1 if versions else 1
+
+
+def load_generator(path: str):
+    """Loads a generator saved by training (`<model_dir>/generator.keras`)."""
+    import vgan_tf.models  # noqa: F401  registers the custom classes
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no generator at {path}")
+    return keras.saving.load_model(path, safe_mode=True)
+
+
+def _ensure_built(generator):
+    if not generator.built:
+        generator(np.zeros([1, generator.latent_dim], np.float32), training=False)
+
+
+def export_generator(generator, export_base: str, model_name: str = "generator",
+                     version: int | None = None,
+                     max_batch: int = signatures_lib.DEFAULT_MAX_BATCH,
+                     warmup_batch_sizes=(1,)) -> str:
+    """Exports `generator` with the signatures of `signatures.GENERATOR_SIGNATURES`.
+
+    Returns the version directory. Raises FileExistsError if `version` already exists.
+    `warmup_batch_sizes=()` skips the warm-up file.
+    """
+    if not model_name or "/" in model_name:
+        raise ValueError(f"model_name must be a plain folder name, got {model_name!r}")
+    _ensure_built(generator)
+    model_base = os.path.join(export_base, model_name)
+    if version is None:
+        version = next_version(model_base)
+    if int(version) < 1:
+        raise ValueError(f"version must be a positive integer, got {version}")
+    final = os.path.join(model_base, str(int(version)))
+    if os.path.exists(final):
+        raise FileExistsError(f"version {version} of {model_name} already exists: {final}")
+    os.makedirs(model_base, exist_ok=True)
+    staging = os.path.join(model_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
+    try:
+        module = signatures_lib.GeneratorServingModule(generator, max_batch=max_batch)
+        tf.saved_model.save(module, staging, signatures=module.signatures())
+        if warmup_batch_sizes:
+            requests = warmup_lib.generator_warmup_requests(
+                model_name, generator.latent_dim, warmup_batch_sizes)
+            warmup_lib.write_warmup_requests(staging, requests)
+        try:
+            os.rename(staging, final)
+        except OSError as error:
+            raise FileExistsError(
+                f"version {version} of {model_name} appeared while exporting: {final}"
+            ) from error
+    finally:
+        if os.path.exists(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
