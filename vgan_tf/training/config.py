@@ -1,0 +1,114 @@
+"""Training configuration as one dataclass, with named presets.
+
+Field names are also the flag names of tools/train.py, so a validation error that names a
+field names the flag to fix.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from vgan_tf import config as config_lib
+
+GENERATORS = ("two_stream", "one_stream")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything one training run needs. Defaults are the paper's settings."""
+
+    model_dir: str = ""
+    # Data: list files of JPEG strips under data_root, or the built-in synthetic scenes.
+    data_list: tuple = ()
+    data_root: str = ""
+    synthetic: bool = False
+    synthetic_clips: int = 512
+    synthetic_dir: str = ""  # default: <model_dir>/synthetic_data
+    # Model.
+    generator: str = "two_stream"
+    frames: int = 32
+    size: int = 64
+    latent_dim: int = 100
+    base_width: int = 64
+    # Optimisation (the paper: Adam 2e-4, beta1 0.5, batch 64, mask prior 0.1).
+    batch_size: int = 64
+    steps: int = 100_000
+    steps_per_epoch: int = 1000
+    g_learning_rate: float = 2e-4
+    d_learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    mask_weight: float = 0.1
+    seed: int = 0
+    shuffle_buffer: int = 1024
+    # Outputs.
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 5
+    resume: bool = True
+    num_samples: int = 16
+    sample_scale: int = 1
+    sample_fps: float = 8.0
+    verbose: int = 1
+
+    @property
+    def sizes(self) -> config_lib.NetworkSizes:
+        return config_lib.NetworkSizes(self.frames, self.size, self.latent_dim,
+                                       self.base_width)
+
+    def validate(self) -> "TrainConfig":
+        """Raises ValueError naming the offending field (= flag) and what was expected."""
+        if not self.model_dir:
+            raise ValueError("--model_dir is required: the folder for checkpoints and samples")
+        if not self.synthetic and not self.data_list:
+            raise ValueError("give --data_list (with --data_root) or --synthetic")
+        if self.synthetic and self.data_list:
+            raise ValueError("--synthetic and --data_list exclude each other")
+        if self.generator not in GENERATORS:
+            raise ValueError(f"--generator must be one of {GENERATORS}, got {self.generator!r}")
+        positive = ("batch_size", "steps", "steps_per_epoch", "checkpoint_every",
+                    "keep_checkpoints", "num_samples", "sample_scale", "synthetic_clips",
+                    "shuffle_buffer")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"--{name} must be a positive integer, got {value!r}")
+        if self.steps % self.steps_per_epoch:
+            raise ValueError(f"--steps ({self.steps}) must be a multiple of --steps_per_epoch "
+                             f"({self.steps_per_epoch})")
+        for name in ("g_learning_rate", "d_learning_rate", "sample_fps"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"--{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 <= self.beta_1 < 1:
+            raise ValueError(f"--beta_1 must be in [0, 1), got {self.beta_1!r}")
+        if self.mask_weight < 0:
+            raise ValueError(f"--mask_weight must be >= 0, got {self.mask_weight!r}")
+        try:
+            self.sizes
+        except ValueError as error:
+            raise ValueError(f"--frames/--size/--latent_dim/--base_width: {error}") from None
+        return self
+
+
+PRESETS = {
+    # The paper: 32 frames of 64x64, z 100, widths 512..64, batch 64.
+    "paper": dict(frames=32, size=64, latent_dim=100, base_width=64, batch_size=64,
+                  steps=100_000, steps_per_epoch=1000, checkpoint_every=1000),
+    # Seconds on a CPU: every layer of the paper at 8 frames of 16x16, narrow widths.
+    "tiny": dict(frames=8, size=16, latent_dim=16, base_width=8, batch_size=8, steps=20,
+                 steps_per_epoch=10, checkpoint_every=10, num_samples=4, sample_scale=4,
+                 synthetic_clips=64),
+    # `make demo`: a few minutes on 2 CPU cores, enough for sprites that move.
+    "tiny_demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
+                      steps=1200, steps_per_epoch=100, checkpoint_every=200,
+                      synthetic_clips=1024, num_samples=16, sample_scale=3),
+}
+
+
+def from_preset(name: str, **overrides) -> TrainConfig:
+    """A TrainConfig from a named preset, with field overrides."""
+    if name not in PRESETS:
+        raise ValueError(f"--preset must be one of {sorted(PRESETS)}, got {name!r}")
+    values = dict(PRESETS[name])
+    values.update(overrides)
+    unknown = set(values) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise ValueError(f"unknown training settings: {sorted(unknown)}")
+    return TrainConfig(**values)

@@ -1,0 +1,1 @@
+"""Pictures of videos: grids, GIFs and the sample sets written during training."""
