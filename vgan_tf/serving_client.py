@@ -338,9 +338,15 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=("gif", "strip"),
     for row, seed in enumerate(seeds):
         stem = os.path.join(out_dir, f"seed_{seed}")
         if "strip_bytes" in outputs:
-            paths.append(stem + "_strip.jpg")
-            with open(paths[-1], "wb") as handle:
-                handle.write(bytes(outputs["strip_bytes"][row]))
+            data = bytes(outputs["strip_bytes"][row])
+            if "strip" in formats:
+                paths.append(stem + "_strip.jpg")
+                with open(paths[-1], "wb") as handle:
+                    handle.write(data)
+            if "gif" in formats:  # square frames: a strip of W x (T*W) holds T frames
+                height, width = video_files.decode_strip(data, 1).shape[1:3]
+                video = video_files.decode_strip(data, height // width)
+                paths.append(video_files.write_gif(stem + ".gif", video, fps))
         for name in ("video", "mask"):
             if name not in outputs:
                 continue
@@ -353,4 +359,23 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=("gif", "strip"),
                 paths.append(video_files.write_gif(f"{stem}{suffix}.gif", video, fps))
             if "strip" in formats:
                 paths.append(video_files.write_strip(f"{stem}{suffix}_strip.jpg", video))
+    return paths
+
+
+def generate_to_files(client, seeds, out_dir: str, formats=("gif", "strip"),
+                      jpeg_strips: bool = False, fps: float = 8.0) -> list:
+    """Asks `client` for the videos of `seeds` and writes them; returns the paths.
+
+    Large seed lists are sent in requests of at most `client.max_batch` rows."""
+    seeds = seeds_array(seeds)
+    if seeds.size == 0:
+        raise ValueError("no seeds to generate")
+    paths = []
+    for start in range(0, seeds.size, client.max_batch):
+        chunk = seeds[start:start + client.max_batch]
+        if jpeg_strips:
+            outputs = {"strip_bytes": client.generate_jpeg_strips(chunk)}
+        else:
+            outputs = client.generate(chunk)
+        paths += write_videos(outputs, chunk, out_dir, formats, fps)
     return paths

@@ -12,10 +12,12 @@ from vgan_tf.export.signatures import (GENERATOR_SIGNATURES, GeneratorServingMod
                                        to_uint8)
 from vgan_tf.export.video_files import (decode_strip, encode_gif, encode_strip_jpeg,
                                         write_gif, write_strip)
-from vgan_tf.export.writer import export_generator, list_versions, next_version
+from vgan_tf.export.writer import (export_generator, export_generator_file, generator_path,
+                                   list_versions, load_generator, next_version)
 
 __all__ = [
     "GENERATOR_SIGNATURES", "GeneratorServingModule", "decode_strip", "encode_gif",
-    "encode_strip_jpeg", "export_generator", "list_versions", "next_version", "to_uint8",
+    "encode_strip_jpeg", "export_generator", "export_generator_file", "generator_path",
+    "list_versions", "load_generator", "next_version", "to_uint8",
     "write_gif", "write_strip",
 ]

@@ -37,6 +37,14 @@ def next_version(model_base: str) -> int:
     return versions[-1] + 1 if versions else 1
 
 
+GENERATOR_FILENAME = "generator.keras"
+
+
+def generator_path(model_dir: str) -> str:
+    """Where training saves the final generator: `<model_dir>/generator.keras`."""
+    return os.path.join(model_dir, GENERATOR_FILENAME)
+
+
 def load_generator(path: str):
     """Loads a generator saved by training (`<model_dir>/generator.keras`)."""
     import vgan_tf.models  # noqa: F401  registers the custom classes
@@ -90,3 +98,8 @@ def export_generator(generator, export_base: str, model_name: str = "generator",
         if os.path.exists(staging):
             shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def export_generator_file(path: str, export_base: str, **kwargs) -> str:
+    """Loads a `.keras` generator and exports it (kwargs as for `export_generator`)."""
+    return export_generator(load_generator(path), export_base, **kwargs)

@@ -1,0 +1,59 @@
+"""Asks a TF Serving server (gRPC or REST) for generated videos and writes them as files.
+
+    python -m tools.serving_client --server=localhost:8500 --seeds=0,1,2 --out_dir=videos
+    python -m tools.serving_client --server=http://localhost:8501 --form=instances \
+        --seed=100 --num=8 --out_dir=videos --formats=gif
+    python -m tools.serving_client --server=localhost:8500 --jpeg_strips --seeds=7
+
+Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks.
+"""
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("server", "localhost:8500",
+                    "host:port for gRPC, http://host:port for REST.")
+flags.DEFINE_enum("protocol", None, ["grpc", "rest"], "Default: from --server.")
+flags.DEFINE_string("model_name", "generator", "Served model name.")
+flags.DEFINE_integer("version", None, "Model version; default: the newest.")
+flags.DEFINE_list("seeds", None, "Seeds to generate (overrides --seed/--num).")
+flags.DEFINE_integer("seed", 0, "First seed.")
+flags.DEFINE_integer("num", 4, "Number of videos (seeds seed .. seed + num - 1).")
+flags.DEFINE_string("out_dir", "served_videos", "Where to write the files.")
+flags.DEFINE_list("formats", ["gif", "strip"], "gif and/or strip.")
+flags.DEFINE_bool("jpeg_strips", False, "Ask the server for JPEG strips "
+                  "(generate_jpeg_strip) instead of uint8 videos.")
+flags.DEFINE_enum("form", "inputs", ["inputs", "instances"], "REST body form.")
+flags.DEFINE_integer("max_batch", 256, "Refuse larger requests before sending.")
+flags.DEFINE_integer("max_receive_mb", 1024, "gRPC receive limit in MiB.")
+flags.DEFINE_float("timeout", 120.0, "Seconds per request.")
+
+
+def main(argv):
+    del argv
+    from vgan_tf import serving_client
+
+    seeds = ([int(s) for s in FLAGS.seeds] if FLAGS.seeds
+             else list(range(FLAGS.seed, FLAGS.seed + FLAGS.num)))
+    kwargs = dict(model_name=FLAGS.model_name, version=FLAGS.version,
+                  timeout=FLAGS.timeout, max_batch=FLAGS.max_batch)
+    if (FLAGS.protocol or ("rest" if "://" in FLAGS.server else "grpc")) == "rest":
+        kwargs["form"] = FLAGS.form
+    else:
+        kwargs["max_receive_bytes"] = FLAGS.max_receive_mb << 20
+    try:
+        paths = serving_client.generate_to_files(
+            serving_client.make_client(FLAGS.server, FLAGS.protocol or "grpc", **kwargs),
+            seeds, FLAGS.out_dir, formats=FLAGS.formats, jpeg_strips=FLAGS.jpeg_strips)
+    except ValueError as error:
+        raise app.UsageError(str(error))
+    except serving_client.ServingError as error:
+        raise SystemExit(f"server error {error}")
+    print("\n".join(paths))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
