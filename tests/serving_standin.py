@@ -158,9 +158,21 @@ class ModelRegistry:
             outputs = servable.functions[signature_name](**tensors)
         except tf.errors.OpError as error:
             raise ServingStatus(_status_name(error.error_code),
-                                error.message.split("\n\n")[0].strip()) from None
+                                _op_error_text(error.message)) from None
         names = list(output_filter) or sorted(outputs)
         return version, {n: outputs[n].numpy() for n in names}
+
+
+def _op_error_text(message: str) -> str:
+    """The op's own words from a TF error, without graph-execution boilerplate."""
+    kept = []
+    for line in message.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("Graph execution error", "Detected at node",
+                                        "<stack traces", "File ", "[[")):
+            continue
+        kept.append(re.sub(r"\s*\[\[\{\{node .*$|\s*\[Op:[^\]]*\]$", "", line))
+    return " ".join(k for k in kept if k) or message.strip()
 
 
 def _status_name(code: int) -> str:
@@ -435,8 +447,7 @@ class _RestHandler(BaseHTTPRequestHandler):
                 raise ValueError(f"instances must be objects naming the inputs {aliases}")
         else:
             columns = body["inputs"]
-            if not isinstance(columns, dict) or (len(aliases) == 1 and
-                                                 aliases[0] not in columns):
+            if not isinstance(columns, dict) or set(columns) == {"b64"}:
                 if len(aliases) != 1:
                     raise ValueError(f"'inputs' must be an object naming {aliases}")
                 columns = {aliases[0]: columns}
