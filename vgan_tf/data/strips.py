@@ -1,0 +1,157 @@
+"""JPEG strips: a clip stored as ONE JPEG, its square frames stacked vertically.
+
+A clip of T frames of S x S pixels is an image S wide and T * S tall; frame k is rows
+k*S .. (k+1)*S - 1. The frame size is detected from the width, the number of frames from
+the height. This module has the NumPy side (encode, write, read: tools and tests) and the
+in-graph side (`decode_clip`: what the tf.data pipeline runs, no Python per element).
+"""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+DEFAULT_QUALITY = 95
+
+
+def _check_frames(frames: np.ndarray, what: str) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8:
+        raise ValueError(f"{what}: frames must be uint8, got {frames.dtype}")
+    if frames.ndim != 4 or frames.shape[1] != frames.shape[2] or frames.shape[3] != 3 \
+            or frames.shape[0] < 1 or frames.shape[1] < 1:
+        raise ValueError(f"{what}: frames must be [T, S, S, 3] with T, S >= 1, got "
+                         f"{frames.shape}")
+    return frames
+
+
+def frames_to_strip(frames: np.ndarray) -> np.ndarray:
+    """[T, S, S, 3] uint8 -> [T*S, S, 3] uint8 (np.vstack of the frames)."""
+    frames = _check_frames(frames, "frames_to_strip")
+    return frames.reshape(-1, frames.shape[2], 3)
+
+
+def strip_to_frames(strip: np.ndarray, what: str = "strip") -> np.ndarray:
+    """[T*S, S, 3] -> [T, S, S, 3]; ValueError unless the height is a multiple of the width."""
+    strip = np.asarray(strip)
+    if strip.ndim != 3 or strip.shape[2] != 3:
+        raise ValueError(f"{what}: expected an RGB image, got shape {strip.shape}")
+    height, width = strip.shape[:2]
+    if width == 0 or height == 0 or height % width:
+        raise ValueError(f"{what}: height {height} is not a multiple of width {width}; "
+                         "frames must be square")
+    return strip.reshape(height // width, width, width, 3)
+
+
+def encode_strip(frames: np.ndarray, quality: int = DEFAULT_QUALITY) -> bytes:
+    """[T, S, S, 3] uint8 RGB -> JPEG bytes of the strip (deterministic for equal input)."""
+    strip = frames_to_strip(frames)
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(strip[..., ::-1]),
+                           [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"JPEG encoding failed for a strip of shape {strip.shape}")
+    return buf.tobytes()
+
+
+def write_strip(path: str, frames_uint8: np.ndarray, quality: int = DEFAULT_QUALITY) -> str:
+    """Writes [T, S, S, 3] uint8 RGB frames as one JPEG strip at `path` (any gfile path)."""
+    data = encode_strip(_check_frames(frames_uint8, path), quality)
+    parent = os.path.dirname(path)
+    if parent and not tf.io.gfile.exists(parent):
+        tf.io.gfile.makedirs(parent)
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def decode_strip_bytes(data: bytes, what: str = "strip") -> np.ndarray:
+    """JPEG bytes -> [T, S, S, 3] uint8 with TensorFlow's decoder (the pipeline's)."""
+    try:
+        image = tf.io.decode_jpeg(data, channels=3).numpy()
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
+        raise ValueError(f"{what}: not a decodable JPEG ({e.message.strip()})") from None
+    return strip_to_frames(image, what)
+
+
+def read_strip(path: str) -> np.ndarray:
+    """Reads a strip file -> [T, S, S, 3] uint8 RGB. Errors name `path`."""
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(f"strip {path!r} does not exist")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        data = f.read()
+    return decode_strip_bytes(data, path)
+
+
+def frame_indices(num_strip_frames, frames: int, stride=1, start=0) -> tf.Tensor:
+    """Indices of the `frames` frames taken from a strip of `num_strip_frames`.
+
+    start, start + stride, ...; indices past the end repeat the last frame (the original
+    loader's padding of short clips). int32 [frames].
+    """
+    idx = start + tf.range(frames, dtype=tf.int32) * stride
+    return tf.minimum(idx, tf.cast(num_strip_frames, tf.int32) - 1)
+
+
+def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:
+    """A uniform start frame for a random window of `frames` frames at `stride`.
+
+    The window fits inside the strip where it can; a clip too short starts at 0 (and then
+    repeats its last frame). `seed` is a stateless [2] int seed. int32 scalar.
+    """
+    span = (frames - 1) * stride + 1
+    slack = tf.maximum(tf.cast(num_strip_frames, tf.int32) - span, 0)
+    return tf.random.stateless_uniform([], seed=seed, minval=0, maxval=slack + 1,
+                                       dtype=tf.int32)
+
+
+def resize_frames(clip, size: int) -> tf.Tensor:
+    """[F, S, S, 3] uint8 -> [F, size, size, 3] float32 in [0, 255], bilinear.
+
+    TF2's bilinear resize samples at half-pixel centres, so halving (S == 2 * size) is
+    exactly the mean of each 2x2 block; that case takes the cheaper reshape-and-mean path.
+    """
+    s = tf.shape(clip)[1]
+    num = tf.shape(clip)[0]
+
+    def same():
+        return tf.cast(clip, tf.float32)
+
+    def halve():
+        blocks = tf.reshape(tf.cast(clip, tf.float32), [num, size, 2, size, 2, 3])
+        return tf.reduce_mean(blocks, axis=[2, 4])
+
+    def general():
+        return tf.image.resize(clip, [size, size], method="bilinear")
+
+    out = tf.case([(tf.equal(s, size), same), (tf.equal(s, 2 * size), halve)],
+                  default=general, exclusive=False)
+    return tf.ensure_shape(out, [None, size, size, 3])
+
+
+def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
+                height=None, width=None) -> tf.Tensor:
+    """In-graph: JPEG strip bytes -> [frames, size, size, 3] float32 in [-1, 1].
+
+    Decodes the strip once (only the rows down to the last frame used, which saves the
+    bottom of tall strips) and reshapes it to [T, S, S, 3]; takes frames start,
+    start + stride, ... repeating the last frame of a short clip; resizes each frame
+    bilinearly (not cropped), and maps [0, 255] to [-1, 1]. `height` and `width` are the
+    strip's pixel sizes when already known from its header (saves a header parse).
+    """
+    if height is None or width is None:
+        shape = tf.image.extract_jpeg_shape(encoded, output_type=tf.int32)
+        height, width = shape[0], shape[1]
+    height = tf.cast(height, tf.int32)
+    width = tf.cast(width, tf.int32)
+    num_strip = height // width
+    idx = frame_indices(num_strip, frames, stride, start)
+    rows_needed = (idx[-1] + 1) * width
+    image = tf.io.decode_and_crop_jpeg(encoded, tf.stack([0, 0, rows_needed, width]),
+                                       channels=3)
+    clip = tf.reshape(image, [idx[-1] + 1, width, width, 3])
+    clip = tf.gather(clip, idx)
+    clip = resize_frames(clip, size)
+    clip = clip * (1.0 / 127.5) - 1.0
+    return tf.ensure_shape(clip, [frames, size, size, 3])

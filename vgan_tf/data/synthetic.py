@@ -1,0 +1,178 @@
+"""Synthetic scenes: 1-3 digit sprites moving over a static textured background.
+
+The embedded default data set (the demo and the tests train on it): every clip has a fixed
+seed, so the same arguments give byte-identical strips, list and ground truth. Each clip
+has one class label, the compass direction (8 classes, 0 = east, counter-clockwise in
+45-degree steps, y pointing up) in which all its sprites start moving; sprites then move at
+constant speed and bounce off the walls. Speeds are 1-3 px per frame at 64x64 (scaled with
+the strip size) and sprites are about a quarter of the frame tall, so motion is visible at
+16x16 as well as at 64x64.
+
+Output of `write_synthetic_dataset(out_dir, ...)`:
+  out_dir/train.txt                 "clips/clip_000000.jpg <label>" per line
+  out_dir/clips/clip_NNNNNN.jpg     the JPEG strips, [frames * S, S, 3]
+  out_dir/ground_truth.jsonl        one JSON record per clip, in list order
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from vgan_tf.data import lists, strips
+
+NUM_CLASSES = 8
+CLASS_NAMES = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
+LIST_NAME = "train.txt"
+GROUND_TRUTH_NAME = "ground_truth.jsonl"
+
+_DIGITS = (
+    ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
+    ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
+    ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
+    ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
+    ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
+    ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
+    ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
+    ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
+    ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
+    ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
+)
+DIGIT_BITMAPS = np.array([[[c == "1" for c in row] for row in d] for d in _DIGITS], bool)
+"""[10, 7, 5] bool: hard-coded 5x7 digit glyphs."""
+
+_PALETTE = np.array([(255, 40, 40), (40, 220, 40), (60, 90, 255), (255, 230, 0),
+                     (255, 0, 255), (0, 230, 230), (255, 140, 0), (255, 255, 255)], np.uint8)
+
+
+def _sprite_scale(size: int) -> int:
+    return max(1, -(-size // 28))
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A static procedural texture: [size, size, 3] uint8, muted so sprites stand out."""
+    coords = np.arange(size, dtype=np.float32) / size
+    y, x = np.meshgrid(coords, coords, indexing="ij")
+    base = rng.uniform(50, 110, size=3).astype(np.float32)
+    tex = np.zeros((size, size), np.float32)
+    for _ in range(3):
+        fx, fy = rng.uniform(1, 6, size=2)
+        phase = rng.uniform(0, 2 * np.pi)
+        tex += np.sin(2 * np.pi * (fx * x + fy * y) + phase)
+    cells = max(2, size // 8)
+    noise = rng.uniform(-1, 1, size=(cells, cells)).astype(np.float32)
+    noise = np.kron(noise, np.ones((size // cells + 1, size // cells + 1), np.float32))
+    tex = tex / 3.0 * 18.0 + noise[:size, :size] * 10.0
+    tint = rng.uniform(0.6, 1.0, size=3).astype(np.float32)
+    image = base[None, None, :] + tex[..., None] * tint[None, None, :]
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def _bounce(start: np.ndarray, velocity: np.ndarray, limit: np.ndarray, frames: int):
+    """Positions and velocities of points bouncing in [0, limit]: [frames, n, 2] each."""
+    t = np.arange(frames, dtype=np.float64)[:, None, None]
+    free = start[None] + velocity[None] * t
+    period = 2.0 * limit[None]
+    folded = np.mod(free, period)
+    pos = limit[None] - np.abs(folded - limit[None])
+    going_back = folded > limit[None]
+    vel = np.where(going_back, -velocity[None], velocity[None])
+    return pos, vel
+
+
+def render_clip(seed: int, index: int, frames: int = 32, size: int = 64):
+    """One clip: ([frames, size, size, 3] uint8, ground-truth dict). Pure function of args."""
+    rng = np.random.default_rng([int(seed), int(index)])
+    scale = _sprite_scale(size)
+    sprite_h, sprite_w = 7 * scale, 5 * scale
+    count = int(rng.integers(1, 4))
+    label = int(rng.integers(0, NUM_CLASSES))
+    background = _background(rng, size)
+
+    angles = np.deg2rad(label * 45.0 + rng.uniform(-12.0, 12.0, size=count))
+    speeds = rng.uniform(1.0, 3.0, size=count) * size / 64.0
+    # Image y grows downwards; the class direction has y pointing up.
+    velocity = np.stack([speeds * np.cos(angles), -speeds * np.sin(angles)], axis=1)
+    limit = np.array([size - sprite_w, size - sprite_h], np.float64)[None, :]
+    start = rng.uniform(0.0, 1.0, size=(count, 2)) * limit
+    digits = rng.integers(0, 10, size=count)
+    colours = _PALETTE[rng.choice(len(_PALETTE), size=count, replace=False)]
+
+    pos, vel = _bounce(start, velocity, np.repeat(limit, count, axis=0), frames)
+    corner = np.rint(pos).astype(np.int64)  # [frames, count, 2] (x, y) top-left
+
+    video = np.broadcast_to(background, (frames, size, size, 3)).copy()
+    rows = np.arange(sprite_h)
+    cols = np.arange(sprite_w)
+    t_idx = np.arange(frames)[:, None, None]
+    for k in range(count):
+        glyph = np.kron(DIGIT_BITMAPS[digits[k]], np.ones((scale, scale), bool))
+        ys = corner[:, k, 1][:, None, None] + rows[None, :, None]
+        xs = corner[:, k, 0][:, None, None] + cols[None, None, :]
+        mask = np.broadcast_to(glyph, (frames, sprite_h, sprite_w))
+        video[np.broadcast_to(t_idx, mask.shape)[mask], np.broadcast_to(ys, mask.shape)[mask],
+              np.broadcast_to(xs, mask.shape)[mask]] = colours[k]
+
+    truth = {
+        "index": int(index),
+        "seed": [int(seed), int(index)],
+        "label": label,
+        "direction": CLASS_NAMES[label],
+        "count": count,
+        "frames": frames,
+        "size": size,
+        "sprite_size": [sprite_w, sprite_h],
+        "digits": [int(d) for d in digits],
+        "colours": colours.tolist(),
+        "positions": np.round(pos + np.array([sprite_w, sprite_h]) / 2.0, 4)
+        .transpose(1, 0, 2).tolist(),
+        "velocities": np.round(vel, 4).transpose(1, 0, 2).tolist(),
+    }
+    return video, truth
+
+
+def clip_path(index: int) -> str:
+    return f"clips/clip_{index:06d}.jpg"
+
+
+def write_synthetic_dataset(out_dir: str, num_clips: int, frames: int = 32, size: int = 64,
+                            seed: int = 0, strip_size: int | None = None,
+                            quality: int = strips.DEFAULT_QUALITY) -> str:
+    """Writes `num_clips` synthetic strips, `train.txt` and `ground_truth.jsonl`.
+
+    Strip frames are `strip_size` pixels square (default: `size`). Ground-truth positions
+    are sprite centres in pixels of the strip frame, [count][frames][x, y]; velocities are
+    pixels per frame, [count][frames][vx, vy] (image coordinates, y down), after bounces.
+    Returns the list file's path. Same arguments -> byte-identical files.
+    """
+    for name, value in (("num_clips", num_clips), ("frames", frames), ("size", size)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    strip_size = size if strip_size is None else strip_size
+    if not isinstance(strip_size, (int, np.integer)) or strip_size < 8:
+        raise ValueError(f"strip_size must be an integer >= 8, got {strip_size!r}")
+    tf.io.gfile.makedirs(os.path.join(out_dir, "clips"))
+    paths, labels, records = [], [], []
+    for index in range(num_clips):
+        video, truth = render_clip(seed, index, frames, strip_size)
+        rel = clip_path(index)
+        with tf.io.gfile.GFile(os.path.join(out_dir, rel), "wb") as f:
+            f.write(strips.encode_strip(video, quality))
+        truth["path"] = rel
+        paths.append(rel)
+        labels.append(truth["label"])
+        records.append(json.dumps(truth, sort_keys=True, separators=(",", ":")))
+    with tf.io.gfile.GFile(os.path.join(out_dir, GROUND_TRUTH_NAME), "w") as f:
+        f.write("\n".join(records) + "\n")
+    return lists.write_list(
+        os.path.join(out_dir, LIST_NAME), paths, labels,
+        header=f"synthetic scenes: {num_clips} clips, {frames} frames of {strip_size}px, "
+               f"seed {seed}; label = direction ({' '.join(CLASS_NAMES)})")
+
+
+def read_ground_truth(out_dir: str) -> list:
+    """The ground-truth records written by `write_synthetic_dataset`, in list order."""
+    with tf.io.gfile.GFile(os.path.join(out_dir, GROUND_TRUTH_NAME), "r") as f:
+        return [json.loads(line) for line in f if line.strip()]
