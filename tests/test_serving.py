@@ -4,13 +4,14 @@ import http.client
 import io
 import json
 import os
+import subprocess
+import sys
 import threading
 
 import grpc
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
 from PIL import Image
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
@@ -146,28 +147,33 @@ def test_concurrent_requests_are_batch_independent(served):
         np.testing.assert_array_equal(results[seed], expected[seed])
 
 
-@pytest.mark.parametrize("protocol", ["grpc", "rest"])
-def test_client_binary_writes_gifs_and_strips(served, tmp_path, protocol):
-    from tools import serving_client as client_tool
+def _run_tool(module, *args):
+    """Runs a tools/ binary in a subprocess (tools' absl flags share one global registry,
+    so importing several binaries into the test process would collide)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-m", module, *args], cwd=root,
+                            capture_output=True, text=True, timeout=180,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
 
+
+def test_client_binary_and_files(served, tmp_path):
     server, direct, _ = served
-    address = server.grpc_address if protocol == "grpc" else server.rest_url
-    out_dir = tmp_path / protocol
-    try:
-        flags.FLAGS(["client", f"--server={address}", "--seeds=3,4",
-                     f"--out_dir={out_dir}"])
-        client_tool.main([])
-        flags.FLAGS.unparse_flags()
-        flags.FLAGS(["client", f"--server={address}", "--seeds=5", "--jpeg_strips",
-                     f"--out_dir={out_dir}"])
-        client_tool.main([])
-    finally:
-        flags.FLAGS.unparse_flags()
+    out_dir = tmp_path / "videos"
+    _run_tool("tools.serving_client", f"--server={server.grpc_address}", "--seeds=3,4",
+              f"--out_dir={out_dir}")
+    _run_tool("tools.serving_client", f"--server={server.rest_url}", "--seeds=6",
+              "--served_files=gif", "--form=instances", f"--out_dir={out_dir}")
+    rest = serving_client.RestClient(server.rest_url)
+    serving_client.generate_to_files(rest, [5], str(out_dir), served_files="jpeg_strip")
+    with pytest.raises(ValueError, match="served_files"):
+        serving_client.generate_to_files(rest, [5], str(out_dir), served_files="mp4")
     names = sorted(os.listdir(out_dir))
     assert names == sorted(["seed_3.gif", "seed_3_strip.jpg", "seed_3_mask.gif",
                             "seed_3_mask_strip.jpg", "seed_4.gif", "seed_4_strip.jpg",
                             "seed_4_mask.gif", "seed_4_mask_strip.jpg", "seed_5.gif",
-                            "seed_5_strip.jpg"])
+                            "seed_5_strip.jpg", "seed_6.gif"])
     gif = video_files.decode_gif((out_dir / "seed_4.gif").read_bytes())
     expected = _direct(direct, [4])["video"][0]
     assert gif.shape == expected.shape
@@ -175,6 +181,16 @@ def test_client_binary_writes_gifs_and_strips(served, tmp_path, protocol):
     strip = video_files.decode_strip((out_dir / "seed_5_strip.jpg").read_bytes(),
                                      SIZES.frames)
     assert strip.shape == expected.shape
+    served_gif = (out_dir / "seed_6.gif").read_bytes()
+    assert served_gif[:6] == b"GIF89a"
+    assert video_files.decode_gif(served_gif).shape == expected.shape
+    failed = subprocess.run(
+        [sys.executable, "-m", "tools.serving_client", f"--server={server.grpc_address}",
+         "--model_name=nope", "--seeds=1", f"--out_dir={out_dir}"],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        capture_output=True, text=True, timeout=180,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert failed.returncode != 0 and "NOT_FOUND" in failed.stderr
 
 
 # -- bad requests --------------------------------------------------------------------------
@@ -368,7 +384,7 @@ def test_bad_requests_get_clear_errors_and_the_server_keeps_answering(served):
     with pytest.raises(serving_client.ServingError) as e:
         rest.predict({"seed": np.array([1.5])})
     assert e.value.code == "INVALID_ARGUMENT" and "int64" in e.value.message
-    checked += 6
+    checked += 5
     assert checked >= 50
     still_answers()
     channel.close()

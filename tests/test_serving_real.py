@@ -98,3 +98,4 @@ def test_grpc_and_rest_against_a_real_server(server, tmp_path):
             np.testing.assert_array_equal(client.generate([5])["video"], alone["video"])
             strip = client.generate_jpeg_strips([5])[0]
             assert strip[:2] == b"\xff\xd8"
+            assert client.generate_gifs([5])[0][:6] == b"GIF89a"

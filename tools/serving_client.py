@@ -3,7 +3,7 @@
     python -m tools.serving_client --server=localhost:8500 --seeds=0,1,2 --out_dir=videos
     python -m tools.serving_client --server=http://localhost:8501 --form=instances \
         --seed=100 --num=8 --out_dir=videos --formats=gif
-    python -m tools.serving_client --server=localhost:8500 --jpeg_strips --seeds=7
+    python -m tools.serving_client --server=localhost:8500 --served_files=gif --seeds=7
 
 Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks.
 """
@@ -20,8 +20,9 @@ flags.DEFINE_integer("seed", 0, "First seed.")
 flags.DEFINE_integer("num", 4, "Number of videos (seeds seed .. seed + num - 1).")
 flags.DEFINE_string("out_dir", "served_videos", "Where to write the files.")
 flags.DEFINE_list("formats", ["gif", "strip"], "gif and/or strip.")
-flags.DEFINE_bool("jpeg_strips", False, "Ask the server for JPEG strips "
-                  "(generate_jpeg_strip) instead of uint8 videos.")
+flags.DEFINE_enum("served_files", "none", ["none", "jpeg_strip", "gif"],
+                  "Ask the server for encoded files (generate_jpeg_strip, generate_gif) "
+                  "instead of uint8 videos and masks.")
 flags.DEFINE_enum("form", "inputs", ["inputs", "instances"], "REST body form.")
 flags.DEFINE_integer("max_batch", 256, "Refuse larger requests before sending.")
 flags.DEFINE_integer("max_receive_mb", 1024, "gRPC receive limit in MiB.")
@@ -43,7 +44,8 @@ def main(argv):
     try:
         paths = serving_client.generate_to_files(
             serving_client.make_client(FLAGS.server, FLAGS.protocol or "grpc", **kwargs),
-            seeds, FLAGS.out_dir, formats=FLAGS.formats, jpeg_strips=FLAGS.jpeg_strips)
+            seeds, FLAGS.out_dir, formats=FLAGS.formats,
+            served_files=FLAGS.served_files)
     except ValueError as error:
         raise app.UsageError(str(error))
     except serving_client.ServingError as error:

@@ -103,6 +103,11 @@ class _Client:
         outputs = self.predict({"seed": seeds_array(seeds)}, "generate_jpeg_strip")
         return [bytes(b) for b in outputs["strip_bytes"]]
 
+    def generate_gifs(self, seeds) -> list:
+        """Animated GIF bytes made by the server, one per seed."""
+        outputs = self.predict({"seed": seeds_array(seeds)}, "generate_gif")
+        return [bytes(b) for b in outputs["gif_bytes"]]
+
 
 # -- gRPC ----------------------------------------------------------------------------------
 class GrpcClient(_Client):
@@ -326,8 +331,9 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=("gif", "strip"),
                  fps: float = 8.0) -> list:
     """Writes the served videos: seed_<s>.gif, seed_<s>_strip.jpg, seed_<s>_mask.gif, ...
 
-    `outputs` is what `generate` or `generate_jpeg_strips` returned ("strip_bytes" is
-    written as served). Returns the written paths.
+    `outputs` is what `generate` returned, or {"strip_bytes": generate_jpeg_strips(...)}
+    or {"gif_bytes": generate_gifs(...)}: served files are written as served (a served
+    strip also gives a GIF when "gif" is in `formats`). Returns the written paths.
     """
     unknown = set(formats) - {"gif", "strip"}
     if unknown:
@@ -337,6 +343,10 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=("gif", "strip"),
     paths = []
     for row, seed in enumerate(seeds):
         stem = os.path.join(out_dir, f"seed_{seed}")
+        if "gif_bytes" in outputs:
+            paths.append(stem + ".gif")
+            with open(paths[-1], "wb") as handle:
+                handle.write(bytes(outputs["gif_bytes"][row]))
         if "strip_bytes" in outputs:
             data = bytes(outputs["strip_bytes"][row])
             if "strip" in formats:
@@ -363,18 +373,24 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=("gif", "strip"),
 
 
 def generate_to_files(client, seeds, out_dir: str, formats=("gif", "strip"),
-                      jpeg_strips: bool = False, fps: float = 8.0) -> list:
+                      served_files: str = "none", fps: float = 8.0) -> list:
     """Asks `client` for the videos of `seeds` and writes them; returns the paths.
 
-    Large seed lists are sent in requests of at most `client.max_batch` rows."""
+    `served_files`: "none" (uint8 videos and masks, encoded here), "jpeg_strip" or "gif"
+    (files encoded by the server). Large seed lists are sent in requests of at most
+    `client.max_batch` rows."""
+    if served_files not in ("none", "jpeg_strip", "gif"):
+        raise ValueError(f"served_files must be none, jpeg_strip or gif, got {served_files!r}")
     seeds = seeds_array(seeds)
     if seeds.size == 0:
         raise ValueError("no seeds to generate")
     paths = []
     for start in range(0, seeds.size, client.max_batch):
         chunk = seeds[start:start + client.max_batch]
-        if jpeg_strips:
+        if served_files == "jpeg_strip":
             outputs = {"strip_bytes": client.generate_jpeg_strips(chunk)}
+        elif served_files == "gif":
+            outputs = {"gif_bytes": client.generate_gifs(chunk)}
         else:
             outputs = client.generate(chunk)
         paths += write_videos(outputs, chunk, out_dir, formats, fps)

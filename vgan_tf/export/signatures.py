@@ -9,6 +9,7 @@ inputs, so TF Serving's batching and the REST/gRPC APIs see one row per video:
 | generate_from_z    | z float32 [b, latent]       | same as serving_default                        |
 | generate_float     | z float32 [b, latent]       | video/mask/background float32 (video, background in [-1, 1], mask in [0, 1]) |
 | generate_jpeg_strip| seed int64 [b]              | strip_bytes string [b]: JPEG, frames stacked vertically ([T*H, W, 3]) |
+| generate_gif       | seed int64 [b]              | gif_bytes string [b]: looping animated GIF (fixed 3-3-2 palette, dithered) |
 
 A seed names a video: its latent is `vgan_tf.sampling.latents_for_seeds`, drawn per row, so
 seed s gives `sample(generator, 1, seed=s)` whatever batch it is served in. Batches must
@@ -24,15 +25,18 @@ from __future__ import annotations
 import tensorflow as tf
 
 from vgan_tf import sampling
+from vgan_tf.export import gif
 
 DEFAULT_MAX_BATCH = 256
 STRIP_JPEG_QUALITY = 90
+GIF_FPS = 8.0
 
 GENERATOR_SIGNATURES = {
     "serving_default": (("seed",), ("video", "mask", "background")),
     "generate_from_z": (("z",), ("video", "mask", "background")),
     "generate_float": (("z",), ("video", "mask", "background")),
     "generate_jpeg_strip": (("seed",), ("strip_bytes",)),
+    "generate_gif": (("seed",), ("gif_bytes",)),
 }
 """signature name -> (input names, output names): the documented serving API."""
 
@@ -73,6 +77,7 @@ class GeneratorServingModule(tf.Module):
         self.generate_float = tf.function(self._float_parts, input_signature=[z_spec])
         self.generate_jpeg_strip = tf.function(self._jpeg_strip,
                                                input_signature=[seed_spec])
+        self.generate_gif = tf.function(self._gif, input_signature=[seed_spec])
 
     def signatures(self) -> dict:
         """signature name -> concrete function, for `tf.saved_model.save(signatures=...)`."""
@@ -117,3 +122,9 @@ class GeneratorServingModule(tf.Module):
             lambda strip: tf.io.encode_jpeg(strip, quality=STRIP_JPEG_QUALITY),
             strips, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"strip_bytes": encoded}
+
+    def _gif(self, seed):
+        video = self._uint8_parts(self._latents(seed))["video"]
+        encoded = tf.map_fn(lambda one: gif.encode_gif(one, GIF_FPS), video,
+                            fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"gif_bytes": encoded}

@@ -38,6 +38,7 @@ def generator_warmup_requests(model_name: str, latent_dim: int, batch_sizes=(1,)
             predict_request(model_name, "generate_from_z", {"z": z}),
             predict_request(model_name, "generate_float", {"z": z}),
             predict_request(model_name, "generate_jpeg_strip", {"seed": seeds}),
+            predict_request(model_name, "generate_gif", {"seed": seeds}),
         ]
     return requests
 
