@@ -2,7 +2,8 @@
 
 Measures, on one machine and in one process:
   * the Keras generator (tf.function over `generate_parts`, float output) as the baseline,
-  * the exported SavedModel's `serving_default` called directly (seeds -> uint8),
+  * the exported SavedModel's `serving_default` called directly (seeds -> uint8), and its
+    `generate_gif` (seeds -> GIF bytes, encoded in the graph),
   * the same SavedModel through the loopback stand-in server (gRPC client, and REST at
     batch 1), i.e. including proto/JSON encoding and the loopback transport,
 and prints each as a ratio to the baseline and as a fraction of the machine's measured
@@ -114,7 +115,9 @@ def main(argv):
     start = time.perf_counter()
     path = export.export_generator(generator, base, warmup_batch_sizes=())
     print(f"export: {time.perf_counter() - start:.1f} s -> {path}")
-    serve = tf.saved_model.load(path).signatures["serving_default"]
+    loaded = tf.saved_model.load(path)
+    serve = loaded.signatures["serving_default"]
+    serve_gif = loaded.signatures["generate_gif"]
     keras_parts = tf.function(lambda z: generator.generate_parts(z, training=False),
                               reduce_retracing=True)
 
@@ -139,6 +142,8 @@ def main(argv):
             record("SavedModel serving_default", batch, repeats,
                    lambda: [v.numpy() for v in serve(seed=tf.constant(seeds)).values()],
                    base_s)
+            record("SavedModel generate_gif", batch, repeats,
+                   lambda: serve_gif(seed=tf.constant(seeds))["gif_bytes"].numpy(), base_s)
             record("stand-in gRPC client", batch, repeats,
                    lambda: grpc_client.generate(seeds), base_s)
             if batch <= 8:
