@@ -15,9 +15,19 @@ WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 
+def _serving_apis():
+    try:
+        from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+    except ImportError as error:
+        raise ImportError(
+            "warm-up requests need tensorflow-serving-api (pip install 'vgan_tf[serving]'); "
+            "or export without them: warmup_batch_sizes=() / --warmup_batch_sizes=") from error
+    return predict_pb2, prediction_log_pb2
+
+
 def predict_request(model_name: str, signature_name: str, inputs: dict):
     """A PredictRequest with numpy inputs (dtypes kept exactly: pass np.int64 for seeds)."""
-    from tensorflow_serving.apis import predict_pb2
+    predict_pb2, _ = _serving_apis()
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = model_name
@@ -45,7 +55,7 @@ def generator_warmup_requests(model_name: str, latent_dim: int, batch_sizes=(1,)
 
 def write_warmup_requests(saved_model_dir: str, requests) -> str:
     """Writes `requests` (PredictRequest protos) as PredictionLogs; returns the file path."""
-    from tensorflow_serving.apis import prediction_log_pb2
+    _, prediction_log_pb2 = _serving_apis()
 
     directory = os.path.join(saved_model_dir, WARMUP_DIR)
     os.makedirs(directory, exist_ok=True)
@@ -60,7 +70,7 @@ def write_warmup_requests(saved_model_dir: str, requests) -> str:
 
 def read_warmup_requests(saved_model_dir: str):
     """The PredictRequests stored in a version's warm-up file (for tests and tools)."""
-    from tensorflow_serving.apis import prediction_log_pb2
+    _, prediction_log_pb2 = _serving_apis()
 
     path = os.path.join(saved_model_dir, WARMUP_DIR, WARMUP_FILE)
     requests = []
