@@ -132,11 +132,11 @@ def test_synthetic_is_fast(tmp_path):
 
 
 def test_pipeline_pads_short_clips_and_resizes(tmp_path):
-    frames = _random_frames(3, 32, seed=1)
+    frames = _random_frames(3, 48, seed=1)
     strips.write_strip(str(tmp_path / "s.jpg"), frames)
     lists.write_list(str(tmp_path / "l.txt"), ["s.jpg"])
     decoded = strips.read_strip(str(tmp_path / "s.jpg"))
-    for size in (32, 16, 12):
+    for size in (48, 24, 16, 12, 8, 20):  # factors 1, 2, 3, 4, 6 and a fraction
         ds = pipeline.video_dataset(str(tmp_path / "l.txt"), str(tmp_path), 5, size, None,
                                     shuffle=False, repeat=False)
         clips = list(ds.as_numpy_iterator())

@@ -18,7 +18,8 @@ raises InvalidArgumentError naming the file and the reason instead.
 from __future__ import annotations
 
 import sys
-import threading
+
+import numpy as np
 
 import tensorflow as tf
 
@@ -35,13 +36,12 @@ REASONS = ("ok", "missing", "empty", "not_jpeg", "truncated", "corrupt", "not_sq
            "wrong_shape", "decode_failed")
 """Names of the reason codes, indexed by code."""
 
+QUICK_HEADER_BYTES = 1024
 HEADER_BYTES = 65536
 """How far into a file the frame header (SOF) is looked for."""
 
 _TAIL_BYTES = 64
-_SOF_MARKERS = (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
-_STANDALONE = (0x01, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6, 0xD7)
-_MAX_SEGMENTS = 256
+_DOUBLINGS = 7
 
 
 class SkipCounter:
@@ -62,7 +62,6 @@ class SkipCounter:
                                         name=name)
             self.decoded_variable = tf.Variable(tf.constant(0, tf.int64), trainable=False,
                                                 name=name + "_decoded")
-        self._lock = threading.Lock()
 
     def count(self, reason):
         """In-graph: adds one to `reason`'s slot; returns the assign op's value."""
@@ -88,68 +87,88 @@ class SkipCounter:
         self.decoded_variable.assign(0)
 
 
-def _bytes_at(encoded, offset, length):
-    part = tf.strings.substr(encoded, offset, length)
-    return tf.cast(tf.io.decode_raw(part, tf.uint8), tf.int32)
+_SEGMENT, _SOF, _ALONE, _FILL, _BAD = range(5)
+_FIXED_STEP = (0, 0, 2, 1, 0)
+
+
+def _marker_kinds() -> np.ndarray:
+    """[65536] int32 table: kind of the two bytes (hi * 256 + lo) where a marker should be.
+
+    SEGMENT: a marker followed by a 2-byte length; SOF: a frame header; ALONE: a marker
+    without length (TEM, RSTn); FILL: 0xFF padding; BAD: anything else, including scan
+    data, or a start/end of image or start of scan before a frame header.
+    """
+    kinds = np.full([256, 256], _BAD, np.int32)
+    kinds[0xFF, 0xC0:0xFF] = _SEGMENT
+    for lo in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+        kinds[0xFF, lo] = _SOF
+    kinds[0xFF, [0x01] + list(range(0xD0, 0xD8))] = _ALONE
+    kinds[0xFF, 0xFF] = _FILL
+    kinds[0xFF, [0xD8, 0xD9, 0xDA]] = _BAD
+    return kinds.reshape(-1)
+
+
+_KINDS = _marker_kinds()
+
+
+def _walk(encoded, n, limit):
+    """Walks the segment headers in the first `limit` bytes -> (found, [h, w, c], ran_past).
+
+    Every byte position gets the position of the segment after it (as if a marker started
+    there; a 64K-entry table classifies the marker in one gather); positions that end the
+    walk (a frame header or a malformed marker) point to themselves, and 2**_DOUBLINGS
+    steps of the walk are taken by pointer doubling: a few gathers over the header instead
+    of a loop of scalar ops (each op costs microseconds in a tf.data function).
+    """
+    head = tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, 0, tf.minimum(n, limit)),
+                                    tf.uint8), tf.int32)
+    num_head = tf.size(head)
+    b = tf.concat([head, tf.zeros([10], tf.int32)], axis=0)
+    kind = tf.gather(_KINDS, b[:-9] * 256 + b[1:-8])
+    seg_len = b[2:-7] * 256 + b[3:-6]
+    step = tf.where(tf.equal(kind, _SEGMENT), seg_len + 2, tf.gather(_FIXED_STEP, kind))
+    positions = tf.range(num_head + 1)
+    stop = (step < 3) & (kind != _FILL) & (kind != _ALONE) | tf.equal(kind, _SOF)
+    jump = tf.where(stop, positions, tf.minimum(positions + step, num_head))
+    for _ in range(_DOUBLINGS):
+        jump = tf.gather(jump, jump)
+    final = tf.gather(jump, tf.minimum(2, num_head))
+    found = tf.equal(tf.gather(kind, final), _SOF) & (final + 10 <= num_head)
+    dims = tf.gather(b, final + tf.constant([5, 6, 7, 8, 9]))
+    dims = tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4]])
+    return found, dims, tf.equal(final, num_head) & (n > num_head)
 
 
 def jpeg_header(encoded):
     """In-graph: JPEG bytes -> (reason, height, width, channels), int32 scalars, no raise.
 
     reason is OK, EMPTY, NOT_JPEG (no start-of-image marker), TRUNCATED (no end-of-image
-    marker near the end) or CORRUPT (the segment walk does not reach a sane frame header
-    within HEADER_BYTES). Height, width and channels come from the frame header (0 unless
-    OK).
+    marker in the last 64 bytes) or CORRUPT (the segment walk does not reach a sane frame
+    header within HEADER_BYTES). Height, width and channels come from the frame header
+    (0 unless OK). The walk looks at the first QUICK_HEADER_BYTES (where encoders without
+    big metadata blocks put the frame header; the work grows with the span) and only when
+    it runs past them at the first HEADER_BYTES.
     """
     n = tf.strings.length(encoded)
-    head = _bytes_at(encoded, 0, tf.minimum(n, HEADER_BYTES))
-    num_head = tf.size(head)
-    tail = _bytes_at(encoded, tf.maximum(n - _TAIL_BYTES, 0), tf.minimum(n, _TAIL_BYTES))
-    has_eoi = tf.reduce_any(tf.logical_and(tf.equal(tail[:-1], 0xFF), tf.equal(tail[1:], 0xD9)))
-    padded = tf.concat([head, tf.zeros([16], tf.int32)], axis=0)
-    has_soi = tf.logical_and(n >= 4, tf.logical_and(tf.equal(padded[0], 0xFF),
-                                                    tf.equal(padded[1], 0xD8)))
+    has_soi = tf.equal(tf.strings.substr(encoded, 0, 2), b"\xff\xd8") & (n >= 4)
 
-    def at(i):
-        return tf.gather(padded, tf.clip_by_value(i, 0, num_head + 15))
+    def eoi_near_end():
+        tail = tf.io.decode_raw(tf.strings.substr(encoded, tf.maximum(n - _TAIL_BYTES, 0),
+                                                  _TAIL_BYTES), tf.uint8)
+        return tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
 
-    sof = tf.constant(_SOF_MARKERS, tf.int32)
-    standalone = tf.constant(_STANDALONE, tf.int32)
-
-    def body(step, pos, done, found, h, w, c):
-        m0, m1 = at(pos), at(pos + 1)
-        in_range = pos + 4 <= num_head
-        bad = tf.logical_or(tf.logical_not(in_range), tf.not_equal(m0, 0xFF))
-        bad = tf.logical_or(bad, tf.logical_or(tf.equal(m1, 0xDA), tf.equal(m1, 0xD9)))
-        is_fill = tf.equal(m1, 0xFF)
-        is_sof = tf.reduce_any(tf.equal(sof, m1))
-        is_alone = tf.reduce_any(tf.equal(standalone, m1))
-        seg_len = at(pos + 2) * 256 + at(pos + 3)
-        bad = tf.logical_or(bad, tf.logical_and(
-            tf.logical_not(is_fill | is_sof | is_alone), seg_len < 2))
-        is_sof = tf.logical_and(is_sof, tf.logical_and(tf.logical_not(bad),
-                                                       pos + 10 <= num_head))
-        new_h = tf.where(is_sof, at(pos + 5) * 256 + at(pos + 6), h)
-        new_w = tf.where(is_sof, at(pos + 7) * 256 + at(pos + 8), w)
-        new_c = tf.where(is_sof, at(pos + 9), c)
-        step_size = tf.where(is_fill, 1, tf.where(is_alone, 2, 2 + seg_len))
-        return (step + 1, pos + step_size, bad | is_sof, tf.logical_and(is_sof, True),
-                new_h, new_w, new_c)
-
-    def cond(step, pos, done, found, h, w, c):
-        return tf.logical_and(tf.logical_not(done), step < _MAX_SEGMENTS)
-
-    zero = tf.constant(0, tf.int32)
-    _, _, _, found, h, w, c = tf.while_loop(
-        cond, body, (zero, tf.constant(2, tf.int32), tf.logical_not(has_soi),
-                     tf.constant(False), zero, zero, zero))
-    found = tf.logical_and(found, tf.logical_and(h > 0, w > 0))
+    ends_with_eoi = tf.equal(tf.strings.substr(encoded, tf.maximum(n - 2, 0), 2),
+                             b"\xff\xd9")
+    has_eoi = tf.cond(ends_with_eoi, lambda: tf.constant(True), eoi_near_end)
+    found, dims, ran_past = _walk(encoded, n, QUICK_HEADER_BYTES)
+    found, dims = tf.cond(ran_past, lambda: _walk(encoded, n, HEADER_BYTES)[:2],
+                          lambda: (found, dims))
+    found &= (dims[0] > 0) & (dims[1] > 0)
     reason = tf.where(n == 0, EMPTY, tf.where(
         tf.logical_not(has_soi), NOT_JPEG, tf.where(
             tf.logical_not(found), CORRUPT, tf.where(tf.logical_not(has_eoi), TRUNCATED, OK))))
-    ok = tf.equal(reason, OK)
-    return (tf.cast(reason, tf.int32), tf.where(ok, h, 0), tf.where(ok, w, 0),
-            tf.where(ok, c, 0))
+    dims = tf.where(tf.equal(reason, OK), dims, 0)
+    return reason, dims[0], dims[1], dims[2]
 
 
 def strip_reason(h, w, c, strip_size=None, min_frames: int = 1):
@@ -169,7 +188,7 @@ def strip_reason(h, w, c, strip_size=None, min_frames: int = 1):
 
 
 def probe_file(path, counter: SkipCounter | None, strict: bool = False, strip_size=None,
-               min_frames: int = 1, log_stream=sys.stderr):
+               min_frames: int = 1, log_stream=None):
     """In-graph: path -> dict(encoded, reason, height, width), reading the file once.
 
     A missing file gives reason MISSING and empty bytes (no raise). Failures are logged
@@ -182,7 +201,7 @@ def probe_file(path, counter: SkipCounter | None, strict: bool = False, strip_si
 
 
 def check_encoded(encoded, name, counter: SkipCounter | None, strict: bool = False,
-                  strip_size=None, min_frames: int = 1, log_stream=sys.stderr, missing=None):
+                  strip_size=None, min_frames: int = 1, log_stream=None, missing=None):
     """In-graph: validates strip bytes named `name` (a path or record key); see probe_file."""
     reason, h, w, c = jpeg_header(encoded)
     reason = tf.where(tf.equal(reason, OK), strip_reason(h, w, c, strip_size, min_frames),
@@ -191,24 +210,19 @@ def check_encoded(encoded, name, counter: SkipCounter | None, strict: bool = Fal
         reason = tf.where(missing, MISSING, reason)
     ok = tf.equal(reason, OK)
     reason_name = tf.gather(tf.constant(REASONS), reason)
+    deps = [] if counter is None else [counter.count(reason)]
     if strict:
-        with tf.control_dependencies([tf.debugging.Assert(
-                ok, ["bad strip (strict mode):", name, "reason:", reason_name], summarize=1)]):
-            reason = tf.identity(reason)
+        deps.append(tf.debugging.Assert(
+            ok, ["bad strip (strict mode):", name, "reason:", reason_name], summarize=1))
     else:
         def on_failure():
-            ops = [tf.print("vgan_tf.data: skipped strip", name, "reason:", reason_name,
-                            output_stream=log_stream)]
-            if counter is not None:
-                ops.append(counter.count(reason))
-            with tf.control_dependencies(ops):
+            stream = sys.stderr if log_stream is None else log_stream
+            with tf.control_dependencies([tf.print("vgan_tf.data: skipped strip", name,
+                                                   "reason:", reason_name,
+                                                   output_stream=stream)]):
                 return tf.identity(reason)
 
-        def on_success():
-            if counter is None:
-                return tf.identity(reason)
-            with tf.control_dependencies([counter.count(reason)]):
-                return tf.identity(reason)
-
-        reason = tf.cond(ok, on_success, on_failure)
+        deps.append(tf.cond(ok, lambda: tf.identity(reason), on_failure))
+    with tf.control_dependencies(deps):
+        reason = tf.identity(reason)
     return {"encoded": encoded, "reason": reason, "height": h, "width": w}

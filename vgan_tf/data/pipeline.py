@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 
 import tensorflow as tf
 
@@ -35,6 +34,8 @@ class ClipOptions:
     window that fits where it can). stride: take every stride-th frame. strip_size: refuse
     strips whose frames are not this many pixels (WRONG_SHAPE); None accepts any.
     min_frames: refuse strips with fewer frames (shorter ones repeat their last frame).
+    resize: 'bilinear' (exact, the original's) or 'dct' (the JPEG decoder scales by 2, 4
+    or 8 where it can: faster, close to bilinear; see strips.decode_clip).
     """
 
     frames: int
@@ -43,6 +44,7 @@ class ClipOptions:
     stride: int = 1
     strip_size: int | None = None
     min_frames: int = 1
+    resize: str = "bilinear"
 
     def __post_init__(self):
         for name in ("frames", "size", "stride", "min_frames"):
@@ -51,6 +53,9 @@ class ClipOptions:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.window not in WINDOWS:
             raise ValueError(f"window must be one of {WINDOWS}, got {self.window!r}")
+        if self.resize not in strips.RESIZE_METHODS:
+            raise ValueError(f"resize must be one of {strips.RESIZE_METHODS}, got "
+                             f"{self.resize!r}")
         if self.strip_size is not None and (not isinstance(self.strip_size, int)
                                             or self.strip_size < 1):
             raise ValueError(f"strip_size must be a positive integer, got {self.strip_size!r}")
@@ -99,7 +104,7 @@ def _decode_stage(ds, clip: ClipOptions, with_labels, counter, strict, seed,
         else:
             element, start = args[0], 0
         video = strips.decode_clip(element["encoded"], clip.frames, clip.size, clip.stride,
-                                   start, element["height"], element["width"])
+                                   start, element["height"], element["width"], clip.resize)
         return (video, element["label"]) if with_labels else video
 
     ds = ds.map(decode, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
@@ -146,10 +151,10 @@ def _apply_shard(ds, shard):
 
 def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True, seed=None,
                   repeat=True, drop_remainder=True, with_labels=False, *, window="first",
-                  stride=1, strip_size=None, min_frames=1, strict=False, counter=None,
+                  stride=1, strip_size=None, min_frames=1, resize="bilinear", strict=False, counter=None,
                   cache=False, shuffle_buffer=None, num_parallel_calls=AUTOTUNE,
                   prefetch=AUTOTUNE, deterministic=None, shard=None,
-                  auto_shard_policy=None, service=None, log_stream=sys.stderr):
+                  auto_shard_policy=None, service=None, log_stream=None):
     """Clips from JPEG strips named by list files.
 
     list_files: a path, glob pattern, or sequence of them. data_root: what list entries are
@@ -158,7 +163,7 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
     [frames, size, size, 3] with batch_size=None), or (video, int64 label) pairs with
     with_labels (every entry then needs a label).
 
-    window/stride/strip_size/min_frames: see ClipOptions. strict: raise on the first bad
+    window/stride/strip_size/min_frames/resize: see ClipOptions. strict: raise on the first bad
     file instead of skipping it. counter: a checks.SkipCounter to tally skips into.
     cache: True caches encoded bytes in memory, a string caches them in that file prefix
     (shuffling then happens after the cache, over `shuffle_buffer` strips).
@@ -169,7 +174,7 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
     the hint); distributed_input_fn shards explicitly and is the efficient choice. service: a tf.data service dispatcher address, or a
     service.ServiceConfig, to run the pipeline on tf.data service workers.
     """
-    clip = ClipOptions(frames, size, window, stride, strip_size, min_frames)
+    clip = ClipOptions(frames, size, window, stride, strip_size, min_frames, resize)
     _check_batch(batch_size)
     entries = lists.read_lists(list_files)
     if with_labels:

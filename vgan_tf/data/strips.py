@@ -109,49 +109,100 @@ def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:
 def resize_frames(clip, size: int) -> tf.Tensor:
     """[F, S, S, 3] uint8 -> [F, size, size, 3] float32 in [0, 255], bilinear.
 
-    TF2's bilinear resize samples at half-pixel centres, so halving (S == 2 * size) is
-    exactly the mean of each 2x2 block; that case takes the cheaper reshape-and-mean path.
+    TF2's bilinear resize (half-pixel centres, no antialiasing) samples output pixel i at
+    input coordinate k*i + (k-1)/2 when S = k * size. So for integer factors it needs no
+    interpolation weights: odd k picks every k-th pixel, even k averages a 2x2 block every
+    k pixels. Those exact shortcuts are much cheaper than tf.image.resize,
+    which handles every other ratio.
     """
     s = tf.shape(clip)[1]
-    num = tf.shape(clip)[0]
+    k = s // size
+    integer = tf.logical_and(tf.equal(s % size, 0), k >= 1)
 
-    def same():
-        return tf.cast(clip, tf.float32)
+    def odd():
+        offset = (k - 1) // 2
+        return tf.cast(clip[:, offset::k, offset::k, :], tf.float32)
 
-    def halve():
-        blocks = tf.reshape(tf.cast(clip, tf.float32), [num, size, 2, size, 2, 3])
-        return tf.reduce_mean(blocks, axis=[2, 4])
+    def even():
+        o = k // 2 - 1
+        total = tf.add_n([tf.cast(clip[:, o + dy::k, o + dx::k, :], tf.float32)
+                          for dy in (0, 1) for dx in (0, 1)])
+        return total * 0.25
+
+    def two():
+        return tf.nn.avg_pool2d(tf.cast(clip, tf.float32), 2, 2, "VALID")
 
     def general():
         return tf.image.resize(clip, [size, size], method="bilinear")
 
-    out = tf.case([(tf.equal(s, size), same), (tf.equal(s, 2 * size), halve)],
-                  default=general, exclusive=False)
+    out = tf.case([(tf.logical_and(integer, tf.equal(k, 2)), two),
+                   (tf.logical_and(integer, tf.equal(k % 2, 1)), odd),
+                   (integer, even)], default=general)
     return tf.ensure_shape(out, [None, size, size, 3])
 
 
+RESIZE_METHODS = ("bilinear", "dct")
+
+
+def _decode_rows(encoded, rows, width, size, resize):
+    """Decodes the top `rows` rows of a strip `width` wide -> ([rows', width', 3], width').
+
+    With resize='dct' and a width of 2, 4 or 8 times `size`, libjpeg decodes straight to
+    the smaller size (scaled inverse DCT, `ratio`), which skips most of the decoding work;
+    otherwise the strip is decoded at full size.
+    """
+    if resize == "bilinear":
+        crop = tf.stack([0, 0, rows, width])
+        return tf.io.decode_and_crop_jpeg(encoded, crop, channels=3), width
+    k = width // size
+    exact = tf.equal(width % size, 0)
+
+    def at_ratio(r):
+        def fn():
+            crop = tf.stack([0, 0, rows // r, width // r])
+            return tf.io.decode_and_crop_jpeg(encoded, crop, channels=3, ratio=r)
+        return fn
+
+    image = tf.case([(exact & tf.equal(k, r), at_ratio(r)) for r in (2, 4, 8)],
+                    default=at_ratio(1))
+    ratio = tf.where(exact & ((k == 2) | (k == 4) | (k == 8)), k, 1)
+    return image, width // ratio
+
+
 def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
-                height=None, width=None) -> tf.Tensor:
+                height=None, width=None, resize: str = "bilinear") -> tf.Tensor:
     """In-graph: JPEG strip bytes -> [frames, size, size, 3] float32 in [-1, 1].
 
     Decodes the strip once (only the rows down to the last frame used, which saves the
     bottom of tall strips) and reshapes it to [T, S, S, 3]; takes frames start,
     start + stride, ... repeating the last frame of a short clip; resizes each frame
-    bilinearly (not cropped), and maps [0, 255] to [-1, 1]. `height` and `width` are the
-    strip's pixel sizes when already known from its header (saves a header parse).
+    (not cropped), and maps [0, 255] to [-1, 1]. `height` and `width` are the strip's
+    pixel sizes when already known from its header (saves a header parse).
+
+    resize='bilinear' is the original loader's bilinear resize, exactly. resize='dct'
+    lets the JPEG decoder scale by 2, 4 or 8 where the frame size allows (about a third
+    cheaper at 128 -> 64; the result differs from bilinear by about 1.7/255 on average,
+    more at sharp edges) and falls back to bilinear otherwise.
     """
+    if resize not in RESIZE_METHODS:
+        raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
     if height is None or width is None:
         shape = tf.image.extract_jpeg_shape(encoded, output_type=tf.int32)
         height, width = shape[0], shape[1]
     height = tf.cast(height, tf.int32)
     width = tf.cast(width, tf.int32)
+    start = tf.cast(start, tf.int32)
     num_strip = height // width
-    idx = frame_indices(num_strip, frames, stride, start)
-    rows_needed = (idx[-1] + 1) * width
-    image = tf.io.decode_and_crop_jpeg(encoded, tf.stack([0, 0, rows_needed, width]),
-                                       channels=3)
-    clip = tf.reshape(image, [idx[-1] + 1, width, width, 3])
-    clip = tf.gather(clip, idx)
+    used = tf.maximum(tf.minimum(frames, (num_strip - 1 - start) // stride + 1), 1)
+    last = start + (used - 1) * stride
+    image, frame_width = _decode_rows(encoded, (last + 1) * width, width, size, resize)
+    clip = tf.reshape(image, [last + 1, frame_width, frame_width, 3])
+    if stride != 1:
+        clip = clip[start::stride]
+    else:
+        clip = clip[start:]
     clip = resize_frames(clip, size)
+    if frames > 1:
+        clip = tf.gather(clip, tf.minimum(tf.range(frames), used - 1))
     clip = clip * (1.0 / 127.5) - 1.0
     return tf.ensure_shape(clip, [frames, size, size, 3])
