@@ -3,13 +3,15 @@
 Every signature is a `tf.function` on `GeneratorServingModule` with named, batch-first
 inputs, so TF Serving's batching and the REST/gRPC APIs see one row per video:
 
-| signature          | inputs                      | outputs                                        |
-|--------------------|-----------------------------|------------------------------------------------|
-| serving_default    | seed int64 [b]              | video uint8 [b,T,H,W,3], mask uint8 [b,T,H,W,1], background uint8 [b,H,W,3] |
-| generate_from_z    | z float32 [b, latent]       | same as serving_default                        |
-| generate_float     | z float32 [b, latent]       | video/mask/background float32 (video, background in [-1, 1], mask in [0, 1]) |
-| generate_jpeg_strip| seed int64 [b]              | strip_bytes string [b]: JPEG, frames stacked vertically ([T*H, W, 3]) |
-| generate_gif       | seed int64 [b]              | gif_bytes string [b]: looping animated GIF (fixed 3-3-2 palette, dithered) |
+  serving_default      seed int64 [b] -> video uint8 [b,T,H,W,3], mask uint8 [b,T,H,W,1],
+                       background uint8 [b,H,W,3]
+  generate_from_z      z float32 [b,latent] -> same outputs as serving_default
+  generate_float       z float32 [b,latent] -> video, mask, background float32 (video and
+                       background in [-1, 1], mask in [0, 1]): the Keras model's outputs
+  generate_jpeg_strip  seed int64 [b] -> strip_bytes string [b]: JPEG, frames stacked
+                       vertically ([T*H, W, 3])
+  generate_gif         seed int64 [b] -> gif_bytes string [b]: looping animated GIF
+                       (fixed 3-3-2 palette, dithered; see gif.py)
 
 A seed names a video: its latent is `vgan_tf.sampling.latents_for_seeds`, drawn per row, so
 seed s gives `sample(generator, 1, seed=s)` whatever batch it is served in. Batches must
