@@ -3,14 +3,21 @@
     python -m tools.train --synthetic --preset=tiny_demo --model_dir=/tmp/run
     python -m tools.train --data_list=golf.txt --data_root=/data/frames --model_dir=/tmp/golf
 
+    python -m tools.train --flagfile=golf.flags --strategy=mirrored --precision=bf16
+
 A preset sets sizes and schedule; any flag given explicitly overrides it. Rerunning with
-the same --model_dir resumes from its latest checkpoint.
+the same --model_dir resumes from its latest checkpoint. --flagfile reads flags from a
+file, one per line (absl). For multi_worker, set TF_CONFIG on every worker (see
+docs/training.md). Exits non-zero with one line of explanation on bad input or when a loss
+turns non-finite.
 """
 from __future__ import annotations
 
 import dataclasses
 
-from absl import app, flags
+import sys
+
+from absl import app, flags, logging
 
 from vgan_tf import training
 
@@ -35,7 +42,9 @@ flags.DEFINE_integer("size", _D.size, "Frame height and width: 8, 16, 32, 64, 12
 flags.DEFINE_integer("latent_dim", _D.latent_dim, "Size of z.")
 flags.DEFINE_integer("base_width", _D.base_width,
                      "Channels of the widest-resolution hidden layer (64 in the paper).")
-flags.DEFINE_integer("batch_size", _D.batch_size, "Global batch size.")
+flags.DEFINE_integer("batch_size", _D.batch_size,
+                     "GLOBAL batch size: split evenly over all replicas of all workers "
+                     "(must be a multiple of the replica count).")
 flags.DEFINE_integer("steps", _D.steps, "Total training steps (G and D updates).")
 flags.DEFINE_integer("steps_per_epoch", _D.steps_per_epoch,
                      "Steps per Keras epoch (one progress bar line).")
@@ -51,7 +60,29 @@ flags.DEFINE_bool("resume", _D.resume, "Continue from the latest checkpoint in -
 flags.DEFINE_integer("num_samples", _D.num_samples, "Videos in the final sample grid.")
 flags.DEFINE_integer("sample_scale", _D.sample_scale, "Pixel repetition of sample pictures.")
 flags.DEFINE_float("sample_fps", _D.sample_fps, "Frames per second of sample GIFs.")
-flags.DEFINE_integer("verbose", _D.verbose, "Keras verbosity: 0 silent, 1 bar, 2 a line.")
+flags.DEFINE_integer("verbose", _D.verbose,
+                     "Keras verbosity: 0 silent, 1 progress bar, 2 a line per epoch.")
+flags.DEFINE_enum("strategy", _D.strategy, list(training.config.STRATEGIES),
+                  "tf.distribute strategy: default (one device), one_device (first GPU, "
+                  "else CPU), mirrored (all local GPUs), multi_worker (cluster from "
+                  "TF_CONFIG).")
+flags.DEFINE_enum("precision", _D.precision, list(training.config.PRECISIONS),
+                  "fp32, bf16 (mixed_bfloat16) or fp16 (mixed_float16 with loss scaling); "
+                  "losses and logits stay float32.")
+flags.DEFINE_bool("jit_compile", _D.jit_compile,
+                  "XLA-compile the train step. Off by default: about 100x slower on CPU; "
+                  "try it on GPU.")
+flags.DEFINE_bool("deterministic", _D.deterministic,
+                  "tf.config.experimental.enable_op_determinism(): bit-identical reruns "
+                  "and resumes, at some speed cost.")
+flags.DEFINE_integer("log_every", _D.log_every,
+                     "Steps between log lines with losses, steps/s and videos/s (0: none).")
+flags.DEFINE_integer("summary_every", _D.summary_every,
+                     "Steps between TensorBoard scalar summaries (<model_dir>/tensorboard).")
+flags.DEFINE_integer("sample_every", _D.sample_every,
+                     "Steps between TensorBoard video samples (also written at the end).")
+flags.DEFINE_integer("summary_samples", _D.summary_samples,
+                     "Fixed seeds 0..n-1 shown in the TensorBoard samples.")
 
 
 def config_from_flags() -> training.TrainConfig:
@@ -74,7 +105,14 @@ def main(argv):
         config = config_from_flags().validate()
     except ValueError as error:
         raise app.UsageError(str(error)) from None
-    training.train(config)
+    try:
+        training.train(config)
+    except training.InputError as error:
+        raise app.UsageError(str(error)) from None
+    except training.NonFiniteLossError as error:
+        logging.error("%s", error)
+        print(f"Training stopped: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 def run():

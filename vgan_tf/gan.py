@@ -11,6 +11,14 @@ One train step, as in the original Torch code:
 The G forward of step 2 is recorded once and reused in step 4 (the original also reuses
 the same fake batch), which saves a generator forward pass per step.
 
+The step counter `gan.step` is the GAN's own variable (not an optimizer's `iterations`,
+which a float16 loss-scale optimizer does not advance on skipped steps): it names the
+noise of a step and the checkpoint number.
+
+Under MultiWorkerMirroredStrategy the logs are returned as rank-1 tensors of one value
+(the workaround of keras-team/keras#20585: Keras reduces logs there with axis=0, which
+fails on scalars); callbacks read them with `float(np.ravel(v)[0])`.
+
 Usage:
     gan = VideoGAN(TwoStreamGenerator(), Discriminator())
     gan.compile()                       # Adam(2e-4, beta_1=0.5) for both, as in the paper
@@ -63,6 +71,9 @@ class VideoGAN(keras.Model):
         if not discriminator.built:
             discriminator.build((None,) + tuple(discriminator.video_shape))
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
+        self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros",
+                                    trainable=False, aggregation="only_first_replica",
+                                    name="step")
         self.g_optimizer = None
         self.d_optimizer = None
         self.built = True
@@ -93,12 +104,19 @@ class VideoGAN(keras.Model):
         return self.discriminator(videos, training=training)
 
     # -- training ------------------------------------------------------------------------
-    def draw_latents(self, batch_size):
-        """Training noise: [batch, latent] N(0,1), a function of (seed, step, replica)."""
-        context = tf.distribute.get_replica_context()
-        replica = context.replica_id_in_sync_group if context is not None else 0
+    def draw_latents(self, batch_size, replica=None, step=None):
+        """Training noise: [batch, latent] N(0,1), a function of (seed, step, replica).
+
+        replica and step default to the current replica and `self.step`; passing them
+        gives the noise a given replica drew (or will draw) at a given step, which is how a
+        single-device reference of a distributed step is built.
+        """
+        if replica is None:
+            context = tf.distribute.get_replica_context()
+            replica = context.replica_id_in_sync_group if context is not None else 0
+        step = self.step if step is None else step
         seed = tf.stack([tf.constant(self.seed, tf.int64),
-                         tf.cast(self.d_optimizer.iterations, tf.int64)])
+                         tf.cast(tf.convert_to_tensor(step), tf.int64)])
         seed = tf.random.experimental.stateless_fold_in(seed, tf.cast(replica, tf.int64))
         return tf.random.stateless_normal(
             [batch_size, self.generator.latent_dim], seed=seed, dtype=tf.float32)
@@ -117,7 +135,8 @@ class VideoGAN(keras.Model):
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
             d_loss = losses.discriminator_loss(real_logits, fake_logits)
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+            d_loss_scaled = _scale_loss(self.d_optimizer, d_loss)
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss_scaled, d_vars), d_vars))
 
         with g_tape:
             gen_logits = self.discriminator(fake, training=True)
@@ -125,10 +144,12 @@ class VideoGAN(keras.Model):
             mask = parts.get("mask")
             if mask is not None and self.mask_weight > 0:
                 g_loss += losses.mask_prior(mask, self.mask_weight)
+            g_loss_scaled = _scale_loss(self.g_optimizer, g_loss)
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss_scaled, g_vars), g_vars))
+        self.step.assign_add(1)
 
-        return self._update_metrics(real_logits, fake_logits, gen_logits, mask)
+        return _as_logs(self._update_metrics(real_logits, fake_logits, gen_logits, mask))
 
     def _update_metrics(self, real_logits, fake_logits, gen_logits, mask):
         """Plain per-replica means (not the replica-scaled losses used for gradients)."""
@@ -156,7 +177,8 @@ class VideoGAN(keras.Model):
         parts = self.generator.generate_parts(z, training=False)
         real_logits = self.discriminator(real, training=False)
         fake_logits = self.discriminator(parts["video"], training=False)
-        return self._update_metrics(real_logits, fake_logits, fake_logits, parts.get("mask"))
+        return _as_logs(
+            self._update_metrics(real_logits, fake_logits, fake_logits, parts.get("mask")))
 
     # -- serialization -------------------------------------------------------------------
     def get_config(self):
@@ -190,3 +212,18 @@ class VideoGAN(keras.Model):
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
         )
+
+
+def _scale_loss(optimizer, loss):
+    """The loss to differentiate: scaled by a float16 LossScaleOptimizer, else itself."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.scale_loss(loss)
+    return loss
+
+
+def _as_logs(values):
+    """Scalar logs, or rank-1 logs under MultiWorkerMirroredStrategy (keras#20585)."""
+    if isinstance(tf.distribute.get_strategy(),
+                  tf.distribute.MultiWorkerMirroredStrategy):
+        return {name: tf.reshape(value, [1]) for name, value in values.items()}
+    return values

@@ -1,27 +1,68 @@
-"""Callbacks of a training run: checkpoints and the final sample set."""
+"""Callbacks of a training run: checkpoints with a finiteness guard, log lines, samples.
+
+Checkpoints hold G's and D's weights (BatchNorm statistics included), both optimizers
+(slots and iterations), and the GAN's step counter; the data position is a function of
+the step (see run.py), so it needs no state of its own.
+"""
 from __future__ import annotations
 
 import os
+import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from vgan_tf.viz import samples
 
+LOSS_LOGS = ("d_loss", "g_loss")
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training met a NaN or infinite loss (or weights); nothing was saved for that step."""
+
+
+def log_value(value) -> float:
+    """A log entry as a float (scalar, or rank-1 under MultiWorkerMirroredStrategy)."""
+    return float(np.ravel(np.asarray(value))[0])
+
+
+def _weights_by_name(model) -> dict:
+    """{name within the model: variable} for every weight of `model`.
+
+    Keras 3 models that keep layers in Python lists expose none of them to
+    tf.train.Checkpoint's object graph (only the optimizers reached the trainable ones, and
+    BatchNorm statistics were lost), so the checkpoint names each variable itself.
+    """
+    prefix = model.name + "/"
+    named = {}
+    for variable in model.weights:
+        path = variable.path[len(prefix):] if variable.path.startswith(prefix) else variable.path
+        key = path.replace("/", ".")
+        if key in named:
+            raise ValueError(f"two weights of {model.name} are both named {path!r}")
+        named[key] = variable
+    return named
+
 
 def gan_checkpoint(gan) -> tf.train.Checkpoint:
-    """Both networks and both optimizers; the step is the optimizers' `iterations`."""
-    return tf.train.Checkpoint(generator=gan.generator, discriminator=gan.discriminator,
-                               g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer)
+    """G and D weights, both optimizers and the step counter."""
+    return tf.train.Checkpoint(
+        generator=tf.train.Checkpoint(**_weights_by_name(gan.generator)),
+        discriminator=tf.train.Checkpoint(**_weights_by_name(gan.discriminator)),
+        g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, step=gan.step)
 
 
 def checkpoint_manager(gan, directory: str, keep: int) -> tf.train.CheckpointManager:
-    """A manager over `directory`. TF writes the shards under a temporary name and updates
-    the `checkpoint` state file last, atomically, so a killed run leaves the previous
-    checkpoint as the latest valid one."""
+    """A manager over `directory`, numbering checkpoints by step.
+
+    Atomicity: TF writes the data and index under a temporary name and renames them, and
+    writes the `checkpoint` state file (which names the latest one) last, by rename; a run
+    killed mid-save leaves the previous checkpoint as the latest, complete one.
+    """
     return tf.train.CheckpointManager(gan_checkpoint(gan), directory, max_to_keep=keep,
-                                      step_counter=gan.g_optimizer.iterations)
+                                      step_counter=gan.step)
 
 
 def restore_latest(gan, manager) -> int:
@@ -29,12 +70,23 @@ def restore_latest(gan, manager) -> int:
     path = manager.latest_checkpoint
     if path:
         manager.checkpoint.restore(path).assert_existing_objects_matched()
-        logging.info("Resumed from %s at step %d", path, int(gan.g_optimizer.iterations))
-    return int(gan.g_optimizer.iterations)
+        logging.info("Resumed from %s at step %d", path, int(gan.step))
+    return int(gan.step)
+
+
+def weights_finite(gan) -> bool:
+    variables = gan.generator.weights + gan.discriminator.weights
+    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables
+                               if "float" in str(v.dtype)]))
 
 
 class CheckpointEvery(keras.callbacks.Callback):
-    """Saves a checkpoint every `every` steps and at the end of training."""
+    """Stops on a non-finite loss; saves every `every` steps and at the end of training.
+
+    Every step's d_loss and g_loss are checked before anything is saved; a save also
+    checks that all weights are finite. On failure NonFiniteLossError names the step and
+    the last good checkpoint, which stays the latest.
+    """
 
     def __init__(self, manager: tf.train.CheckpointManager, every: int):
         super().__init__()
@@ -42,20 +94,61 @@ class CheckpointEvery(keras.callbacks.Callback):
         self.every = every
 
     def _step(self) -> int:
-        return int(self.model.g_optimizer.iterations)
+        return int(self.model.step)
+
+    def _fail(self, step, what):
+        raise NonFiniteLossError(
+            f"non-finite {what} at step {step}: training stopped. Nothing was saved for "
+            f"this step; the last good checkpoint is "
+            f"{self.manager.latest_checkpoint or '(none)'}. Lower the learning rates or "
+            f"check the data, then rerun to resume from it.")
+
+    def _save(self, step):
+        if not weights_finite(self.model):
+            self._fail(step, "weights")
+        self.manager.save(checkpoint_number=step)
 
     def on_train_batch_end(self, batch, logs=None):
         step = self._step()
+        logs = logs or {}
+        bad = {name: log_value(logs[name]) for name in LOSS_LOGS
+               if name in logs and not np.isfinite(log_value(logs[name]))}
+        if bad:
+            self._fail(step, "loss (" + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")")
         if step % self.every == 0:
-            self.manager.save(checkpoint_number=step)
+            self._save(step)
 
     def on_train_end(self, logs=None):
         step = self._step()
         if self.manager.latest_checkpoint != self._path(step):
-            self.manager.save(checkpoint_number=step)
+            self._save(step)
 
     def _path(self, step: int) -> str:
         return os.path.join(self.manager.directory, f"ckpt-{step}")
+
+
+class ProgressLog(keras.callbacks.Callback):
+    """A log line every `every` steps: step, losses, accuracies, steps/s and videos/s."""
+
+    def __init__(self, every: int, total_steps: int, global_batch: int):
+        super().__init__()
+        self.every, self.total, self.global_batch = every, total_steps, global_batch
+        self._since = None
+
+    def on_train_begin(self, logs=None):
+        self._since = (int(self.model.step), time.perf_counter())
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.step)
+        if not self.every or step % self.every:
+            return
+        last_step, last_time = self._since
+        now = time.perf_counter()
+        rate = (step - last_step) / max(now - last_time, 1e-9)
+        self._since = (step, now)
+        values = "  ".join(f"{k} {log_value(v):.4f}" for k, v in (logs or {}).items())
+        logging.info("step %d/%d  %s  %.2f steps/s  %.1f videos/s", step, self.total,
+                     values, rate, rate * self.global_batch)
 
 
 class SampleWriter(keras.callbacks.Callback):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 
 from vgan_tf import config as config_lib
+from vgan_tf.training.precision import PRECISIONS
+from vgan_tf.training.strategy import STRATEGIES
 
 GENERATORS = ("two_stream", "one_stream")
 
@@ -30,7 +32,7 @@ class TrainConfig:
     latent_dim: int = 100
     base_width: int = 64
     # Optimisation (the paper: Adam 2e-4, beta1 0.5, batch 64, mask prior 0.1).
-    batch_size: int = 64
+    batch_size: int = 64  # global: split evenly over all replicas of all workers
     steps: int = 100_000
     steps_per_epoch: int = 1000
     g_learning_rate: float = 2e-4
@@ -39,6 +41,11 @@ class TrainConfig:
     mask_weight: float = 0.1
     seed: int = 0
     shuffle_buffer: int = 1024
+    # Hardware.
+    strategy: str = "default"
+    precision: str = "fp32"
+    jit_compile: bool = False
+    deterministic: bool = False
     # Outputs.
     checkpoint_every: int = 1000
     keep_checkpoints: int = 5
@@ -47,6 +54,11 @@ class TrainConfig:
     sample_scale: int = 1
     sample_fps: float = 8.0
     verbose: int = 1
+    # Visibility.
+    log_every: int = 100
+    summary_every: int = 100
+    sample_every: int = 1000
+    summary_samples: int = 4
 
     @property
     def sizes(self) -> config_lib.NetworkSizes:
@@ -63,9 +75,13 @@ class TrainConfig:
             raise ValueError("--synthetic and --data_list exclude each other")
         if self.generator not in GENERATORS:
             raise ValueError(f"--generator must be one of {GENERATORS}, got {self.generator!r}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
         positive = ("batch_size", "steps", "steps_per_epoch", "checkpoint_every",
                     "keep_checkpoints", "num_samples", "sample_scale", "synthetic_clips",
-                    "shuffle_buffer")
+                    "shuffle_buffer", "summary_every", "sample_every", "summary_samples")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -76,6 +92,8 @@ class TrainConfig:
         for name in ("g_learning_rate", "d_learning_rate", "sample_fps"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"--{name} must be > 0, got {getattr(self, name)!r}")
+        if not isinstance(self.log_every, int) or self.log_every < 0:
+            raise ValueError(f"--log_every must be >= 0 (0: no log lines), got {self.log_every!r}")
         if not 0 <= self.beta_1 < 1:
             raise ValueError(f"--beta_1 must be in [0, 1), got {self.beta_1!r}")
         if self.mask_weight < 0:
@@ -90,15 +108,17 @@ class TrainConfig:
 PRESETS = {
     # The paper: 32 frames of 64x64, z 100, widths 512..64, batch 64.
     "paper": dict(frames=32, size=64, latent_dim=100, base_width=64, batch_size=64,
-                  steps=100_000, steps_per_epoch=1000, checkpoint_every=1000),
+                  steps=100_000, steps_per_epoch=1000, checkpoint_every=1000, log_every=100,
+                  summary_every=100, sample_every=1000),
     # Seconds on a CPU: every layer of the paper at 8 frames of 16x16, narrow widths.
     "tiny": dict(frames=8, size=16, latent_dim=16, base_width=8, batch_size=8, steps=20,
                  steps_per_epoch=10, checkpoint_every=10, num_samples=4, sample_scale=4,
-                 synthetic_clips=64),
+                 synthetic_clips=64, log_every=5, summary_every=5, sample_every=10),
     # `make demo`: a few minutes on 2 CPU cores, enough for sprites that move.
     "tiny_demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
                       steps=1200, steps_per_epoch=100, checkpoint_every=200,
-                      synthetic_clips=1024, num_samples=16, sample_scale=3),
+                      synthetic_clips=1024, num_samples=16, sample_scale=3, log_every=50,
+                      summary_every=20, sample_every=200),
 }
 
 
