@@ -88,8 +88,14 @@ def _entry_roots(entries: lists.ClipList, data_root):
 
 
 def _decode_stage(ds, clip: ClipOptions, with_labels, counter, strict, seed,
-                  num_parallel_calls, deterministic):
-    """{encoded, label, height, width} elements -> clips (or (clip, label))."""
+                  num_parallel_calls, deterministic, safety_net=True):
+    """{encoded, label, height, width} elements -> clips (or (clip, label)).
+
+    safety_net drops (and, with a counter, counts) strips that pass the header checks but
+    that the decoder refuses. TFRecord sources go without it: the converter decoded every
+    strip it wrote, record corruption is caught by TFRecord's checksums, and
+    tf.distribute's FILE auto-sharding cannot see through ignore_errors.
+    """
     base_seed = seed if seed is not None else int(tf.random.uniform(
         [], 0, 2 ** 31 - 1, dtype=tf.int64))
     if clip.window == "random":
@@ -109,7 +115,8 @@ def _decode_stage(ds, clip: ClipOptions, with_labels, counter, strict, seed,
 
     ds = ds.map(decode, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
     if not strict:
-        ds = ds.ignore_errors()
+        if safety_net:
+            ds = ds.ignore_errors()
         if counter is not None:
             def tally(*element):
                 with tf.control_dependencies([counter.count_decoded()]):
@@ -151,8 +158,8 @@ def _apply_shard(ds, shard):
 
 def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True, seed=None,
                   repeat=True, drop_remainder=True, with_labels=False, *, window="first",
-                  stride=1, strip_size=None, min_frames=1, resize="bilinear", strict=False, counter=None,
-                  cache=False, shuffle_buffer=None, num_parallel_calls=AUTOTUNE,
+                  stride=1, strip_size=None, min_frames=1, resize="bilinear", strict=False,
+                  counter=None, cache=False, shuffle_buffer=None, num_parallel_calls=AUTOTUNE,
                   prefetch=AUTOTUNE, deterministic=None, shard=None,
                   auto_shard_policy=None, service=None, log_stream=None):
     """Clips from JPEG strips named by list files.
@@ -163,16 +170,20 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
     [frames, size, size, 3] with batch_size=None), or (video, int64 label) pairs with
     with_labels (every entry then needs a label).
 
-    window/stride/strip_size/min_frames/resize: see ClipOptions. strict: raise on the first bad
-    file instead of skipping it. counter: a checks.SkipCounter to tally skips into.
+    window/stride/strip_size/min_frames/resize: see ClipOptions. strict: raise on the first
+    bad file instead of skipping it. counter: a checks.SkipCounter to tally skips into.
     cache: True caches encoded bytes in memory, a string caches them in that file prefix
     (shuffling then happens after the cache, over `shuffle_buffer` strips).
     shard: (num_shards, index) to read only that share of the list. auto_shard_policy:
     for tf.distribute's auto-sharding: None leaves TensorFlow's AUTO (DATA for lists: every
     worker reads everything and keeps its share); 'HINT' puts a shard hint on the names so
     each worker reads only its own files (only valid under tf.distribute, which replaces
-    the hint); distributed_input_fn shards explicitly and is the efficient choice. service: a tf.data service dispatcher address, or a
-    service.ServiceConfig, to run the pipeline on tf.data service workers.
+    the hint); distributed_input_fn shards explicitly and is the efficient choice.
+    service: a tf.data service dispatcher address, or a service.ServiceConfig, to run the
+    pipeline on tf.data service workers (batches are made on the workers).
+    log_stream: where skip lines go (tf.print's output_stream; default sys.stderr).
+    deterministic: element order of the parallel stages; None means deterministic when a
+    seed is set or shuffle is off (otherwise the faster first-come order).
     """
     clip = ClipOptions(frames, size, window, stride, strip_size, min_frames, resize)
     _check_batch(batch_size)
@@ -182,7 +193,7 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
     paths = _entry_roots(entries, data_root)
     labels = [max(label, 0) if not with_labels else label for label in entries.labels]
     if deterministic is None:
-        deterministic = seed is not None
+        deterministic = seed is not None or not shuffle
 
     ds = tf.data.Dataset.from_tensor_slices(
         (tf.constant(paths, tf.string), tf.constant(labels, tf.int64)))
@@ -202,17 +213,82 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
         return element
 
     ds = ds.map(read, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
+    return _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder,
+                         with_labels, strict, counter, cache,
+                         shuffle_buffer or min(len(paths), 4096), num_parallel_calls,
+                         prefetch, deterministic, policy, service)
+
+
+def _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder, with_labels,
+                  strict, counter, cache, cache_shuffle_buffer, num_parallel_calls, prefetch,
+                  deterministic, policy, service, safety_net=True):
+    """Checked {encoded, reason, label, height, width} elements -> the finished dataset."""
     ds = ds.filter(lambda e: tf.equal(e["reason"], checks.OK))
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
         if shuffle:
-            ds = ds.shuffle(shuffle_buffer or min(len(paths), 4096), seed=seed,
-                            reshuffle_each_iteration=True)
+            ds = ds.shuffle(cache_shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     ds = _decode_stage(ds, clip, with_labels, counter, strict, seed, num_parallel_calls,
-                       deterministic)
+                       deterministic, safety_net)
     return _finish(ds, batch_size, drop_remainder, service, prefetch, deterministic, policy)
+
+
+def tfrecord_video_dataset(shard_patterns, frames, size, batch_size, shuffle=True, seed=None,
+                           repeat=True, drop_remainder=True, with_labels=False, *,
+                           window="first", stride=1, strip_size=None, min_frames=1,
+                           resize="bilinear", strict=False, counter=None, cache=False,
+                           shuffle_buffer=256, cycle_length=None,
+                           num_parallel_calls=AUTOTUNE, prefetch=AUTOTUNE, deterministic=None,
+                           shard=None, auto_shard_policy="FILE", service=None,
+                           log_stream=None):
+    """Clips from TFRecord shards written by tfrecord.write_shards (same output as
+    video_dataset).
+
+    shard_patterns: a path, glob pattern or sequence of them (any tf.io.gfile scheme).
+    Shard files are shuffled (with the seed) and read `cycle_length` at a time
+    (interleaved); records are then shuffled in a buffer of `shuffle_buffer` encoded strips.
+    The strip bytes are checked again as in video_dataset (a record is named by its list
+    path in log lines). auto_shard_policy defaults to FILE: under MultiWorkerMirroredStrategy
+    each worker reads whole shard files (have at least as many shards as workers); 'DATA'
+    and 'OFF' are the alternatives. Other arguments: see video_dataset.
+    """
+    from vgan_tf.data import tfrecord
+
+    clip = ClipOptions(frames, size, window, stride, strip_size, min_frames, resize)
+    _check_batch(batch_size)
+    files = tfrecord.expand_shards(shard_patterns)
+    if deterministic is None:
+        deterministic = seed is not None or not shuffle
+    policy = _policy(auto_shard_policy)
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(files, tf.string))
+    if shard is not None:
+        ds = _apply_shard(ds, shard)
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=cycle_length or min(len(files), 8),
+                       num_parallel_calls=AUTOTUNE, deterministic=deterministic)
+    if shuffle and not cache:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+
+    def parse(record):
+        features = tfrecord.parse_record(record)
+        element = checks.check_encoded(features["strip"], features["path"], counter, strict,
+                                       clip.strip_size, clip.min_frames, log_stream)
+        if with_labels:
+            with tf.control_dependencies([tf.debugging.assert_non_negative(
+                    features["label"], ["record without a label:", features["path"]])]):
+                element["label"] = tf.identity(features["label"])
+        else:
+            element["label"] = tf.maximum(features["label"], 0)
+        return element
+
+    ds = ds.map(parse, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
+    return _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder,
+                         with_labels, strict, counter, cache, shuffle_buffer,
+                         num_parallel_calls, prefetch, deterministic, policy, service,
+                         safety_net=False)
 
 
 def clip_dataset(list_files, data_root, frames, size, **kwargs):
@@ -225,13 +301,16 @@ def distributed_input_fn(list_files, data_root, frames, size, global_batch_size,
     """A dataset_fn for `strategy.distribute_datasets_from_function`.
 
     Each input pipeline reads only its own share of the names (shard by
-    input_pipeline_id) and batches per replica; kwargs go to video_dataset (or, with
-    `shards=` patterns instead of list files, to tfrecord_video_dataset).
+    input_pipeline_id) and batches per replica; kwargs go to video_dataset. With
+    data_root='tfrecord', list_files are shard patterns for tfrecord_video_dataset (each
+    pipeline then reads its own shard files).
     """
     def dataset_fn(input_context: tf.distribute.InputContext):
         batch = input_context.get_per_replica_batch_size(global_batch_size)
         shard = (input_context.num_input_pipelines, input_context.input_pipeline_id)
         opts = dict(kwargs, shard=shard,
                     auto_shard_policy=tf.data.experimental.AutoShardPolicy.OFF)
+        if data_root == "tfrecord":
+            return tfrecord_video_dataset(list_files, frames, size, batch, **opts)
         return video_dataset(list_files, data_root, frames, size, batch, **opts)
     return dataset_fn

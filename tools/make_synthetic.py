@@ -1,0 +1,38 @@
+"""Writes the synthetic sprite scenes: JPEG strips, train.txt and ground_truth.jsonl.
+
+  python -m tools.make_synthetic --out_dir=data/synthetic --num_clips=512 --frames=32 \
+      --size=64
+"""
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out_dir", None, "Directory to write (created).")
+flags.DEFINE_integer("num_clips", 256, "Number of clips.", lower_bound=1)
+flags.DEFINE_integer("frames", 32, "Frames per clip.", lower_bound=1)
+flags.DEFINE_integer("size", 64, "Frame size in pixels.", lower_bound=8)
+flags.DEFINE_integer("strip_size", None, "Strip frame size (default: --size).", lower_bound=8)
+flags.DEFINE_integer("seed", 0, "Data set seed (clip i uses [seed, i]).")
+flags.mark_flag_as_required("out_dir")
+
+
+def main(argv):
+    del argv
+    from vgan_tf.data import synthetic
+
+    try:
+        list_file = synthetic.write_synthetic_dataset(
+            FLAGS.out_dir, FLAGS.num_clips, frames=FLAGS.frames, size=FLAGS.size,
+            seed=FLAGS.seed, strip_size=FLAGS.strip_size)
+    except (FileNotFoundError, ValueError) as e:
+        sys.exit(f"make_synthetic: {e}")
+    print(f"wrote {FLAGS.num_clips} clips; list file {list_file}")
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,126 @@
+"""tf.data service: run the input pipeline on a cluster of CPU workers.
+
+Decoding 32-frame strips can take more CPU than a trainer host has. With the service,
+the whole pipeline (read, checks, decode, batch) runs on `worker` processes; the trainer
+only receives finished batches. One `dispatcher` process hands out work:
+
+  python -m vgan_tf.data.service --role=dispatcher --port=5050 --work_dir=/shared/dispatch
+  python -m vgan_tf.data.service --role=worker --dispatcher=HOST:5050 --port=5051
+  (one worker per CPU host; --worker_host=THIS_HOST when others must reach it by name)
+
+and the trainer passes `service="grpc://HOST:5050"` (or a ServiceConfig) to
+pipeline.video_dataset. Processing modes (see ServiceConfig): 'parallel_epochs' (sharding
+OFF: every worker produces the whole data set, in its own order; fine for a GAN, which
+samples rather than counts epochs) or 'distributed_epoch' (DYNAMIC: each clip once per
+epoch, but the final batch of each worker may be partial unless drop_remainder).
+
+Skipped strips are logged on the workers (their stderr names each file). A SkipCounter is
+a variable of the trainer's process: it works with in-process workers (the loopback test)
+but not with remote ones, which cannot reach it; leave counter=None there.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import tensorflow as tf
+
+MODES = {
+    "parallel_epochs": tf.data.experimental.service.ShardingPolicy.OFF,
+    "distributed_epoch": tf.data.experimental.service.ShardingPolicy.DYNAMIC,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ServiceConfig:
+    """Where and how to run a pipeline on tf.data service.
+
+    address: the dispatcher, 'grpc://host:port' or 'host:port'. mode: a key of MODES or a
+    ShardingPolicy name (OFF, DYNAMIC, FILE, DATA, FILE_OR_DATA, HINT). job_name: trainers
+    that give the same job name share one stream of data (each element goes to one of
+    them); None gives each trainer its own job.
+    """
+
+    address: str
+    mode: str = "parallel_epochs"
+    job_name: str | None = None
+
+    def __post_init__(self):
+        self.policy()
+
+    def policy(self):
+        if self.mode in MODES:
+            return MODES[self.mode]
+        names = {p.name: p for p in tf.data.experimental.service.ShardingPolicy}
+        if self.mode.upper() not in names:
+            raise ValueError(f"tf.data service mode must be one of {sorted(MODES)} or "
+                             f"{sorted(names)}, got {self.mode!r}")
+        return names[self.mode.upper()]
+
+    @property
+    def target(self) -> str:
+        return self.address if "://" in self.address else "grpc://" + self.address
+
+
+def as_config(service) -> ServiceConfig:
+    return service if isinstance(service, ServiceConfig) else ServiceConfig(str(service))
+
+
+def distribute(dataset: tf.data.Dataset, service) -> tf.data.Dataset:
+    """Runs `dataset` (everything built so far) on the service's workers."""
+    config = as_config(service)
+    return dataset.apply(tf.data.experimental.service.distribute(
+        processing_mode=config.policy(), service=config.target, job_name=config.job_name))
+
+
+def start_dispatcher(port: int = 0, work_dir: str | None = None,
+                     fault_tolerant: bool = False) -> tf.data.experimental.service.DispatchServer:
+    """Starts a dispatcher in this process (port 0: any free port); `.target` is its address.
+
+    work_dir (with fault_tolerant) lets a restarted dispatcher recover its state.
+    """
+    config = tf.data.experimental.service.DispatcherConfig(
+        port=port, work_dir=work_dir, fault_tolerant_mode=fault_tolerant)
+    return tf.data.experimental.service.DispatchServer(config)
+
+
+def start_worker(dispatcher: str, port: int = 0, worker_host: str | None = None
+                 ) -> tf.data.experimental.service.WorkerServer:
+    """Starts a worker in this process that registers with `dispatcher` ('host:port')."""
+    dispatcher = dispatcher.split("://", 1)[-1]
+    kwargs = {}
+    if worker_host:
+        kwargs["worker_address"] = f"{worker_host}:%port%"
+    config = tf.data.experimental.service.WorkerConfig(
+        dispatcher_address=dispatcher, port=port, **kwargs)
+    return tf.data.experimental.service.WorkerServer(config)
+
+
+def main(argv=None):
+    """Command line: run a dispatcher or a worker until killed."""
+    from absl import app, flags
+
+    flags.DEFINE_enum("role", None, ["dispatcher", "worker"], "Which server to run.")
+    flags.DEFINE_integer("port", 0, "Port to listen on (0: any free port, printed).")
+    flags.DEFINE_string("dispatcher", None, "Dispatcher address host:port (workers).")
+    flags.DEFINE_string("worker_host", None, "Host name other machines reach this worker by.")
+    flags.DEFINE_string("work_dir", None, "Dispatcher state directory (fault tolerance).")
+    flags.mark_flag_as_required("role")
+
+    def run(argv):
+        del argv
+        fl = flags.FLAGS
+        if fl.role == "dispatcher":
+            server = start_dispatcher(fl.port, fl.work_dir, fault_tolerant=bool(fl.work_dir))
+            print(f"tf.data service dispatcher at {server.target}", flush=True)
+        else:
+            if not fl.dispatcher:
+                raise app.UsageError("--dispatcher=HOST:PORT is required for --role=worker")
+            server = start_worker(fl.dispatcher, fl.port, fl.worker_host)
+            print(f"tf.data service worker registered with {fl.dispatcher}", flush=True)
+        server.join()
+
+    app.run(run, argv)
+
+
+if __name__ == "__main__":
+    main()
