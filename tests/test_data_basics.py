@@ -181,3 +181,16 @@ def test_pipeline_argument_errors(tmp_path):
         args.update(kwargs)
         with pytest.raises(ValueError, match=message):
             pipeline.video_dataset(str(tmp_path / "n.txt"), None, **args)
+
+
+def test_dct_resize_is_close_to_bilinear(tmp_path):
+    list_file = synthetic.write_synthetic_dataset(str(tmp_path), 2, frames=4, size=16,
+                                                  strip_size=64)
+    exact, fast = [np.stack(list(pipeline.video_dataset(
+        list_file, None, 4, 16, None, shuffle=False, repeat=False,
+        resize=method).as_numpy_iterator())) for method in ("bilinear", "dct")]
+    assert exact.shape == fast.shape == (2, 4, 16, 16, 3)
+    difference = np.abs(exact - fast) * 127.5
+    assert 0 < difference.mean() < 8.0  # factor 4: bilinear samples 2 of 4 pixels, DCT all
+    with pytest.raises(ValueError, match="resize"):
+        pipeline.video_dataset(list_file, None, 4, 16, 2, resize="nearest")
