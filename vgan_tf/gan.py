@@ -7,7 +7,8 @@ One train step, as in the original Torch code:
   3. D step on the real batch and the fake batch, run as separate batches (separate
      BatchNorm statistics), loss BCE(real->1) + BCE(fake->0);
   4. G step with the non-saturating loss against the updated D, plus the mask prior
-     weight * mean(|m|) for generators that have a mask.
+     weight * mean(|m|) for generators that have a mask;
+  5. with several replicas, BatchNorm moving statistics are averaged over replicas.
 The G forward of step 2 is recorded once and reused in step 4 (the original also reuses
 the same fake batch), which saves a generator forward pass per step.
 
@@ -147,9 +148,31 @@ class VideoGAN(keras.Model):
             g_loss_scaled = _scale_loss(self.g_optimizer, g_loss)
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss_scaled, g_vars), g_vars))
+        self._sync_batch_statistics()
         self.step.assign_add(1)
 
         return _as_logs(self._update_metrics(real_logits, fake_logits, gen_logits, mask))
+
+    def _sync_batch_statistics(self):
+        """Averages BatchNorm moving statistics over replicas (no-op with one replica).
+
+        Keras 3 creates them as MirroredVariables with aggregation NONE and each replica
+        updates only its own copy, so the copies drift apart (measured: replica 0 and 1
+        held different moving means after one step) and the checkpoint and the exported
+        generator would keep replica 0's alone. Averaging after each update gives the
+        statistics of the whole global batch, as Keras 2's MEAN aggregation did.
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return
+        stats = [v for v in self.generator.non_trainable_variables
+                 + self.discriminator.non_trainable_variables if "float" in str(v.dtype)]
+        if not stats:
+            return
+        means = context.all_reduce(tf.distribute.ReduceOp.MEAN,
+                                   [tf.identity(v.value) for v in stats])
+        for variable, mean in zip(stats, means):
+            variable.assign(mean)
 
     def _update_metrics(self, real_logits, fake_logits, gen_logits, mask):
         """Plain per-replica means (not the replica-scaled losses used for gradients)."""

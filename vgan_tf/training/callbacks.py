@@ -28,6 +28,11 @@ def log_value(value) -> float:
     return float(np.ravel(np.asarray(value))[0])
 
 
+def current_step(gan) -> int:
+    """The GAN's step counter as an int (also for a MirroredVariable under a strategy)."""
+    return int(gan.step.value.numpy())
+
+
 def _weights_by_name(model) -> dict:
     """{name within the model: variable} for every weight of `model`.
 
@@ -70,8 +75,8 @@ def restore_latest(gan, manager) -> int:
     path = manager.latest_checkpoint
     if path:
         manager.checkpoint.restore(path).assert_existing_objects_matched()
-        logging.info("Resumed from %s at step %d", path, int(gan.step))
-    return int(gan.step)
+        logging.info("Resumed from %s at step %d", path, current_step(gan))
+    return current_step(gan)
 
 
 def weights_finite(gan) -> bool:
@@ -94,7 +99,7 @@ class CheckpointEvery(keras.callbacks.Callback):
         self.every = every
 
     def _step(self) -> int:
-        return int(self.model.step)
+        return current_step(self.model)
 
     def _fail(self, step, what):
         raise NonFiniteLossError(
@@ -136,10 +141,10 @@ class ProgressLog(keras.callbacks.Callback):
         self._since = None
 
     def on_train_begin(self, logs=None):
-        self._since = (int(self.model.step), time.perf_counter())
+        self._since = (current_step(self.model), time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = current_step(self.model)
         if not self.every or step % self.every:
             return
         last_step, last_time = self._since

@@ -30,13 +30,19 @@ from tensorflow.core.framework import summary_pb2
 
 from vgan_tf import sampling
 from vgan_tf.export import video_files
-from vgan_tf.training.callbacks import log_value
+from vgan_tf.training.callbacks import current_step, log_value
 from vgan_tf.viz import grid
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
                "d_real_acc": "accuracy/d_real", "d_fake_acc": "accuracy/d_fake",
                "mask_mean": "mask/mean"}
 SPARSE_BELOW = 0.1
+
+
+def _number(value) -> float:
+    """A float from a number, tensor, Keras variable or (mirrored) tf.Variable."""
+    value = getattr(value, "value", value)
+    return float(np.ravel(value.numpy() if hasattr(value, "numpy") else value)[0])
 
 
 def frame_strips(videos_uint8: np.ndarray) -> np.ndarray:
@@ -104,17 +110,17 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self._last_sampled = None
 
     def on_train_begin(self, logs=None):
-        self._since = (int(self.model.step), time.perf_counter())
+        self._since = (current_step(self.model), time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.step)
+        step = current_step(self.model)
         if step % self.every == 0:
             self._scalars(step, logs or {})
         if step % self.sample_every == 0:
             self._samples(step)
 
     def on_train_end(self, logs=None):
-        step = int(self.model.step)
+        step = current_step(self.model)
         if self._last_sampled != step:
             self._samples(step)
         self.writer.flush()
@@ -128,8 +134,8 @@ class TensorBoardSummaries(keras.callbacks.Callback):
             for name, tag in SCALAR_LOGS.items():
                 if name in logs:
                     scalar(tag, log_value(logs[name]), step)
-            scalar("learning_rate/g", float(self.model.g_optimizer.learning_rate), step)
-            scalar("learning_rate/d", float(self.model.d_optimizer.learning_rate), step)
+            scalar("learning_rate/g", _number(self.model.g_optimizer.learning_rate), step)
+            scalar("learning_rate/d", _number(self.model.d_optimizer.learning_rate), step)
             scalar("speed/steps_per_sec", rate, step)
             scalar("speed/videos_per_sec", rate * self.global_batch, step)
 
