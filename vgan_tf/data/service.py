@@ -15,8 +15,8 @@ samples rather than counts epochs) or 'distributed_epoch' (DYNAMIC: each clip on
 epoch, but the final batch of each worker may be partial unless drop_remainder).
 
 Skipped strips are logged on the workers (their stderr names each file). A SkipCounter is
-a variable of the trainer's process: it works with in-process workers (the loopback test)
-but not with remote ones, which cannot reach it; leave counter=None there.
+a variable of the trainer's process, which remote workers cannot reach: leave
+counter=None with a service and read the workers' logs.
 """
 from __future__ import annotations
 

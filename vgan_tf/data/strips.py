@@ -193,6 +193,8 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
         clip = clip[start:]
     clip = resize_frames(clip, size)
     if frames > 1:
-        clip = tf.gather(clip, tf.minimum(tf.range(frames), used - 1))
+        clip = tf.cond(used < frames,
+                       lambda: tf.gather(clip, tf.minimum(tf.range(frames), used - 1)),
+                       lambda: clip)
     clip = clip * (1.0 / 127.5) - 1.0
     return tf.ensure_shape(clip, [frames, size, size, 3])
