@@ -12,8 +12,8 @@ Layout of `model_dir`:
 
 Data position: the data order is a deterministic function of `seed` (shuffled file names
 with a fixed seed, deterministic tf.data), and batch k feeds step k + 1. A run resumed at
-step s therefore trains on `dataset.skip(s)`, the batches the uninterrupted run would have
-seen, and no iterator state is checkpointed. Skipping reads (and decodes) the s skipped
+step s therefore trains on a fresh dataset `.skip(s)`, the batches the uninterrupted run
+would have seen, and no iterator state is checkpointed. Skipping reads (and decodes) the s skipped
 batches once at start-up: cheap for small runs; see docs/training.md for the cost at scale.
 """
 from __future__ import annotations
@@ -64,22 +64,32 @@ def build_gan(config: TrainConfig) -> gan_lib.VideoGAN:
     return gan
 
 
-def training_data(config: TrainConfig, scratch_dir: str | None = None) -> tf.data.Dataset:
-    """GLOBAL batches [batch, frames, size, size, 3] in [-1, 1], repeated forever, in an
-    order fixed by config.seed."""
+def data_source(config: TrainConfig, scratch_dir: str | None = None):
+    """(list files, data root) of the run; writes the synthetic set first if asked."""
     if config.synthetic:
         root = config.synthetic_dir or os.path.join(scratch_dir or config.model_dir,
                                                     "synthetic_data")
         list_file = synthetic.write_synthetic_dataset(
             root, config.synthetic_clips, frames=config.frames, size=config.size,
             seed=config.seed)
-        lists, data_root = [list_file], root
-    else:
-        lists, data_root = list(config.data_list), config.data_root
-    return pipeline.video_dataset(
+        return [list_file], root
+    return list(config.data_list), config.data_root
+
+
+def training_data(config: TrainConfig, source=None, skip: int = 0) -> tf.data.Dataset:
+    """GLOBAL batches [batch, frames, size, size, 3] in [-1, 1], repeated forever, in an
+    order fixed by config.seed, starting at batch `skip`.
+
+    Build a new dataset for every iterator: a reshuffling dataset hands each new iterator
+    of the SAME dataset object the next epoch's order, so reusing one object for two fit
+    calls would not give the uninterrupted order.
+    """
+    lists, data_root = source or data_source(config)
+    dataset = pipeline.video_dataset(
         lists, data_root, frames=config.frames, size=config.size,
         batch_size=config.batch_size, shuffle=True, seed=config.seed, repeat=True,
         drop_remainder=True, shuffle_buffer=config.shuffle_buffer, deterministic=True)
+    return dataset.skip(skip) if skip else dataset
 
 
 def _check_jit(config: TrainConfig):
@@ -111,7 +121,8 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
             json.dump(dataclasses.asdict(config), handle, indent=2, default=list)
 
     try:
-        dataset = training_data(config, work_dir)
+        source = data_source(config, work_dir)
+        training_data(config, source)  # fails early on missing or empty list files
     except (ValueError, OSError, tf.errors.OpError) as error:
         raise InputError(str(error)) from error
     keras.utils.set_random_seed(config.seed)  # the same initial weights in every run
@@ -136,7 +147,8 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
             summaries.TensorBoardSummaries(writer, config.summary_every, config.sample_every,
                                            config.batch_size, config.summary_samples),
         ]
-        _fit(gan, dataset, step, config, fit_callbacks)
+        _fit(gan, lambda skip: training_data(config, source, skip), step, config,
+             fit_callbacks)
     if chief:
         gan.generator.save(os.path.join(config.model_dir, "generator.keras"))
         samples.write_samples(gan.generator, os.path.join(config.model_dir, "samples"),
@@ -146,16 +158,18 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     return gan
 
 
-def _fit(gan, dataset, step, config, fit_callbacks):
-    """Steps step+1 .. config.steps, each fed the batch the uninterrupted run would use."""
+def _fit(gan, make_dataset, step, config, fit_callbacks):
+    """Steps step+1 .. config.steps, each fed the batch the uninterrupted run would use.
+
+    make_dataset(skip) is a fresh dataset starting at batch `skip` (see training_data)."""
     spe = config.steps_per_epoch
     epoch = step // spe
     if step % spe:  # resumed inside an epoch: finish it first so epochs stay aligned
-        gan.fit(dataset.skip(step), epochs=epoch + 1, initial_epoch=epoch,
+        gan.fit(make_dataset(step), epochs=epoch + 1, initial_epoch=epoch,
                 steps_per_epoch=spe - step % spe, shuffle=False, verbose=config.verbose,
                 callbacks=fit_callbacks)
         epoch += 1
     if epoch * spe < config.steps:
-        gan.fit(dataset.skip(epoch * spe), epochs=config.steps // spe, initial_epoch=epoch,
+        gan.fit(make_dataset(epoch * spe), epochs=config.steps // spe, initial_epoch=epoch,
                 steps_per_epoch=spe, shuffle=False, verbose=config.verbose,
                 callbacks=fit_callbacks)
