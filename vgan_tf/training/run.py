@@ -131,6 +131,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     manager = callbacks_lib.checkpoint_manager(
         gan, os.path.join(work_dir, "checkpoints"), config.keep_checkpoints)
     step = callbacks_lib.restore_latest(gan, manager) if config.resume else 0
+    _set_learning_rates(gan, config)
     if step >= config.steps:
         logging.info("Already at step %d of %d: nothing to train", step, config.steps)
     else:
@@ -156,6 +157,18 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     else:
         shutil.rmtree(os.path.join(work_dir, "checkpoints"), ignore_errors=True)
     return gan
+
+
+def _set_learning_rates(gan, config):
+    """The configured learning rates win over the checkpointed ones on resume (a checkpoint
+    restores the optimizers' learning-rate variables too)."""
+    for optimizer, value in ((gan.g_optimizer, config.g_learning_rate),
+                             (gan.d_optimizer, config.d_learning_rate)):
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        if abs(float(inner.learning_rate.numpy()) - value) > 1e-12 * max(1.0, abs(value)):
+            logging.info("%s learning rate: %g (checkpoint had %g)", inner.name, value,
+                         float(inner.learning_rate.numpy()))
+        inner.learning_rate.assign(value)
 
 
 def _fit(gan, make_dataset, step, config, fit_callbacks):
