@@ -39,7 +39,8 @@ flags.DEFINE_enum("generator", _D.generator, ["two_stream", "one_stream"],
                   "The paper's two-stream generator or its one-stream baseline.")
 flags.DEFINE_integer("frames", _D.frames, "Frames per clip (multiple of size/4).")
 flags.DEFINE_integer("size", _D.size, "Frame height and width: 8, 16, 32, 64, 128, ...")
-flags.DEFINE_integer("latent_dim", _D.latent_dim, "Size of the latent vector z (100 in the paper).")
+flags.DEFINE_integer("latent_dim", _D.latent_dim,
+                     "Size of the latent vector z (100 in the paper).")
 flags.DEFINE_integer("base_width", _D.base_width,
                      "Channels of the widest-resolution hidden layer (64 in the paper).")
 flags.DEFINE_integer("batch_size", _D.batch_size,
