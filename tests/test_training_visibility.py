@@ -139,6 +139,6 @@ def test_every_flag_documented():
         assert flag.help and len(flag.help) >= 15, flag.name
     result = run_tool("--helpfull")
     assert result.returncode == 1  # absl's help flags exit 1 after printing
-    for name in ("--strategy", "--precision", "--jit_compile", "--flagfile", "--resume",
-                 "--summary_every", "--deterministic"):
+    for name in ("--strategy:", "--precision:", "--[no]jit_compile:", "--flagfile:",
+                 "--[no]resume:", "--summary_every:", "--[no]deterministic:"):
         assert name in result.stdout, name
