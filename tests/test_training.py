@@ -122,3 +122,25 @@ def test_binary_reports_bad_input(tmp_path):
     result = run_tool("--preset=tiny", f"--model_dir={tmp_path / 'run'}", "--synthetic",
                       "--batch_size=-2")
     assert result.returncode != 0 and "--batch_size must be a positive integer" in result.stderr
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_step(tmp_path, precision):
+    import tensorflow as tf
+    config = tiny_config(tmp_path, precision=precision)
+    gan = training.build_gan(config)
+    assert keras.config.dtype_policy().name == "float32"  # the policy does not leak
+    assert gan.generator.dtype_policy.compute_dtype == {"bf16": "bfloat16",
+                                                        "fp16": "float16"}[precision]
+    if precision == "fp16":
+        assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    x = tf.random.uniform((4, 8, 16, 16, 3), -1, 1)
+    assert gan.discriminator(x).dtype == tf.float32  # logits stay float32
+    assert gan.generator(tf.zeros((2, 16))).dtype == tf.float32
+    before = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    logs = gan.train_step(x)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert all(v.dtype == "float32" for v in gan.generator.trainable_variables)
+    assert max(float(np.abs(a - v.numpy()).max())
+               for a, v in zip(before, gan.generator.trainable_variables)) > 0
+    assert int(gan.step.numpy()) == 1
