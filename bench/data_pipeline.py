@@ -5,13 +5,18 @@ Writes synthetic 128x128 strips of 32 frames, then, in the same run and alternat
   full: video_dataset (checks, decode, 32 frames resized to 64x64, [-1, 1], batched),
         with the exact bilinear resize and with resize='dct' (decoder-side scaling)
 and prints the rates and the ratios full/raw (target >= 0.9). Each figure is the best of
---rounds; frames counted are decoded strip frames (32 per clip for both).
+--rounds (and the median, the fairer figure on a shared machine); frames counted are
+decoded strip frames (32 per clip for both). It also prints the process CPU time per frame
+of each (all threads): on a machine shared with other jobs the wall-clock rates swing by
+2x from round to round, the CPU cost per frame much less, and with every core busy the
+rate ratio is the inverse of the CPU cost ratio.
 
   python bench/data_pipeline.py --clips=256 --rounds=3 --epochs=5
 """
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 
@@ -29,11 +34,13 @@ flags.DEFINE_string("data_dir", None, "Where to write the strips (default: a tem
 
 
 def _rate(dataset, frames_per_element):
-    start = time.perf_counter()
+    """(frames/s wall clock, CPU microseconds per frame) of one pass over `dataset`."""
+    start, cpu = time.perf_counter(), time.process_time()
     frames = 0
     for element in dataset:
         frames += int(element.shape[0]) * frames_per_element
-    return frames / (time.perf_counter() - start)
+    return (frames / (time.perf_counter() - start),
+            (time.process_time() - cpu) / frames * 1e6)
 
 
 def main(argv):
@@ -75,13 +82,18 @@ def main(argv):
             rates[name].append(_rate(make(), FLAGS.frames))
     print(f"strips: {len(paths)} x {FLAGS.frames} frames of {FLAGS.strip_size}px -> "
           f"{FLAGS.size}px, batch {FLAGS.batch_size}, {os.cpu_count()} CPUs")
-    best = {name: max(r) for name, r in rates.items()}
-    for name, r in rates.items():
-        print(f"{name:32s} {best[name]:9.0f} frames/s  (rounds: "
-              f"{', '.join(f'{x:.0f}' for x in r)})")
-    raw_best = best["raw parallel decode_jpeg"]
+    best = {name: max(r[0] for r in runs) for name, runs in rates.items()}
+    median = {name: statistics.median(r[0] for r in runs) for name, runs in rates.items()}
+    cpu = {name: min(r[1] for r in runs) for name, runs in rates.items()}
+    for name, runs in rates.items():
+        print(f"{name:32s} {best[name]:9.0f} frames/s best, {median[name]:9.0f} median, "
+              f"{cpu[name]:6.1f} CPU us/frame  (rounds: "
+              f"{', '.join(f'{r[0]:.0f}' for r in runs)})")
+    raw = "raw parallel decode_jpeg"
     for name in list(makers)[1:]:
-        print(f"ratio {name} / raw: {best[name] / raw_best:.3f} (target >= 0.9)")
+        print(f"ratio {name} / raw: {best[name] / best[raw]:.3f} best, "
+              f"{median[name] / median[raw]:.3f} median, {cpu[raw] / cpu[name]:.3f} by CPU "
+              f"time (target >= 0.9)")
 
 
 if __name__ == "__main__":

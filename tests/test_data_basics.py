@@ -194,3 +194,26 @@ def test_dct_resize_is_close_to_bilinear(tmp_path):
     assert 0 < difference.mean() < 8.0  # factor 4: bilinear samples 2 of 4 pixels, DCT all
     with pytest.raises(ValueError, match="resize"):
         pipeline.video_dataset(list_file, None, 4, 16, 2, resize="nearest")
+
+
+def test_fast_halving_is_bit_identical_to_bilinear():
+    """The default resize's 2x2 mean (avg_pool2d) is TF's bilinear resize bit for bit, for
+    every possible sum of four bytes (0..1020), also after the mapping to [-1, 1]."""
+    rng = np.random.default_rng(5)
+    sums = np.arange(1021)
+    quads = np.stack([np.minimum(sums, 255), np.clip(sums - 255, 0, 255),
+                      np.clip(sums - 510, 0, 255), np.clip(sums - 765, 0, 255)], axis=1)
+    quads = rng.permuted(quads, axis=1)  # the order inside a block does not matter
+    blocks = np.zeros((2, 64, 64, 3), np.uint8)  # [2, 2*32 rows, 2*32 cols, 3]
+    flat = np.resize(quads, (32 * 32 * 3, 4))
+    blocks[0, 0::2, 0::2] = flat[:, 0].reshape(32, 32, 3)
+    blocks[0, 0::2, 1::2] = flat[:, 1].reshape(32, 32, 3)
+    blocks[0, 1::2, 0::2] = flat[:, 2].reshape(32, 32, 3)
+    blocks[0, 1::2, 1::2] = flat[:, 3].reshape(32, 32, 3)
+    blocks[1] = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    fast = strips.resize_frames(tf.constant(blocks), 32)
+    exact = tf.image.resize(blocks, [32, 32], method="bilinear")
+    np.testing.assert_array_equal(fast.numpy(), exact.numpy())
+    np.testing.assert_array_equal((fast * (1.0 / 127.5) - 1.0).numpy(),
+                                  (exact * (1.0 / 127.5) - 1.0).numpy())
+    assert len(np.unique(quads.sum(1))) == 1021
