@@ -10,7 +10,8 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from vgan_tf import export, sampling
 from vgan_tf.export import signatures as signatures_lib
-from vgan_tf.export import gif, video_files, warmup
+from vgan_tf.export import gif, warmup
+from vgan_tf.viz import video_files
 from vgan_tf.models import TwoStreamGenerator
 
 MAX_BATCH = 8

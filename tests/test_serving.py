@@ -19,7 +19,7 @@ from tensorflow_serving.apis import (classification_pb2, get_model_metadata_pb2,
 
 from tests import serving_standin
 from vgan_tf import config, export, sampling, serving_client
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 from vgan_tf.models import TwoStreamGenerator
 
 SIZES = config.TINY

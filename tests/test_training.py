@@ -9,7 +9,7 @@ import pytest
 from absl import flags
 
 from vgan_tf import sampling, training
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

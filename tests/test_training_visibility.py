@@ -11,7 +11,7 @@ import tensorflow as tf
 from absl import flags
 
 from vgan_tf import training
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 from vgan_tf.training import callbacks as callbacks_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

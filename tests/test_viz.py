@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 from vgan_tf.models import OneStreamGenerator, TwoStreamGenerator
 from vgan_tf.viz import grid, samples
 

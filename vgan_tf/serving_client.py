@@ -25,7 +25,7 @@ import urllib.request
 
 import numpy as np
 
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 
 DEFAULT_MAX_BATCH = 256
 DEFAULT_MAX_RECEIVE_BYTES = 1 << 30

@@ -10,14 +10,10 @@ writes `/models/generator/<next free version>/` with the signatures listed in
 """
 from vgan_tf.export.signatures import (GENERATOR_SIGNATURES, GeneratorServingModule,
                                        to_uint8)
-from vgan_tf.export.video_files import (decode_strip, encode_gif, encode_strip_jpeg,
-                                        write_gif, write_strip)
 from vgan_tf.export.writer import (export_generator, export_generator_file, generator_path,
                                    list_versions, load_generator, next_version)
 
 __all__ = [
-    "GENERATOR_SIGNATURES", "GeneratorServingModule", "decode_strip", "encode_gif",
-    "encode_strip_jpeg", "export_generator", "export_generator_file", "generator_path",
-    "list_versions", "load_generator", "next_version", "to_uint8",
-    "write_gif", "write_strip",
+    "GENERATOR_SIGNATURES", "GeneratorServingModule", "export_generator",
+    "export_generator_file", "generator_path", "list_versions", "load_generator", "next_version", "to_uint8",
 ]

@@ -29,7 +29,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2
 
 from vgan_tf import sampling
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 from vgan_tf.training.callbacks import current_step, log_value
 from vgan_tf.viz import grid
 

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from vgan_tf import sampling
-from vgan_tf.export import video_files
+from vgan_tf.viz import video_files
 from vgan_tf.viz import grid
 
 

@@ -2,8 +2,8 @@
 
 A video is uint8 [frames, height, width, 3]. A strip is the frames stacked vertically,
 [frames * height, width, 3], the layout of the paper's training data and of the
-`generate_jpeg_strip` serving signature. Used by the serving client; generic enough for
-any code that writes videos (numpy + Pillow, no TensorFlow).
+`generate_jpeg_strip` serving signature. Used by the training samples, TensorBoard
+summaries and the serving client (numpy + Pillow, no TensorFlow).
 """
 from __future__ import annotations
 
