@@ -17,6 +17,7 @@ as {"b64": ...}, as TF Serving requires for names ending in `_bytes`.
 """
 from __future__ import annotations
 
+import abc
 import base64
 import json
 import os
@@ -67,7 +68,7 @@ def seeds_array(seeds) -> np.ndarray:
     return array.astype(np.int64)
 
 
-class _Client:
+class _Client(abc.ABC):
     """Shared helpers: batch guard and the generator's convenience calls."""
 
     def __init__(self, model_name, version, max_batch):
@@ -75,8 +76,9 @@ class _Client:
         self.version = None if version is None else int(version)
         self.max_batch = int(max_batch)
 
+    @abc.abstractmethod
     def predict(self, inputs: dict, signature_name: str = "serving_default") -> dict:
-        raise NotImplementedError
+        """Calls the model's signature with named input arrays; returns named outputs."""
 
     def _guard(self, inputs: dict) -> dict:
         arrays = {}
