@@ -151,12 +151,19 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         _fit(gan, lambda skip: training_data(config, source, skip), step, config,
              fit_callbacks)
     if chief:
-        gan.generator.save(os.path.join(config.model_dir, "generator.keras"))
+        _save_atomically(gan.generator, os.path.join(config.model_dir, "generator.keras"))
         samples.write_samples(gan.generator, os.path.join(config.model_dir, "samples"),
                               config.num_samples, 0, config.sample_fps, config.sample_scale)
     else:
         shutil.rmtree(os.path.join(work_dir, "checkpoints"), ignore_errors=True)
     return gan
+
+
+def _save_atomically(model, path: str):
+    """model.save to a temporary name, then rename: a reader never sees half a file."""
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    model.save(tmp)
+    os.replace(tmp, path)
 
 
 def _set_learning_rates(gan, config):
