@@ -28,10 +28,8 @@ import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2
 
-from vgan_tf import sampling
-from vgan_tf.viz import video_files
 from vgan_tf.training.callbacks import current_step, log_value
-from vgan_tf.viz import grid
+from vgan_tf.viz import grid, samples, video_files
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
                "d_real_acc": "accuracy/d_real", "d_fake_acc": "accuracy/d_fake",
@@ -84,18 +82,15 @@ def gif(tag: str, video_uint8: np.ndarray, step: int, fps: float = 8.0):
 
 def write_samples(generator, step: int, num: int, seed: int = 0):
     """Sample summaries for seeds seed .. seed + num - 1 (inference mode)."""
-    parts = sampling.sample(generator, num, seed=seed, parts=True)
-    videos = {"video": grid.to_uint8(parts["video"])}
+    parts, pixels = samples.sample_uint8(generator, num, seed)
     if "mask" in parts:
-        mask = parts["mask"]
-        videos["foreground"] = grid.to_uint8(parts["foreground"])
-        videos["mask"] = grid.to_uint8(mask, 0.0, 1.0)
-        image("samples/background", grid.to_uint8(parts["background"]), step)
-        scalar("mask/sample_mean", float(np.mean(mask)), step)
-        scalar("mask/sparsity", float(np.mean(mask < SPARSE_BELOW)), step)
-    for name, video in videos.items():
-        image(f"samples/{name}", frame_strips(video), step)
-        gif(f"samples/{name}_gif", grid.video_grid(video), step)
+        image("samples/background", pixels["background"], step)
+        scalar("mask/sample_mean", float(np.mean(parts["mask"])), step)
+        scalar("mask/sparsity", float(np.mean(parts["mask"] < SPARSE_BELOW)), step)
+    for name in ("video", "foreground", "mask"):
+        if name in pixels:
+            image(f"samples/{name}", frame_strips(pixels[name]), step)
+            gif(f"samples/{name}_gif", grid.video_grid(pixels[name]), step)
 
 
 class TensorBoardSummaries(keras.callbacks.Callback):

@@ -12,23 +12,33 @@ import numpy as np
 from PIL import Image
 
 from vgan_tf import sampling
-from vgan_tf.viz import video_files
-from vgan_tf.viz import grid
+from vgan_tf.viz import grid, video_files
+
+
+def sample_uint8(generator, num: int = 16, seed: int = 0) -> tuple:
+    """Samples seeds seed .. seed + num - 1 as (float parts, uint8 parts).
+
+    The uint8 parts: "video" and, for two-stream generators, "foreground", "mask" and
+    "masked_foreground" as [num, T, H, W, 3] and "background" as [num, H, W, 3].
+    """
+    parts = sampling.sample(generator, num, seed=seed, parts=True)
+    pixels = {"video": grid.to_uint8(parts["video"])}
+    if "mask" in parts:
+        mask = parts["mask"]
+        pixels["foreground"] = grid.to_uint8(parts["foreground"])
+        pixels["mask"] = grid.to_uint8(mask, 0.0, 1.0)
+        # The foreground where the mask is on, white elsewhere (as in generate.lua).
+        pixels["masked_foreground"] = grid.to_uint8(mask * parts["foreground"] + (1.0 - mask))
+        pixels["background"] = grid.to_uint8(parts["background"])
+    return parts, pixels
 
 
 def sample_pictures(generator, num: int = 16, seed: int = 0, cols: int | None = None) -> dict:
     """Name -> uint8 grid: videos [T, H', W', 3] for the *.gif, an image for background."""
-    parts = sampling.sample(generator, num, seed=seed, parts=True)
-    pictures = {"video": grid.video_grid(grid.to_uint8(parts["video"]), cols)}
-    if "mask" in parts:
-        mask = parts["mask"]
-        pictures["foreground"] = grid.video_grid(grid.to_uint8(parts["foreground"]), cols)
-        pictures["mask"] = grid.video_grid(grid.to_uint8(mask, 0.0, 1.0), cols)
-        # The foreground where the mask is on, white elsewhere (as in generate.lua).
-        masked = mask * parts["foreground"] + (1.0 - mask) * 1.0
-        pictures["masked_foreground"] = grid.video_grid(grid.to_uint8(masked), cols)
-        pictures["background"] = grid.image_grid(grid.to_uint8(parts["background"]), cols)
-    return pictures
+    _, pixels = sample_uint8(generator, num, seed)
+    return {name: (grid.image_grid(value, cols) if name == "background"
+                   else grid.video_grid(value, cols))
+            for name, value in pixels.items()}
 
 
 def write_samples(generator, out_dir: str, num: int = 16, seed: int = 0, fps: float = 8.0,
