@@ -4,6 +4,8 @@
     python -m tools.train --data_list=golf.txt --data_root=/data/frames --model_dir=/tmp/golf
 
     python -m tools.train --flagfile=golf.flags --strategy=mirrored --precision=bf16
+    python -m tools.train --data_shards='/data/shards/*.tfrecord' --window=random \
+        --data_service=grpc://dispatcher:5050 --model_dir=/tmp/golf
 
 A preset sets sizes and schedule; any flag given explicitly overrides it. Rerunning with
 the same --model_dir resumes from its latest checkpoint. --flagfile reads flags from a
@@ -31,6 +33,29 @@ flags.DEFINE_string("model_dir", None, "Folder for checkpoints, samples and gene
 flags.DEFINE_multi_string("data_list", [], "List file(s) of JPEG strips, one path per line "
                           "relative to --data_root (repeat the flag or use globs).")
 flags.DEFINE_string("data_root", _D.data_root, "Folder the list file paths are relative to.")
+flags.DEFINE_multi_string("data_shards", [], "TFRecord shard file(s) or glob pattern(s) "
+                          "written by tools/make_shards.py (repeat the flag or use globs); "
+                          "instead of --data_list.")
+flags.DEFINE_enum("window", _D.window, list(training.config.WINDOWS),
+                  "Which frames of a strip make a clip: first (the top, the original "
+                  "loader) or random (a random window that fits, seeded per clip).")
+flags.DEFINE_integer("stride", _D.stride, "Take every stride-th frame of the strip.")
+flags.DEFINE_integer("strip_size", _D.strip_size,
+                     "Refuse (skip) strips whose frames are not this many pixels wide; "
+                     "0 accepts any size (frames are resized to --size).")
+flags.DEFINE_enum("resize", _D.resize, list(training.config.RESIZE_METHODS),
+                  "dct: the JPEG decoder scales by 2, 4 or 8 (fast, ~1.7/255 from "
+                  "bilinear); bilinear: the original loader's resize, exactly.")
+flags.DEFINE_bool("data_cache", _D.data_cache,
+                  "Cache the encoded strips in memory after the first pass (decoding "
+                  "still happens every epoch); the data set must fit in RAM.")
+flags.DEFINE_bool("strict_data", _D.strict_data,
+                  "Stop on the first bad strip (naming it) instead of skipping and "
+                  "counting it.")
+flags.DEFINE_string("data_service", _D.data_service,
+                    "tf.data service dispatcher address (grpc://host:5050): the input "
+                    "pipeline runs on the service workers (see docs/data.md). Skipped "
+                    "strips are then logged by the workers, not counted here.")
 flags.DEFINE_bool("synthetic", _D.synthetic, "Train on the built-in synthetic sprite scenes.")
 flags.DEFINE_integer("synthetic_clips", _D.synthetic_clips, "Clips in the synthetic set.")
 flags.DEFINE_string("synthetic_dir", _D.synthetic_dir,
@@ -108,6 +133,10 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     try:
         training.train(config)
+    except training.run.BadDataError as error:
+        logging.error("%s", error)
+        print(f"Training stopped: {error}", file=sys.stderr)
+        sys.exit(1)
     except training.InputError as error:
         raise app.UsageError(str(error)) from None
     except training.NonFiniteLossError as error:

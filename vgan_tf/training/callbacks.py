@@ -14,9 +14,12 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from vgan_tf.data import checks
 from vgan_tf.viz import samples
 
 LOSS_LOGS = ("d_loss", "g_loss")
+CHECK_REASONS = tuple(r for r in checks.REASONS if r not in ("ok", "decode_failed"))
+"""The reasons the in-graph checks give (exact per read; see skip_counts)."""
 
 
 class NonFiniteLossError(RuntimeError):
@@ -26,6 +29,40 @@ class NonFiniteLossError(RuntimeError):
 def log_value(value) -> float:
     """A log entry as a float (scalar, or rank-1 under MultiWorkerMirroredStrategy)."""
     return float(np.ravel(np.asarray(value))[0])
+
+
+def skip_counts(counter: checks.SkipCounter) -> dict:
+    """{'skipped': n, reason: n for each reason of CHECK_REASONS, 'passed', 'decoded'}.
+
+    'skipped' sums the strips the checks refused, counted per read (a bad file read in
+    three epochs counts three times; once with the encoded bytes cached) and including the
+    pipeline's read-ahead. Decoder refusals (SkipCounter's decode_failed = passed -
+    decoded) are left out: while training runs, passed - decoded also counts the strips
+    inside the decoder at that moment, so it is an upper bound, not a count.
+    """
+    counts = counter.counts()
+    result = {reason: counts[reason] for reason in CHECK_REASONS}
+    result["skipped"] = sum(result.values())
+    result["passed"], result["decoded"] = counts["passed"], counts["decoded"]
+    return result
+
+
+def format_skips(counts: dict) -> str:
+    """'3 (missing 2, truncated 1)' from skip_counts(); '0' when nothing was skipped."""
+    reasons = ", ".join(f"{r} {counts[r]}" for r in CHECK_REASONS if counts.get(r))
+    return f"{counts['skipped']} ({reasons})" if reasons else str(counts["skipped"])
+
+
+def log_skip_summary(counter: checks.SkipCounter | None):
+    """The end-of-training line about skipped strips (only if any were skipped)."""
+    if counter is None:
+        return
+    counts = skip_counts(counter)
+    if counts["skipped"]:
+        logging.warning("Data: skipped %s bad strips during training (counted per read: "
+                        "once per epoch that reached the file, once with --data_cache); "
+                        "each was named in a 'vgan_tf.data: skipped strip' line",
+                        format_skips(counts))
 
 
 def current_step(gan) -> int:
@@ -133,11 +170,14 @@ class CheckpointEvery(keras.callbacks.Callback):
 
 
 class ProgressLog(keras.callbacks.Callback):
-    """A log line every `every` steps: step, losses, accuracies, steps/s and videos/s."""
+    """A log line every `every` steps: step, losses, accuracies, steps/s and videos/s, and
+    with a SkipCounter the strips skipped so far (`skipped 3 (missing 2, truncated 1)`)."""
 
-    def __init__(self, every: int, total_steps: int, global_batch: int):
+    def __init__(self, every: int, total_steps: int, global_batch: int,
+                 counter: checks.SkipCounter | None = None):
         super().__init__()
         self.every, self.total, self.global_batch = every, total_steps, global_batch
+        self.counter = counter
         self._since = None
 
     def on_train_begin(self, logs=None):
@@ -152,8 +192,10 @@ class ProgressLog(keras.callbacks.Callback):
         rate = (step - last_step) / max(now - last_time, 1e-9)
         self._since = (step, now)
         values = "  ".join(f"{k} {log_value(v):.4f}" for k, v in (logs or {}).items())
-        logging.info("step %d/%d  %s  %.2f steps/s  %.1f videos/s", step, self.total,
-                     values, rate, rate * self.global_batch)
+        skipped = ("" if self.counter is None else
+                   "  skipped " + format_skips(skip_counts(self.counter)))
+        logging.info("step %d/%d  %s  %.2f steps/s  %.1f videos/s%s", step, self.total,
+                     values, rate, rate * self.global_batch, skipped)
 
 
 class SampleWriter(keras.callbacks.Callback):

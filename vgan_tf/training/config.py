@@ -6,12 +6,16 @@ field names the flag to fix.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from vgan_tf import config as config_lib
+from vgan_tf.data.pipeline import WINDOWS
+from vgan_tf.data.strips import RESIZE_METHODS
 from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
 GENERATORS = ("two_stream", "one_stream")
+_SERVICE_ADDRESS = re.compile(r"^(grpc://)?[^\s:/]+:\d{1,5}$")
 
 
 @dataclasses.dataclass
@@ -19,12 +23,22 @@ class TrainConfig:
     """Everything one training run needs. Defaults are the paper's settings."""
 
     model_dir: str = ""
-    # Data: list files of JPEG strips under data_root, or the built-in synthetic scenes.
+    # Data: list files of JPEG strips under data_root, TFRecord shards, or the built-in
+    # synthetic scenes (exactly one of the three).
     data_list: tuple = ()
     data_root: str = ""
+    data_shards: tuple = ()  # shard files / glob patterns written by tools/make_shards.py
     synthetic: bool = False
     synthetic_clips: int = 512
     synthetic_dir: str = ""  # default: <model_dir>/synthetic_data
+    # How clips are cut from the strips and read (vgan_tf.data.pipeline).
+    window: str = "first"  # "first" (top of the strip) or "random" (a random window)
+    stride: int = 1  # take every stride-th frame
+    strip_size: int = 0  # 0: any frame size; else refuse strips of other sizes
+    resize: str = "dct"  # "dct" (the JPEG decoder scales) or "bilinear" (exact)
+    data_cache: bool = False  # cache the encoded strips in memory after the first pass
+    strict_data: bool = False  # stop on the first bad strip instead of skipping it
+    data_service: str = ""  # tf.data service dispatcher, e.g. grpc://host:5050
     # Model.
     generator: str = "two_stream"
     frames: int = 32
@@ -69,10 +83,7 @@ class TrainConfig:
         """Raises ValueError naming the offending field (= flag) and what was expected."""
         if not self.model_dir:
             raise ValueError("--model_dir is required: the folder for checkpoints and samples")
-        if not self.synthetic and not self.data_list:
-            raise ValueError("give --data_list (with --data_root) or --synthetic")
-        if self.synthetic and self.data_list:
-            raise ValueError("--synthetic and --data_list exclude each other")
+        self._validate_data()
         if self.generator not in GENERATORS:
             raise ValueError(f"--generator must be one of {GENERATORS}, got {self.generator!r}")
         if self.strategy not in STRATEGIES:
@@ -103,6 +114,46 @@ class TrainConfig:
         except ValueError as error:
             raise ValueError(f"--frames/--size/--latent_dim/--base_width: {error}") from None
         return self
+
+    def _validate_data(self):
+        sources = [name for name, given in (("--synthetic", self.synthetic),
+                                            ("--data_list", self.data_list),
+                                            ("--data_shards", self.data_shards)) if given]
+        if not sources:
+            raise ValueError("give --data_list (with --data_root), --data_shards or "
+                             "--synthetic")
+        if len(sources) > 1:
+            raise ValueError(f"--synthetic, --data_list and --data_shards exclude each "
+                             f"other: give one (got {' and '.join(sources)})")
+        for name in ("data_list", "data_shards"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(v, str) and v for v in value):
+                raise ValueError(f"--{name} must be a sequence of non-empty paths or "
+                                 f"patterns, got {value!r}")
+        if self.data_shards and self.data_root:
+            raise ValueError("--data_root applies to --data_list only: TFRecord shards "
+                             "(--data_shards) hold the strips themselves")
+        if self.window not in WINDOWS:
+            raise ValueError(f"--window must be one of {WINDOWS}, got {self.window!r}")
+        if self.resize not in RESIZE_METHODS:
+            raise ValueError(f"--resize must be one of {RESIZE_METHODS}, got {self.resize!r}")
+        if not _is_int(self.stride) or self.stride < 1:
+            raise ValueError(f"--stride must be a positive integer, got {self.stride!r}")
+        if not _is_int(self.strip_size) or self.strip_size < 0:
+            raise ValueError(f"--strip_size must be 0 (any frame size) or a positive "
+                             f"number of pixels, got {self.strip_size!r}")
+        for name in ("data_cache", "strict_data"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"--{name} must be true or false, got "
+                                 f"{getattr(self, name)!r}")
+        if not isinstance(self.data_service, str) or (
+                self.data_service and not _SERVICE_ADDRESS.match(self.data_service)):
+            raise ValueError(f"--data_service must be a tf.data service dispatcher address "
+                             f"like grpc://host:5050 (or empty), got {self.data_service!r}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 PRESETS = {

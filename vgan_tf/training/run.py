@@ -15,12 +15,20 @@ with a fixed seed, deterministic tf.data), and batch k feeds step k + 1. A run r
 step s therefore trains on a fresh dataset `.skip(s)`, the batches the uninterrupted run
 would have seen, and no iterator state is checkpointed. Skipping reads (and decodes) the s skipped
 batches once at start-up: cheap for small runs; see docs/training.md for the cost at scale.
+With --data_service the workers make the batches and their order is theirs; a resume skips
+the same number of batches but cannot promise the same ones.
+
+Skipped strips: a checks.SkipCounter (made here, outside the strategy scope) tallies bad
+files per reason; the log lines, TensorBoard (data/skipped, data/skipped/<reason>) and a
+final log line show it. Not with --data_service: remote workers cannot reach the counter,
+they log each skipped strip on their own stderr.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import re
 import shutil
 
 import keras
@@ -28,7 +36,7 @@ import tensorflow as tf
 from absl import logging
 
 from vgan_tf import gan as gan_lib
-from vgan_tf.data import pipeline, synthetic
+from vgan_tf.data import checks, pipeline, synthetic
 from vgan_tf.models import Discriminator, OneStreamGenerator, TwoStreamGenerator
 from vgan_tf.training import callbacks as callbacks_lib
 from vgan_tf.training import precision as precision_lib
@@ -40,6 +48,13 @@ from vgan_tf.viz import samples
 
 class InputError(ValueError):
     """The training data could not be set up (missing or empty list files, ...)."""
+
+
+class BadDataError(InputError):
+    """--strict_data met a bad strip during training (the message names it)."""
+
+
+STRICT_MESSAGE = "bad strip (strict mode):"
 
 
 def build_gan(config: TrainConfig) -> gan_lib.VideoGAN:
@@ -65,7 +80,9 @@ def build_gan(config: TrainConfig) -> gan_lib.VideoGAN:
 
 
 def data_source(config: TrainConfig, scratch_dir: str | None = None):
-    """(list files, data root) of the run; writes the synthetic set first if asked."""
+    """(list files, data root) of the run; writes the synthetic set first if asked.
+
+    For --data_shards the data root is None and the list files are the shard patterns."""
     if config.synthetic:
         root = config.synthetic_dir or os.path.join(scratch_dir or config.model_dir,
                                                     "synthetic_data")
@@ -73,22 +90,53 @@ def data_source(config: TrainConfig, scratch_dir: str | None = None):
             root, config.synthetic_clips, frames=config.frames, size=config.size,
             seed=config.seed)
         return [list_file], root
+    if config.data_shards:
+        return list(config.data_shards), None
     return list(config.data_list), config.data_root
 
 
-def training_data(config: TrainConfig, source=None, skip: int = 0) -> tf.data.Dataset:
+def data_options(config: TrainConfig) -> dict:
+    """The keyword arguments of the pipeline functions that the data flags set."""
+    return dict(window=config.window, stride=config.stride,
+                strip_size=config.strip_size or None, resize=config.resize,
+                cache=config.data_cache, strict=config.strict_data,
+                service=config.data_service or None)
+
+
+def make_skip_counter(config: TrainConfig) -> checks.SkipCounter | None:
+    """A SkipCounter for the run, or None with --data_service (the workers cannot reach a
+    variable of this process). Call outside any strategy scope."""
+    if config.data_service:
+        logging.info("--data_service: skipped strips are logged by the tf.data service "
+                     "workers (their stderr) and not counted here; the trainer's counters "
+                     "cannot be reached from remote workers")
+        return None
+    return checks.SkipCounter("training_data_skips")
+
+
+def training_data(config: TrainConfig, source=None, skip: int = 0,
+                  counter: checks.SkipCounter | None = None) -> tf.data.Dataset:
     """GLOBAL batches [batch, frames, size, size, 3] in [-1, 1], repeated forever, in an
     order fixed by config.seed, starting at batch `skip`.
+
+    Reads list files (video_dataset) or, with --data_shards, TFRecord shards
+    (tfrecord_video_dataset), with the window/stride/strip_size/resize/cache/strict/service
+    flags; bad strips are tallied into `counter` if given.
 
     Build a new dataset for every iterator: a reshuffling dataset hands each new iterator
     of the SAME dataset object the next epoch's order, so reusing one object for two fit
     calls would not give the uninterrupted order.
     """
     lists, data_root = source or data_source(config)
-    dataset = pipeline.video_dataset(
-        lists, data_root, frames=config.frames, size=config.size,
-        batch_size=config.batch_size, shuffle=True, seed=config.seed, repeat=True,
-        drop_remainder=True, shuffle_buffer=config.shuffle_buffer, deterministic=True)
+    common = dict(frames=config.frames, size=config.size, batch_size=config.batch_size,
+                  shuffle=True, seed=config.seed, repeat=True, drop_remainder=True,
+                  deterministic=True, counter=counter, **data_options(config))
+    if config.data_shards:
+        dataset = pipeline.tfrecord_video_dataset(
+            lists, shuffle_buffer=config.shuffle_buffer, **common)
+    else:
+        dataset = pipeline.video_dataset(lists, data_root,
+                                         shuffle_buffer=config.shuffle_buffer, **common)
     return dataset.skip(skip) if skip else dataset
 
 
@@ -125,6 +173,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         training_data(config, source)  # fails early on missing or empty list files
     except (ValueError, OSError, tf.errors.OpError) as error:
         raise InputError(str(error)) from error
+    counter = make_skip_counter(config)  # outside the strategy scope: a local tally
     keras.utils.set_random_seed(config.seed)  # the same initial weights in every run
     with strategy.scope():
         gan = build_gan(config)
@@ -144,12 +193,20 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
                   if chief else tf.summary.create_noop_writer())
         fit_callbacks = [
             callbacks_lib.CheckpointEvery(manager, config.checkpoint_every),
-            callbacks_lib.ProgressLog(config.log_every, config.steps, config.batch_size),
+            callbacks_lib.ProgressLog(config.log_every, config.steps, config.batch_size,
+                                      counter),
             summaries.TensorBoardSummaries(writer, config.summary_every, config.sample_every,
-                                           config.batch_size, config.summary_samples),
+                                           config.batch_size, config.summary_samples,
+                                           counter=counter),
         ]
-        _fit(gan, lambda skip: training_data(config, source, skip), step, config,
-             fit_callbacks)
+        try:
+            _fit(gan, lambda skip: training_data(config, source, skip, counter), step,
+                 config, fit_callbacks)
+        except tf.errors.InvalidArgumentError as error:
+            if STRICT_MESSAGE not in str(error):
+                raise
+            raise BadDataError(_strict_failure(error, gan, manager)) from error
+        callbacks_lib.log_skip_summary(counter)
     if chief:
         _save_atomically(gan.generator, os.path.join(config.model_dir, "generator.keras"))
         samples.write_samples(gan.generator, os.path.join(config.model_dir, "samples"),
@@ -157,6 +214,21 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     else:
         shutil.rmtree(os.path.join(work_dir, "checkpoints"), ignore_errors=True)
     return gan
+
+
+def _strict_failure(error, gan, manager) -> str:
+    """One line from a strict-mode InvalidArgumentError: the file, its reason, the step."""
+    text = str(error)
+    found = re.search(r"\[bad strip \(strict mode\):\] \[(.*?)\] \[reason:\] \[(\w+)\]", text)
+    if found:
+        detail = f'"{found.group(1)}" reason: {found.group(2)}'
+    else:
+        line = next(l for l in text.splitlines() if STRICT_MESSAGE in l)
+        detail = line[line.index(STRICT_MESSAGE) + len(STRICT_MESSAGE):].strip()
+    return (f"--strict_data: bad strip {detail} (training stopped after "
+            f"{callbacks_lib.current_step(gan)} completed steps; the last checkpoint is "
+            f"{manager.latest_checkpoint or '(none)'}). Fix or remove the file, or train "
+            f"without --strict_data to skip and count bad strips.")
 
 
 def _save_atomically(model, path: str):

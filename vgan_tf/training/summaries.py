@@ -8,6 +8,14 @@ Tags (under <model_dir>/tensorboard):
                                           on the fixed sample seeds
   learning_rate/g, learning_rate/d        the optimizers' current learning rates
   speed/steps_per_sec, speed/videos_per_sec   since the previous scalar write
+  data/skipped                            bad strips skipped so far (with a SkipCounter:
+                                          not with --data_service), counted per read
+  data/skipped/<reason>                   the same per reason (missing, empty, not_jpeg,
+                                          truncated, corrupt, not_square, wrong_shape),
+                                          written once that reason has occurred
+  data/passed, data/decoded               strips that passed the checks, clips decoded;
+                                          passed - decoded bounds decoder refusals (it
+                                          includes the strips being decoded)
   samples/{video,foreground,mask,background}  frame strips (one row per seed: the frames
                                           side by side; background is one image)
   samples/{video,foreground,mask}_gif     the same grids as animated GIFs (image plugin,
@@ -28,7 +36,7 @@ import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2
 
-from vgan_tf.training.callbacks import current_step, log_value
+from vgan_tf.training.callbacks import CHECK_REASONS, current_step, log_value, skip_counts
 from vgan_tf.viz import grid, samples, video_files
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
@@ -93,14 +101,27 @@ def write_samples(generator, step: int, num: int, seed: int = 0):
             gif(f"samples/{name}_gif", grid.video_grid(pixels[name]), step)
 
 
+def write_skip_counts(counts: dict, step: int):
+    """data/skipped, data/skipped/<reason> (reasons seen so far), data/passed, data/decoded
+    from callbacks.skip_counts()."""
+    scalar("data/skipped", counts["skipped"], step)
+    for reason in CHECK_REASONS:
+        if counts[reason]:
+            scalar(f"data/skipped/{reason}", counts[reason], step)
+    scalar("data/passed", counts["passed"], step)
+    scalar("data/decoded", counts["decoded"], step)
+
+
 class TensorBoardSummaries(keras.callbacks.Callback):
-    """Writes the scalars and samples above into `writer` (a no-op writer off the chief)."""
+    """Writes the scalars and samples above into `writer` (a no-op writer off the chief);
+    the data/ scalars when given the run's SkipCounter."""
 
     def __init__(self, writer, every: int, sample_every: int, global_batch: int,
-                 num_samples: int = 4, seed: int = 0):
+                 num_samples: int = 4, seed: int = 0, counter=None):
         super().__init__()
         self.writer, self.every, self.sample_every = writer, every, sample_every
         self.global_batch, self.num_samples, self.seed = global_batch, num_samples, seed
+        self.counter = counter
         self._since = None
         self._last_sampled = None
 
@@ -133,6 +154,8 @@ class TensorBoardSummaries(keras.callbacks.Callback):
             scalar("learning_rate/d", _number(self.model.d_optimizer.learning_rate), step)
             scalar("speed/steps_per_sec", rate, step)
             scalar("speed/videos_per_sec", rate * self.global_batch, step)
+            if self.counter is not None:
+                write_skip_counts(skip_counts(self.counter), step)
 
     def _samples(self, step):
         self._last_sampled = step
