@@ -152,14 +152,11 @@ def jpeg_header(encoded):
     n = tf.strings.length(encoded)
     has_soi = tf.equal(tf.strings.substr(encoded, 0, 2), b"\xff\xd8") & (n >= 4)
 
-    def eoi_near_end():
-        tail = tf.io.decode_raw(tf.strings.substr(encoded, tf.maximum(n - _TAIL_BYTES, 0),
-                                                  _TAIL_BYTES), tf.uint8)
-        return tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
-
-    ends_with_eoi = tf.equal(tf.strings.substr(encoded, tf.maximum(n - 2, 0), 2),
-                             b"\xff\xd9")
-    has_eoi = tf.cond(ends_with_eoi, lambda: tf.constant(True), eoi_near_end)
+    # An end-of-image marker in the last bytes (some encoders pad after it); one branchless
+    # look at the tail (a tf.cond costs more than the 64 bytes).
+    tail = tf.io.decode_raw(tf.strings.substr(encoded, tf.maximum(n - _TAIL_BYTES, 0),
+                                              _TAIL_BYTES), tf.uint8)
+    has_eoi = tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
     found, dims, ran_past = _walk(encoded, n, QUICK_HEADER_BYTES)
     found, dims = tf.cond(ran_past, lambda: _walk(encoded, n, HEADER_BYTES)[:2],
                           lambda: (found, dims))

@@ -84,14 +84,19 @@ def read_strip(path: str) -> np.ndarray:
     return decode_strip_bytes(data, path)
 
 
-def frame_indices(num_strip_frames, frames: int, stride=1, start=0) -> tf.Tensor:
-    """Indices of the `frames` frames taken from a strip of `num_strip_frames`.
+def frame_indices(num_strip_frames, frames: int, stride: int = 1, start=0):
+    """The strip frames a clip takes -> (indices int32 [frames], last index used).
 
-    start, start + stride, ...; indices past the end repeat the last frame (the original
-    loader's padding of short clips). int32 [frames].
+    start, start + stride, ... while they fit in the strip; a clip that runs out repeats
+    the last frame it took (the original loader's padding of short clips, here at any
+    stride). A start past the end takes the strip's last frame.
     """
-    idx = start + tf.range(frames, dtype=tf.int32) * stride
-    return tf.minimum(idx, tf.cast(num_strip_frames, tf.int32) - 1)
+    start = tf.cast(start, tf.int32)
+    num = tf.cast(num_strip_frames, tf.int32)
+    start = tf.minimum(start, num - 1)
+    used = tf.maximum(tf.minimum(frames, (num - 1 - start) // stride + 1), 1)
+    return start + tf.minimum(tf.range(frames, dtype=tf.int32), used - 1) * stride, \
+        start + (used - 1) * stride
 
 
 def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:
@@ -106,73 +111,56 @@ def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:
                                        dtype=tf.int32)
 
 
-def resize_frames(clip, size: int) -> tf.Tensor:
-    """[F, S, S, 3] uint8 -> [F, size, size, 3] float32 in [0, 255], bilinear.
-
-    TF2's bilinear resize (half-pixel centres, no antialiasing) samples output pixel i at
-    input coordinate 2*i + 0.5 when S = 2 * size: exactly the mean of each 2x2 block, which
-    avg_pool2d computes a little faster than tf.image.resize. Equal sizes only cast; every
-    other ratio goes through tf.image.resize.
-    """
-    s = tf.shape(clip)[1]
-
-    def same():
-        return tf.cast(clip, tf.float32)
-
-    def halve():
-        return tf.nn.avg_pool2d(tf.cast(clip, tf.float32), 2, 2, "VALID")
-
-    def general():
-        return tf.image.resize(clip, [size, size], method="bilinear")
-
-    out = tf.case([(tf.equal(s, size), same), (tf.equal(s, 2 * size), halve)],
-                  default=general)
-    return tf.ensure_shape(out, [None, size, size, 3])
+RESIZE_METHODS = ("dct", "bilinear")
+DCT_FACTORS = (2, 4, 8)
+"""Frame-size ratios (strip frame / clip frame) at which resize='dct' scales in the decoder."""
 
 
-RESIZE_METHODS = ("bilinear", "dct")
-
-
-def _decode_rows(encoded, rows, width, size, resize):
-    """Decodes the top `rows` rows of a strip `width` wide -> ([rows', width', 3], width').
+def _decode_frames(encoded, num_frames, width, size, resize):
+    """Decodes the top `num_frames` frames of a strip `width` wide -> uint8 [n, w', w', 3].
 
     With resize='dct' and a width of 2, 4 or 8 times `size`, libjpeg decodes straight to
-    the smaller size (scaled inverse DCT, `ratio`), which skips most of the decoding work;
-    otherwise the strip is decoded at full size.
+    `size` (scaled inverse DCT, the `ratio` attribute): the frames come out at their final
+    size. Otherwise (and always with 'bilinear') at full size. Only the rows down to the
+    last frame used are decoded.
     """
+    rows = num_frames * width
+
+    def at_ratio(ratio):
+        def decode():
+            crop = tf.stack([0, 0, rows // ratio, width // ratio])
+            image = tf.io.decode_and_crop_jpeg(encoded, crop, channels=3, ratio=ratio)
+            side = width // ratio
+            return tf.reshape(image, [num_frames, side, side, 3])
+        return decode
+
     if resize == "bilinear":
-        crop = tf.stack([0, 0, rows, width])
-        return tf.io.decode_and_crop_jpeg(encoded, crop, channels=3), width
-    k = width // size
+        return at_ratio(1)()
     exact = tf.equal(width % size, 0)
-
-    def at_ratio(r):
-        def fn():
-            crop = tf.stack([0, 0, rows // r, width // r])
-            return tf.io.decode_and_crop_jpeg(encoded, crop, channels=3, ratio=r)
-        return fn
-
-    image = tf.case([(exact & tf.equal(k, r), at_ratio(r)) for r in (2, 4, 8)],
-                    default=at_ratio(1))
-    ratio = tf.where(exact & ((k == 2) | (k == 4) | (k == 8)), k, 1)
-    return image, width // ratio
+    branch = tf.zeros([], tf.int32)
+    for index, factor in enumerate(DCT_FACTORS, start=1):
+        branch = tf.where(exact & tf.equal(width // size, factor), index, branch)
+    return tf.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
 
 
 def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
-                height=None, width=None, resize: str = "bilinear") -> tf.Tensor:
+                height=None, width=None, resize: str = "dct") -> tf.Tensor:
     """In-graph: JPEG strip bytes -> [frames, size, size, 3] float32 in [-1, 1].
 
     Decodes the strip once (only the rows down to the last frame used, which saves the
-    bottom of tall strips) and reshapes it to [T, S, S, 3]; takes frames start,
-    start + stride, ... repeating the last frame of a short clip; resizes each frame
-    (not cropped), and maps [0, 255] to [-1, 1]. `height` and `width` are the strip's
-    pixel sizes when already known from its header (saves a header parse).
+    bottom of tall strips), takes the frames of `frame_indices` in one gather, resizes
+    each frame (not cropped) and maps [0, 255] to [-1, 1]. `height` and `width` are the
+    strip's pixel sizes when already known from its header (saves a header parse).
 
-    resize='bilinear' is the original loader's bilinear resize, exactly. resize='dct'
-    lets the JPEG decoder scale by 2, 4 or 8 where the frame size allows (about a third
-    cheaper at 128 -> 64; the result differs from bilinear by about 1.7/255 on average,
-    more at sharp edges; at factors 4 and 8 more, since bilinear then reads only 2 of
-    every k pixels while the DCT scaling low-passes) and falls back to bilinear otherwise.
+    resize='bilinear' is the original loader's: decode at full size, then TF's bilinear
+    resize (at exactly 2x: the mean of each 2x2 block). resize='dct' (the default) lets
+    libjpeg decode straight to the clip size when the strip's frames are 2, 4 or 8 times
+    larger (scaled inverse DCT: less decoding work and no resize at all) and is bilinear
+    otherwise. Measured on strips written at JPEG quality 95, its frames are as close or
+    closer to the exact 2x2 mean of the frames before compression than bilinear's (the
+    chroma is not upsampled and then averaged again), and differ from bilinear's by about
+    1.4/255 on average at 2x (docs/faithfulness.md). At 4x and 8x it low-passes where
+    bilinear reads only 2 of every 4 or 8 pixels, so the two differ more there.
     """
     if resize not in RESIZE_METHODS:
         raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
@@ -181,20 +169,8 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
         height, width = shape[0], shape[1]
     height = tf.cast(height, tf.int32)
     width = tf.cast(width, tf.int32)
-    start = tf.cast(start, tf.int32)
-    num_strip = height // width
-    used = tf.maximum(tf.minimum(frames, (num_strip - 1 - start) // stride + 1), 1)
-    last = start + (used - 1) * stride
-    image, frame_width = _decode_rows(encoded, (last + 1) * width, width, size, resize)
-    clip = tf.reshape(image, [last + 1, frame_width, frame_width, 3])
-    if stride != 1:
-        clip = clip[start::stride]
-    else:
-        clip = clip[start:]
-    clip = resize_frames(clip, size)
-    if frames > 1:
-        clip = tf.cond(used < frames,
-                       lambda: tf.gather(clip, tf.minimum(tf.range(frames), used - 1)),
-                       lambda: clip)
+    indices, last = frame_indices(height // width, frames, stride, start)
+    clip = tf.gather(_decode_frames(encoded, last + 1, width, size, resize), indices)
+    clip = tf.image.resize(clip, [size, size], method="bilinear")  # only a cast if equal
     clip = clip * (1.0 / 127.5) - 1.0
     return tf.ensure_shape(clip, [frames, size, size, 3])
