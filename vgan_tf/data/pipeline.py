@@ -34,8 +34,9 @@ class ClipOptions:
     window that fits where it can). stride: take every stride-th frame. strip_size: refuse
     strips whose frames are not this many pixels (WRONG_SHAPE); None accepts any.
     min_frames: refuse strips with fewer frames (shorter ones repeat their last frame).
-    resize: 'bilinear' (exact, the original's) or 'dct' (the JPEG decoder scales by 2, 4
-    or 8 where it can: faster, close to bilinear; see strips.decode_clip).
+    resize: 'dct' (the default: the JPEG decoder scales by 2, 4 or 8 where the frame
+    sizes allow, bilinear otherwise) or 'bilinear' (the original loader's, exactly); see
+    strips.decode_clip and docs/faithfulness.md.
     """
 
     frames: int
@@ -44,7 +45,7 @@ class ClipOptions:
     stride: int = 1
     strip_size: int | None = None
     min_frames: int = 1
-    resize: str = "bilinear"
+    resize: str = "dct"
 
     def __post_init__(self):
         for name in ("frames", "size", "stride", "min_frames"):
@@ -88,7 +89,7 @@ def _entry_roots(entries: lists.ClipList, data_root):
 
 
 def _decode_stage(ds, clip: ClipOptions, with_labels, counter, strict, seed,
-                  num_parallel_calls, deterministic, safety_net=True):
+                  num_parallel_calls, deterministic, safety_net=True, first_index=0):
     """{encoded, label, height, width} elements -> clips (or (clip, label)).
 
     safety_net drops (and, with a counter, counts) strips that pass the header checks but
@@ -98,8 +99,8 @@ def _decode_stage(ds, clip: ClipOptions, with_labels, counter, strict, seed,
     """
     base_seed = seed if seed is not None else int(tf.random.uniform(
         [], 0, 2 ** 31 - 1, dtype=tf.int64))
-    if clip.window == "random":
-        ds = ds.enumerate()
+    if clip.window == "random":  # the window of the i-th clip: a function of (seed, i)
+        ds = ds.enumerate(start=first_index)
 
     def decode(*args):
         if clip.window == "random":
@@ -158,10 +159,10 @@ def _apply_shard(ds, shard):
 
 def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True, seed=None,
                   repeat=True, drop_remainder=True, with_labels=False, *, window="first",
-                  stride=1, strip_size=None, min_frames=1, resize="bilinear", strict=False,
+                  stride=1, strip_size=None, min_frames=1, resize="dct", strict=False,
                   counter=None, cache=False, shuffle_buffer=None, num_parallel_calls=AUTOTUNE,
                   prefetch=AUTOTUNE, deterministic=None, shard=None,
-                  auto_shard_policy=None, service=None, log_stream=None):
+                  auto_shard_policy=None, service=None, log_stream=None, skip_clips=0):
     """Clips from JPEG strips named by list files.
 
     list_files: a path, glob pattern, or sequence of them. data_root: what list entries are
@@ -184,9 +185,17 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
     log_stream: where skip lines go (tf.print's output_stream; default sys.stderr).
     deterministic: element order of the parallel stages; None means deterministic when a
     seed is set or shuffle is off (otherwise the faster first-come order).
+    skip_clips: start after this many clips of the (shuffled, repeated) stream, e.g. to
+    resume training at step s with s * batch_size. The skip is made on file names, before
+    any file is read: resuming deep into a run costs seconds, not a re-read of the data.
+    The stream that follows is the one a run without skip_clips would yield from there
+    when no file is bad (each bad file among the skipped ones moves it one clip back:
+    nothing is left out). With cache, the skip is made on the cached bytes instead
+    (exact; no decoding).
     """
     clip = ClipOptions(frames, size, window, stride, strip_size, min_frames, resize)
     _check_batch(batch_size)
+    skip_clips = _check_skip(skip_clips)
     entries = lists.read_lists(list_files)
     if with_labels:
         entries.require_labels()
@@ -205,6 +214,13 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
     if shuffle and not cache:
         buffer = shuffle_buffer or min(len(paths), 1 << 20)
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    names_skipped = skip_clips and not cache
+    if names_skipped:
+        # Repeat the names, then skip: the same order as repeating after the checks (the
+        # shuffle draws the same per-epoch seeds), without reading the skipped files.
+        if repeat:
+            ds = ds.repeat()
+        ds = ds.skip(skip_clips)
 
     def read(path, label):
         element = checks.probe_file(path, counter, strict, clip.strip_size, clip.min_frames,
@@ -213,16 +229,54 @@ def video_dataset(list_files, data_root, frames, size, batch_size, shuffle=True,
         return element
 
     ds = ds.map(read, num_parallel_calls=num_parallel_calls, deterministic=deterministic)
-    return _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder,
-                         with_labels, strict, counter, cache,
-                         shuffle_buffer or min(len(paths), 4096), num_parallel_calls,
-                         prefetch, deterministic, policy, service)
+    if names_skipped and repeat:
+        ds = _end_when_all_bad(ds, 2 * len(paths) - 1)
+    return _from_checked(ds, clip, batch_size, shuffle, seed,
+                         repeat and not names_skipped, drop_remainder, with_labels, strict,
+                         counter, cache, shuffle_buffer or min(len(paths), 4096),
+                         num_parallel_calls, prefetch, deterministic, policy, service,
+                         skip_clips=0 if names_skipped else skip_clips,
+                         first_index=skip_clips)
+
+
+def _check_skip(skip_clips):
+    if not isinstance(skip_clips, int) or isinstance(skip_clips, bool) or skip_clips < 0:
+        raise ValueError(f"skip_clips must be a non-negative integer, got {skip_clips!r}")
+    return skip_clips
+
+
+def _end_when_all_bad(ds, limit):
+    """Ends the stream once `limit` checked elements in a row are bad.
+
+    With the names repeated before the checks, a list whose every file is bad would
+    otherwise be read round and round for ever; every file comes once per epoch, so
+    2 * N - 1 bad ones in a row (N names) contain a whole epoch: then all are bad, and the
+    stream ends as it does without skip_clips. (Raising here would not reach the caller:
+    the decoder's safety net, ignore_errors, is downstream.)
+    """
+    def step(run, element):
+        run = tf.where(tf.equal(element["reason"], checks.OK), tf.constant(0, tf.int64),
+                       run + 1)
+        return run, (run, element)
+    def not_yet(run, element):
+        del element
+        return run < limit
+
+    def element_only(run, element):
+        del run
+        return element
+
+    ds = ds.scan(tf.constant(0, tf.int64), step)
+    return ds.take_while(not_yet).map(element_only)
 
 
 def _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder, with_labels,
                   strict, counter, cache, cache_shuffle_buffer, num_parallel_calls, prefetch,
-                  deterministic, policy, service, safety_net=True):
-    """Checked {encoded, reason, label, height, width} elements -> the finished dataset."""
+                  deterministic, policy, service, safety_net=True, skip_clips=0,
+                  first_index=0):
+    """Checked {encoded, reason, label, height, width} elements -> the finished dataset.
+
+    skip_clips here skips good encoded strips (read and checked, not decoded)."""
     ds = ds.filter(lambda e: tf.equal(e["reason"], checks.OK))
     if cache:
         ds = ds.cache(cache if isinstance(cache, str) else "")
@@ -230,19 +284,21 @@ def _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder, w
             ds = ds.shuffle(cache_shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
+    if skip_clips:
+        ds = ds.skip(skip_clips)
     ds = _decode_stage(ds, clip, with_labels, counter, strict, seed, num_parallel_calls,
-                       deterministic, safety_net)
+                       deterministic, safety_net, first_index)
     return _finish(ds, batch_size, drop_remainder, service, prefetch, deterministic, policy)
 
 
 def tfrecord_video_dataset(shard_patterns, frames, size, batch_size, shuffle=True, seed=None,
                            repeat=True, drop_remainder=True, with_labels=False, *,
                            window="first", stride=1, strip_size=None, min_frames=1,
-                           resize="bilinear", strict=False, counter=None, cache=False,
+                           resize="dct", strict=False, counter=None, cache=False,
                            shuffle_buffer=256, cycle_length=None,
                            num_parallel_calls=AUTOTUNE, prefetch=AUTOTUNE, deterministic=None,
                            shard=None, auto_shard_policy="FILE", service=None,
-                           log_stream=None):
+                           log_stream=None, skip_clips=0):
     """Clips from TFRecord shards written by tfrecord.write_shards (same output as
     video_dataset).
 
@@ -252,12 +308,15 @@ def tfrecord_video_dataset(shard_patterns, frames, size, batch_size, shuffle=Tru
     The strip bytes are checked again as in video_dataset (a record is named by its list
     path in log lines). auto_shard_policy defaults to FILE: under MultiWorkerMirroredStrategy
     each worker reads whole shard files (have at least as many shards as workers); 'DATA'
-    and 'OFF' are the alternatives. Other arguments: see video_dataset.
+    and 'OFF' are the alternatives. skip_clips: as in video_dataset, but made on the
+    checked records (they are read, not decoded: records have no names to skip by).
+    Other arguments: see video_dataset.
     """
     from vgan_tf.data import tfrecord
 
     clip = ClipOptions(frames, size, window, stride, strip_size, min_frames, resize)
     _check_batch(batch_size)
+    skip_clips = _check_skip(skip_clips)
     files = tfrecord.expand_shards(shard_patterns)
     if deterministic is None:
         deterministic = seed is not None or not shuffle
@@ -288,7 +347,7 @@ def tfrecord_video_dataset(shard_patterns, frames, size, batch_size, shuffle=Tru
     return _from_checked(ds, clip, batch_size, shuffle, seed, repeat, drop_remainder,
                          with_labels, strict, counter, cache, shuffle_buffer,
                          num_parallel_calls, prefetch, deterministic, policy, service,
-                         safety_net=False)
+                         safety_net=False, skip_clips=skip_clips, first_index=skip_clips)
 
 
 def clip_dataset(list_files, data_root, frames, size, **kwargs):
