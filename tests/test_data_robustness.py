@@ -219,3 +219,23 @@ def test_header_parser_agrees_with_the_decoder():
     assert tf.io.decode_jpeg(padded).shape == (32, 16, 3)
     assert [int(v) for v in checks.jpeg_header(tf.constant(padded))][:3] == [
         checks.OK, 32, 16]
+
+
+def test_common_encoders_put_the_frame_header_in_the_quick_span():
+    """The fast path of the header walk (no second, 64 KiB walk) covers strips written by
+    this package, TensorFlow and Pillow: their frame header (SOF) lies within
+    QUICK_HEADER_BYTES."""
+    import io
+
+    from PIL import Image
+
+    frames = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    strip = frames.reshape(-1, 64, 3)
+    pil = io.BytesIO()
+    Image.fromarray(strip).save(pil, format="JPEG", quality=95)
+    for name, data in (("vgan_tf/OpenCV", strips.encode_strip(frames)),
+                       ("tf.io.encode_jpeg", tf.io.encode_jpeg(strip, quality=95).numpy()),
+                       ("Pillow", pil.getvalue())):
+        sof = min(data.find(marker) for marker in (b"\xff\xc0", b"\xff\xc2")
+                  if data.find(marker) >= 0)
+        assert 0 < sof and sof + 10 <= checks.QUICK_HEADER_BYTES, (name, sof)

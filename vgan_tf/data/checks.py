@@ -36,7 +36,7 @@ REASONS = ("ok", "missing", "empty", "not_jpeg", "truncated", "corrupt", "not_sq
            "wrong_shape", "decode_failed")
 """Names of the reason codes, indexed by code."""
 
-QUICK_HEADER_BYTES = 1024
+QUICK_HEADER_BYTES = 256
 HEADER_BYTES = 65536
 """How far into a file the frame header (SOF) is looked for."""
 

@@ -116,13 +116,15 @@ DCT_FACTORS = (2, 4, 8)
 """Frame-size ratios (strip frame / clip frame) at which resize='dct' scales in the decoder."""
 
 
-def _decode_frames(encoded, num_frames, width, size, resize):
-    """Decodes the top `num_frames` frames of a strip `width` wide -> uint8 [n, w', w', 3].
+def _decode_frames(encoded, indices, num_frames, width, size, resize):
+    """Decodes the top `num_frames` frames of a strip `width` wide and takes `indices`
+    -> float32 [len(indices), size, size, 3] in [0, 255].
 
     With resize='dct' and a width of 2, 4 or 8 times `size`, libjpeg decodes straight to
     `size` (scaled inverse DCT, the `ratio` attribute): the frames come out at their final
-    size. Otherwise (and always with 'bilinear') at full size. Only the rows down to the
-    last frame used are decoded.
+    size and are only cast. Otherwise (and always with 'bilinear') they are decoded at
+    full size and resized bilinearly. Only the rows down to the last frame used are
+    decoded.
     """
     rows = num_frames * width
 
@@ -130,8 +132,11 @@ def _decode_frames(encoded, num_frames, width, size, resize):
         def decode():
             crop = tf.stack([0, 0, rows // ratio, width // ratio])
             image = tf.io.decode_and_crop_jpeg(encoded, crop, channels=3, ratio=ratio)
-            side = width // ratio
-            return tf.reshape(image, [num_frames, side, side, 3])
+            if ratio == 1:
+                frames = tf.gather(tf.reshape(image, [num_frames, width, width, 3]), indices)
+                return tf.image.resize(frames, [size, size], method="bilinear")
+            frames = tf.reshape(image, [num_frames, size, size, 3])
+            return tf.cast(tf.gather(frames, indices), tf.float32)
         return decode
 
     if resize == "bilinear":
@@ -170,7 +175,6 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
     height = tf.cast(height, tf.int32)
     width = tf.cast(width, tf.int32)
     indices, last = frame_indices(height // width, frames, stride, start)
-    clip = tf.gather(_decode_frames(encoded, last + 1, width, size, resize), indices)
-    clip = tf.image.resize(clip, [size, size], method="bilinear")  # only a cast if equal
+    clip = _decode_frames(encoded, indices, last + 1, width, size, resize)
     clip = clip * (1.0 / 127.5) - 1.0
     return tf.ensure_shape(clip, [frames, size, size, 3])
