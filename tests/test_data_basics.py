@@ -144,13 +144,18 @@ def test_pipeline_pads_short_clips_and_resizes(tmp_path):
             assert len(clips) == 1
             clip = clips[0]
             assert clip.shape == (5, size, size, 3) and clip.dtype == np.float32
-            expected = tf.image.resize(decoded, [size, size], method="bilinear").numpy()
-            expected = expected / 127.5 - 1
+            resized = tf.image.resize(decoded, [size, size], method="bilinear").numpy()
+            expected = resized / 127.5 - 1
             if resize == "dct" and 48 // size in strips.DCT_FACTORS and 48 % size == 0:
                 # Scaled in the decoder: close to bilinear, not equal (random pixels are
                 # the worst case: all high frequencies).
                 difference = np.abs(clip[:3] - expected) * 127.5
                 assert 0 < difference.mean() < 16, (size, difference.mean())
+            elif resize == "dct":  # bilinear, rounded to 8 bits (exact at equal sizes)
+                rounded = np.round(resized) / 127.5 - 1  # half to even, as tf.round
+                np.testing.assert_allclose(clip[:3], rounded, atol=1e-6)
+                if size == 48:
+                    np.testing.assert_allclose(clip[:3], expected, atol=1e-6)
             else:  # the original loader's bilinear resize, exactly
                 np.testing.assert_allclose(clip[:3], expected, atol=1e-4)
             np.testing.assert_array_equal(clip[3], clip[2])
@@ -223,3 +228,16 @@ def test_default_resize_is_dct_and_as_close_to_the_source_as_bilinear():
         between.append(np.abs(out["dct"] - out["bilinear"]).mean())
     assert np.mean(errors["dct"]) <= np.mean(errors["bilinear"]) * 1.05, errors
     assert 0.3 < np.mean(between) < 3.0, between
+
+
+def test_unit_range_mapping_is_exact_for_every_byte():
+    """The batch-level uint8 -> [-1, 1] op (Dequantize) equals x / 127.5 - 1 bit for bit,
+    and float input takes the same mapping."""
+    values = np.arange(256, dtype=np.uint8).reshape(4, 4, 16)
+    reference = (values.astype(np.float32) * np.float32(1 / 127.5) - np.float32(1))
+    mapped = strips.to_unit_range(tf.constant(values)).numpy()
+    assert mapped.dtype == np.float32
+    np.testing.assert_array_equal(mapped, reference)
+    assert mapped.min() == -1.0 and mapped.max() == 1.0
+    np.testing.assert_array_equal(
+        strips.to_unit_range(tf.constant(values.astype(np.float32))).numpy(), reference)

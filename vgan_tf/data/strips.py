@@ -118,13 +118,14 @@ DCT_FACTORS = (2, 4, 8)
 
 def _decode_frames(encoded, indices, num_frames, width, size, resize):
     """Decodes the top `num_frames` frames of a strip `width` wide and takes `indices`
-    -> float32 [len(indices), size, size, 3] in [0, 255].
+    -> [len(indices), size, size, 3]: uint8 with resize='dct', float32 in [0, 255] with
+    'bilinear'.
 
     With resize='dct' and a width of 2, 4 or 8 times `size`, libjpeg decodes straight to
     `size` (scaled inverse DCT, the `ratio` attribute): the frames come out at their final
-    size and are only cast. Otherwise (and always with 'bilinear') they are decoded at
-    full size and resized bilinearly. Only the rows down to the last frame used are
-    decoded.
+    size. Otherwise they are decoded at full size and resized bilinearly ('dct' then
+    rounds the result to 8 bits: at most 0.5/255 off, and exact when the sizes are
+    equal). Only the rows down to the last frame used are decoded.
     """
     rows = num_frames * width
 
@@ -132,11 +133,14 @@ def _decode_frames(encoded, indices, num_frames, width, size, resize):
         def decode():
             crop = tf.stack([0, 0, rows // ratio, width // ratio])
             image = tf.io.decode_and_crop_jpeg(encoded, crop, channels=3, ratio=ratio)
-            if ratio == 1:
-                frames = tf.gather(tf.reshape(image, [num_frames, width, width, 3]), indices)
-                return tf.image.resize(frames, [size, size], method="bilinear")
-            frames = tf.reshape(image, [num_frames, size, size, 3])
-            return tf.cast(tf.gather(frames, indices), tf.float32)
+            if ratio > 1:
+                frames = tf.reshape(image, [num_frames, size, size, 3])
+                return tf.gather(frames, indices)
+            frames = tf.gather(tf.reshape(image, [num_frames, width, width, 3]), indices)
+            resized = tf.image.resize(frames, [size, size], method="bilinear")
+            if resize == "bilinear":
+                return resized
+            return tf.cast(tf.round(resized), tf.uint8)  # within [0, 255]: no saturation
         return decode
 
     if resize == "bilinear":
@@ -148,24 +152,37 @@ def _decode_frames(encoded, indices, num_frames, width, size, resize):
     return tf.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
 
 
+def to_unit_range(video) -> tf.Tensor:
+    """uint8 [0, 255] -> float32 [-1, 1] in one op (Dequantize: bit-identical to
+    x / 127.5 - 1 for all 256 values, tested); float32 in [0, 255] -> x * (1 / 127.5) - 1."""
+    if video.dtype == tf.uint8:
+        return tf.raw_ops.Dequantize(input=tf.bitcast(video, tf.quint8), min_range=-1.0,
+                                     max_range=1.0, mode="MIN_COMBINED")
+    return video * (1.0 / 127.5) - 1.0
+
+
 def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
-                height=None, width=None, resize: str = "dct") -> tf.Tensor:
+                height=None, width=None, resize: str = "dct",
+                unit_range: bool = True) -> tf.Tensor:
     """In-graph: JPEG strip bytes -> [frames, size, size, 3] float32 in [-1, 1].
 
     Decodes the strip once (only the rows down to the last frame used, which saves the
     bottom of tall strips), takes the frames of `frame_indices` in one gather, resizes
     each frame (not cropped) and maps [0, 255] to [-1, 1]. `height` and `width` are the
     strip's pixel sizes when already known from its header (saves a header parse).
+    unit_range=False skips the mapping: uint8 [0, 255] with 'dct', float32 [0, 255] with
+    'bilinear' (the pipeline maps whole batches with to_unit_range: cheaper).
 
     resize='bilinear' is the original loader's: decode at full size, then TF's bilinear
     resize (at exactly 2x: the mean of each 2x2 block). resize='dct' (the default) lets
     libjpeg decode straight to the clip size when the strip's frames are 2, 4 or 8 times
     larger (scaled inverse DCT: less decoding work and no resize at all) and is bilinear
-    otherwise. Measured on strips written at JPEG quality 95, its frames are as close or
-    closer to the exact 2x2 mean of the frames before compression than bilinear's (the
-    chroma is not upsampled and then averaged again), and differ from bilinear's by about
-    1.4/255 on average at 2x (docs/faithfulness.md). At 4x and 8x it low-passes where
-    bilinear reads only 2 of every 4 or 8 pixels, so the two differ more there.
+    rounded to 8 bits otherwise (exact when the sizes are equal). Measured on strips
+    written at JPEG quality 95, its frames are as close or closer to the exact 2x2 mean of
+    the frames before compression than bilinear's (the chroma is not upsampled and then
+    averaged again), and differ from bilinear's by about 1.4/255 on average at 2x
+    (docs/data.md). At 4x and 8x it low-passes where bilinear reads only 2 of every 4 or
+    8 pixels, so the two differ more there.
     """
     if resize not in RESIZE_METHODS:
         raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
@@ -176,5 +193,5 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
     width = tf.cast(width, tf.int32)
     indices, last = frame_indices(height // width, frames, stride, start)
     clip = _decode_frames(encoded, indices, last + 1, width, size, resize)
-    clip = clip * (1.0 / 127.5) - 1.0
-    return tf.ensure_shape(clip, [frames, size, size, 3])
+    clip = tf.ensure_shape(clip, [frames, size, size, 3])
+    return to_unit_range(clip) if unit_range else clip
