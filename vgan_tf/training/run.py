@@ -13,9 +13,11 @@ Layout of `model_dir`:
 Data position: the data order is a deterministic function of `seed` (shuffled file names
 with a fixed seed, deterministic tf.data), and batch k feeds step k + 1. A run resumed at
 step s therefore trains on a fresh dataset `.skip(s)`, the batches the uninterrupted run
-would have seen, and no iterator state is checkpointed. Skipping reads (and decodes) the s skipped
-batches once at start-up: cheap for small runs; see docs/training.md for the cost at scale.
-With --data_service the workers make the batches and their order is theirs; a resume skips
+would have seen, and no iterator state is checkpointed. The skip is made on file names
+(pipeline `skip_clips`): nothing skipped is read or decoded, so resuming deep into a run
+costs seconds (exact when no file is bad; each bad file among the skipped ones moves the
+stream back by one clip). Shards and --data_cache skip checked records (exact, read but
+not decoded). With --data_service the workers make the batches and their order is theirs; a resume skips
 the same number of batches but cannot promise the same ones.
 
 Skipped strips: a checks.SkipCounter (made here, outside the strategy scope) tallies bad
@@ -128,16 +130,22 @@ def training_data(config: TrainConfig, source=None, skip: int = 0,
     calls would not give the uninterrupted order.
     """
     lists, data_root = source or data_source(config)
+    # The skip is made inside the pipeline (skip_clips: on file names for lists, before any
+    # read; on checked records for shards and cached bytes), not on decoded batches. With
+    # a tf.data service the workers own the order: the batches are skipped as they come.
+    service = bool(config.data_service)
     common = dict(frames=config.frames, size=config.size, batch_size=config.batch_size,
                   shuffle=True, seed=config.seed, repeat=True, drop_remainder=True,
-                  deterministic=True, counter=counter, **data_options(config))
+                  deterministic=True, counter=counter,
+                  skip_clips=0 if service else skip * config.batch_size,
+                  **data_options(config))
     if config.data_shards:
         dataset = pipeline.tfrecord_video_dataset(
             lists, shuffle_buffer=config.shuffle_buffer, **common)
     else:
         dataset = pipeline.video_dataset(lists, data_root,
                                          shuffle_buffer=config.shuffle_buffer, **common)
-    return dataset.skip(skip) if skip else dataset
+    return dataset.skip(skip) if skip and service else dataset
 
 
 def _check_jit(config: TrainConfig):
