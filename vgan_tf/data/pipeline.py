@@ -2,9 +2,9 @@
 
 Both sources end in the same stages, all graph ops (no Python per element):
 
-  names -> [shard] -> [shuffle names] -> read + check (parallel) -> filter OK -> [cache
-  encoded bytes -> shuffle] -> [repeat] -> decode (parallel) -> [batch] -> [tf.data
-  service] -> prefetch
+  names -> [shard] -> [shuffle names] -> [repeat -> skip names (skip_clips)] -> read +
+  check (parallel) -> filter OK -> [cache encoded bytes -> shuffle] -> [repeat] -> decode
+  to [0, 255] (parallel) -> [batch] -> map to [-1, 1] -> [tf.data service] -> prefetch
 
 Checking before decoding is how bad files are skipped, named and counted without Python
 (see checks.py). Shuffling file names (not decoded clips) gives a full shuffle for the price
