@@ -44,8 +44,9 @@ flags.DEFINE_integer("strip_size", _D.strip_size,
                      "Refuse (skip) strips whose frames are not this many pixels wide; "
                      "0 accepts any size (frames are resized to --size).")
 flags.DEFINE_enum("resize", _D.resize, list(training.config.RESIZE_METHODS),
-                  "dct: the JPEG decoder scales by 2, 4 or 8 (fast, ~1.7/255 from "
-                  "bilinear); bilinear: the original loader's resize, exactly.")
+                  "dct: the JPEG decoder scales by 2, 4 or 8 (fast; about 1.4/255 from "
+                  "bilinear, docs/faithfulness.md); bilinear: the original loader's resize, "
+                  "exactly.")
 flags.DEFINE_bool("data_cache", _D.data_cache,
                   "Cache the encoded strips in memory after the first pass (decoding "
                   "still happens every epoch); the data set must fit in RAM.")
