@@ -19,10 +19,11 @@ into a run costs seconds (exact when no file is bad; each bad file among the ski
 moves the stream back by one clip). Shards and --data_cache skip checked records (exact,
 read but not decoded). With --data_service the workers make the batches and their order is
 theirs; a resume skips the same number of batches but cannot promise the same ones.
-Every iterator of a training dataset yields the same stream (the pipeline is rebuilt per
-iterator inside a flat_map): Keras under a strategy draws one batch from a first iterator
-before training on a second, and a bare reshuffling dataset would hand the second one
-shuffle orders that depend on how far the first had read ahead.
+Under a strategy scope every iterator of a training dataset yields the same stream (the
+pipeline is rebuilt per iterator inside a flat_map): Keras there draws one batch from a
+first iterator before training on a second, and a bare reshuffling dataset would hand the
+second one shuffle orders that depend on how far the first had read ahead. With the
+default strategy Keras makes no such iterator and the cheaper bare pipeline is used.
 
 Input with several replicas in sync (MirroredStrategy, MultiWorkerMirroredStrategy; not
 with --data_service): fit gets `strategy.distribute_datasets_from_function` of
@@ -134,7 +135,8 @@ def make_skip_counter(config: TrainConfig) -> checks.SkipCounter | None:
 
 def training_data(config: TrainConfig, source=None, skip: int = 0,
                   counter: checks.SkipCounter | None = None,
-                  input_context: tf.distribute.InputContext | None = None) -> tf.data.Dataset:
+                  input_context: tf.distribute.InputContext | None = None,
+                  stable_iterators: bool = True) -> tf.data.Dataset:
     """Batches [batch, frames, size, size, 3] in [-1, 1], repeated forever, in an order
     fixed by config.seed, starting at batch `skip`.
 
@@ -155,8 +157,11 @@ def training_data(config: TrainConfig, source=None, skip: int = 0,
     order would depend on timing: Keras under a strategy takes one batch from a first
     iterator (its symbolic build) and trains on a second. The pipeline is therefore built
     inside a flat_map, afresh (new shuffle seed state) for every iterator.
+    That wrapper costs CPU (measured 94.1 against 86.4 us/frame for the bare pipeline,
+    same run), so training_input leaves it out (stable_iterators=False) where Keras
+    makes no throw-away iterator: outside any strategy scope (the default strategy).
     """
-    if config.data_service:
+    if config.data_service or not stable_iterators:
         return _pipeline(config, source, skip, counter, input_context)
 
     @tf.autograph.experimental.do_not_convert  # plain Python; its errors raise as they are
@@ -228,7 +233,11 @@ def training_input(config: TrainConfig, strategy: tf.distribute.Strategy, source
     each reading its share of the data, batched per replica); else training_data's global
     batches (Keras distributes those itself)."""
     if not per_worker_input(config, strategy):
-        return training_data(config, source, skip, counter)
+        # Keras draws a throw-away batch only from models built under a strategy scope
+        # (tf.distribute.has_strategy(), false in the default strategy's scope).
+        with strategy.scope():
+            under_strategy = tf.distribute.has_strategy()
+        return training_data(config, source, skip, counter, stable_iterators=under_strategy)
 
     def dataset_fn(input_context):
         return training_data(config, source, skip, counter, input_context)
