@@ -12,54 +12,24 @@ program in a fresh process (`python tests/test_multiworker_input.py worker ...`)
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
+
+from tests import helpers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIPS = 16
 BATCH = 4  # global: 2 replicas (one per worker) x 2
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _run_cluster(tmp_path, name, steps, timeout=150):
     """Two workers on loopback train `steps` steps in tmp_path/name; returns per worker
     (report dict, weights npz)."""
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs, outs = [], []
-    for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}),
-            TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
-        outs.append(tmp_path / f"{name}_worker{index}")
-        procs.append(subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "worker", str(tmp_path / name),
-             str(outs[-1]), str(steps)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True))
-    logs = []
-    try:
-        for proc in procs:
-            _, err = proc.communicate(timeout=timeout)
-            logs.append(err)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for proc, err in zip(procs, logs):
-        assert proc.returncode == 0, err[-3000:]
+    outs = [tmp_path / f"{name}_worker{index}" for index in range(2)]
+    logs = helpers.run_two_workers(
+        __file__, lambda index: ["worker", tmp_path / name, outs[index], steps], timeout)
     return [(json.loads(open(f"{out}.json").read()), np.load(f"{out}.npz"), err)
             for out, err in zip(outs, logs)]
 

@@ -6,11 +6,12 @@ runs this file as a program in a fresh process (`python tests/test_strategy.py M
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import numpy as np
+
+from tests import helpers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,16 +21,6 @@ def _run(*args, env=None, timeout=180):
                PYTHONPATH=REPO)
     return subprocess.run([sys.executable, os.path.abspath(__file__), *args], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def test_mirrored_two_replicas_equal_single_device_step(tmp_path):
@@ -47,30 +38,8 @@ def test_mirrored_two_replicas_equal_single_device_step(tmp_path):
 
 
 def test_two_workers_fit_to_identical_weights(tmp_path):
-    ports = _free_ports(2)
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    procs, outs = [], []
-    for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}),
-            TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
-        outs.append(tmp_path / f"worker{index}.npz")
-        procs.append(subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "worker", str(tmp_path / "run"),
-             str(outs[-1])], cwd=REPO, env=env, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True))
-    logs = []
-    try:
-        for proc in procs:
-            _, err = proc.communicate(timeout=150)
-            logs.append(err)
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    for proc, err in zip(procs, logs):
-        assert proc.returncode == 0, err[-3000:]
+    outs = [tmp_path / f"worker{index}.npz" for index in range(2)]
+    helpers.run_two_workers(__file__, lambda index: ["worker", tmp_path / "run", outs[index]])
     a, b = np.load(outs[0]), np.load(outs[1])
     assert int(a["step"]) == int(b["step"]) == 4
     assert sorted(a.files) == sorted(b.files) and len(a.files) > 20
