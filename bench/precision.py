@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import keras  # noqa: E402
 
 from vgan_tf import training  # noqa: E402
-from vgan_tf.training import run as run_lib  # noqa: E402
+from vgan_tf.training import input as input_lib  # noqa: E402
 
 flags.DEFINE_list("precisions", ["fp32", "bf16", "fp16"], "Precisions to compare.")
 flags.DEFINE_integer("steps", 60, "Training steps per run.")
@@ -44,10 +44,10 @@ def one_run(precision: str, seed: int, work: str):
         synthetic_clips=64, frames=FLAGS.frames, size=FLAGS.size,
         base_width=FLAGS.base_width, latent_dim=FLAGS.latent_dim,
         batch_size=FLAGS.batch_size, precision=precision, seed=seed)
-    source = run_lib.data_source(config)
-    dataset = run_lib.training_data(config, source)
+    source = input_lib.data_source(config)
+    dataset = input_lib.training_data(config, source)
     keras.utils.set_random_seed(seed)
-    gan = run_lib.build_gan(config)
+    gan = training.build_gan(config)
     gan.make_train_function()
     step_fn = gan.train_function
     iterator = iter(dataset)

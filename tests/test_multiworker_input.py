@@ -104,19 +104,19 @@ def _mirrored(model_dir):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from vgan_tf import training
-    from vgan_tf.training import run
+    from vgan_tf.training import input as input_lib
 
     strategy = training.make_strategy("mirrored")
     for window in ("first", "random"):
         config = training.from_preset("tiny", model_dir=model_dir, synthetic=True,
                                       synthetic_clips=CLIPS, steps=4, steps_per_epoch=2,
                                       batch_size=BATCH, window=window)
-        source = run.data_source(config)
+        source = input_lib.data_source(config)
         for skip in (0, 3):
-            distributed = run.training_input(config, strategy, source, skip)
+            distributed = input_lib.training_input(config, strategy, source, skip)
             assert isinstance(distributed, tf.distribute.DistributedDataset)
             keras_way = iter(strategy.experimental_distribute_dataset(
-                run.training_data(config, source, skip)))
+                input_lib.training_data(config, source, skip)))
             per_replica = iter(distributed)
             for step in range(6):
                 want = strategy.experimental_local_results(next(keras_way))
@@ -137,7 +137,7 @@ def _worker(model_dir, out_prefix, steps):
 
     from vgan_tf import training
     from vgan_tf.data import checks
-    from vgan_tf.training import run
+    from vgan_tf.training import input as input_lib
 
     read_log = f"{out_prefix}.reads"
     probe_file = checks.probe_file
@@ -148,13 +148,13 @@ def _worker(model_dir, out_prefix, steps):
 
     checks.probe_file = logged_probe
     counters = []
-    make_skip_counter = run.make_skip_counter
+    make_skip_counter = input_lib.make_skip_counter
 
     def keep_counter(config):
         counters.append(make_skip_counter(config))
         return counters[-1]
 
-    run.make_skip_counter = keep_counter
+    input_lib.make_skip_counter = keep_counter
     config = training.from_preset(
         "tiny", model_dir=model_dir, synthetic=True, synthetic_clips=CLIPS,
         steps=int(steps), steps_per_epoch=3, checkpoint_every=3, keep_checkpoints=100,

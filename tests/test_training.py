@@ -49,12 +49,12 @@ def test_train_writes_outputs_and_resumes(tmp_path):
 
 
 def test_resume_restores_exact_state(tmp_path):
-    from vgan_tf.training import callbacks as callbacks_lib
+    from vgan_tf.training import checkpoints as checkpoints_lib
     config = tiny_config(tmp_path, steps=2)
     gan = training.train(config)
     fresh = training.build_gan(config)
-    manager = callbacks_lib.checkpoint_manager(fresh, str(tmp_path / "run" / "checkpoints"), 2)
-    assert callbacks_lib.restore_latest(fresh, manager) == 2
+    manager = checkpoints_lib.checkpoint_manager(fresh, str(tmp_path / "run" / "checkpoints"), 2)
+    assert checkpoints_lib.restore_latest(fresh, manager) == 2
     for a, b in zip(gan.g_optimizer.variables + gan.generator.weights,
                     fresh.g_optimizer.variables + fresh.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())

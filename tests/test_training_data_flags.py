@@ -14,7 +14,7 @@ import tensorflow as tf
 from vgan_tf import training
 from vgan_tf.data import lists, strips, synthetic, tfrecord
 from vgan_tf.training import callbacks as callbacks_lib
-from vgan_tf.training import run as run_lib
+from vgan_tf.training import input as input_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 4 steps of batch 4 (16 clips) from 6 good clips: the list is read more than twice.
@@ -116,11 +116,11 @@ def test_good_data_flags_validate(tmp_path):
         "first", 1, 0, "dct")
     assert (defaults.data_cache, defaults.strict_data, defaults.data_service) == (
         False, False, "")
-    assert run_lib.data_options(config) == dict(
+    assert input_lib.data_options(config) == dict(
         window="random", stride=3, strip_size=64, resize="bilinear", cache=True,
         strict=True, service="grpc://dispatcher.example:5050")
-    assert run_lib.data_options(defaults)["strip_size"] is None  # 0: any size
-    assert run_lib.data_options(defaults)["service"] is None
+    assert input_lib.data_options(defaults)["strip_size"] is None  # 0: any size
+    assert input_lib.data_options(defaults)["service"] is None
 
 
 # (b) TFRecord shards.
@@ -150,9 +150,9 @@ def test_training_data_reads_shards_like_the_list(data):
     """The same clips from the shards as from the list they were made of."""
     shards = os.path.join(os.path.dirname(data["shards"][0]), "*.tfrecord")
     common = dict(model_dir="unused", batch_size=GOOD, frames=8, size=16)
-    from_list = run_lib.training_data(training.from_preset(
+    from_list = input_lib.training_data(training.from_preset(
         "tiny", data_list=(data["good_list"],), data_root=data["root"], **common))
-    from_shards = run_lib.training_data(training.from_preset(
+    from_shards = input_lib.training_data(training.from_preset(
         "tiny", data_shards=(shards,), **common))
     a = next(iter(from_list)).numpy()
     b = next(iter(from_shards)).numpy()
@@ -222,7 +222,7 @@ def test_skipped_strips_counted_per_read_without_cache(data, tmp_path, monkeypat
 def test_strict_data_stops_naming_the_file(data, tmp_path):
     config = tiny(tmp_path / "run", data_list=(data["mixed_list"],), data_root=data["root"],
                   strict_data=True)
-    with pytest.raises(run_lib.BadDataError) as info:
+    with pytest.raises(training.BadDataError) as info:
         training.train(config)
     message = str(info.value)
     assert message.startswith("--strict_data: bad strip")
@@ -240,7 +240,7 @@ def test_random_window_with_stride(data, tmp_path):
                   window="random", stride=2, resize="bilinear", strip_size=16, steps=2)
     strips_ = [strips.read_strip(p).astype(np.float32) / 127.5 - 1
                for p in lists.read_lists(data["long_list"]).full_paths(data["long_dir"])]
-    batches = run_lib.training_data(config).take(3)
+    batches = input_lib.training_data(config).take(3)
     starts = []
     for batch in batches.as_numpy_iterator():
         for clip in batch:
@@ -250,7 +250,7 @@ def test_random_window_with_stride(data, tmp_path):
             starts.append(found[0])
     assert len(starts) == 12 and set(starts) != {0}
     first = dataclasses.replace(config, window="first")
-    for clip in next(iter(run_lib.training_data(first))).numpy():
+    for clip in next(iter(input_lib.training_data(first))).numpy():
         assert any(np.allclose(clip, strip[0:15:2], atol=1e-5) for strip in strips_)
     gan = training.train(config)
     assert int(gan.g_optimizer.iterations) == 2
@@ -267,7 +267,7 @@ def test_run_on_tf_data_service(data, tmp_path, monkeypatch):
     assert dispatcher.target.startswith("grpc://")
     config = tiny(tmp_path / "run", data_list=(data["mixed_list"],), data_root=data["root"],
                   data_service=dispatcher.target, steps=2)
-    assert run_lib.make_skip_counter(config) is None
+    assert input_lib.make_skip_counter(config) is None
     gan = training.train(config)
     assert int(gan.g_optimizer.iterations) == 2
     assert (tmp_path / "run" / "checkpoints" / "ckpt-2.index").exists()

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgan_tf import training
-from vgan_tf.training import run as run_lib
+from vgan_tf.training import input as input_lib
 
 
 def _config(tmp_path):
@@ -19,15 +19,15 @@ def _batches(dataset, n):
 
 def test_stable_iterators_give_every_iterator_the_same_stream(tmp_path):
     config = _config(tmp_path)
-    source = run_lib.data_source(config, str(tmp_path))
-    reference = _batches(run_lib.training_data(config, source), 3)
-    stable = run_lib.training_data(config, source)
+    source = input_lib.data_source(config, str(tmp_path))
+    reference = _batches(input_lib.training_data(config, source), 3)
+    stable = input_lib.training_data(config, source)
     first = iter(stable)
     for _ in range(5):
         next(first)
     np.testing.assert_array_equal(_batches(stable, 3), reference)
     # The premise: a bare seeded, reshuffling pipeline hands a later iterator other orders.
-    bare = run_lib.training_data(config, source, stable_iterators=False)
+    bare = input_lib.training_data(config, source, stable_iterators=False)
     first = iter(bare)
     for _ in range(5):
         next(first)
@@ -36,11 +36,11 @@ def test_stable_iterators_give_every_iterator_the_same_stream(tmp_path):
 
 def test_training_input_wraps_only_under_a_strategy_scope(tmp_path):
     config = _config(tmp_path)
-    source = run_lib.data_source(config, str(tmp_path))
-    reference = _batches(run_lib.training_data(config, source), 3)
+    source = input_lib.data_source(config, str(tmp_path))
+    reference = _batches(input_lib.training_data(config, source), 3)
     for strategy, stable in ((tf.distribute.get_strategy(), False),
                              (tf.distribute.OneDeviceStrategy("/cpu:0"), True)):
-        dataset = run_lib.training_input(config, strategy, source)
+        dataset = input_lib.training_input(config, strategy, source)
         first = iter(dataset)
         for _ in range(5):
             next(first)

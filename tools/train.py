@@ -134,7 +134,7 @@ def main(argv):
         raise app.UsageError(str(error)) from None
     try:
         training.train(config)
-    except training.run.BadDataError as error:
+    except training.BadDataError as error:
         logging.error("%s", error)
         print(f"Training stopped: {error}", file=sys.stderr)
         sys.exit(1)

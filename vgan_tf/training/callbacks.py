@@ -1,34 +1,19 @@
-"""Callbacks of a training run: checkpoints with a finiteness guard, log lines, samples.
+"""Callbacks of a training run: log lines and the skip counts they show.
 
-Checkpoints hold G's and D's weights (BatchNorm statistics included), both optimizers
-(slots and iterations), and the GAN's step counter; the data position is a function of
-the step (see run.py), so it needs no state of its own.
+The checkpoint callback is in checkpoints.py, TensorBoard summaries in summaries.py.
 """
 from __future__ import annotations
 
-import os
 import time
 
 import keras
-import numpy as np
-import tensorflow as tf
 from absl import logging
 
 from vgan_tf.data import checks
-from vgan_tf.viz import samples
+from vgan_tf.training.checkpoints import current_step, log_value
 
-LOSS_LOGS = ("d_loss", "g_loss")
 CHECK_REASONS = tuple(r for r in checks.REASONS if r not in ("ok", "decode_failed"))
 """The reasons the in-graph checks give (exact per read; see skip_counts)."""
-
-
-class NonFiniteLossError(RuntimeError):
-    """Training met a NaN or infinite loss (or weights); nothing was saved for that step."""
-
-
-def log_value(value) -> float:
-    """A log entry as a float (scalar, or rank-1 under MultiWorkerMirroredStrategy)."""
-    return float(np.ravel(np.asarray(value))[0])
 
 
 def skip_counts(counter: checks.SkipCounter) -> dict:
@@ -65,110 +50,6 @@ def log_skip_summary(counter: checks.SkipCounter | None):
                         format_skips(counts))
 
 
-def current_step(gan) -> int:
-    """The GAN's step counter as an int (also for a MirroredVariable under a strategy)."""
-    return int(gan.step.value.numpy())
-
-
-def _weights_by_name(model) -> dict:
-    """{name within the model: variable} for every weight of `model`.
-
-    Keras 3 models that keep layers in Python lists expose none of them to
-    tf.train.Checkpoint's object graph (only the optimizers reached the trainable ones, and
-    BatchNorm statistics were lost), so the checkpoint names each variable itself.
-    """
-    prefix = model.name + "/"
-    named = {}
-    for variable in model.weights:
-        path = variable.path[len(prefix):] if variable.path.startswith(prefix) else variable.path
-        key = path.replace("/", ".")
-        if key in named:
-            raise ValueError(f"two weights of {model.name} are both named {path!r}")
-        named[key] = variable
-    return named
-
-
-def gan_checkpoint(gan) -> tf.train.Checkpoint:
-    """G and D weights, both optimizers and the step counter."""
-    return tf.train.Checkpoint(
-        generator=tf.train.Checkpoint(**_weights_by_name(gan.generator)),
-        discriminator=tf.train.Checkpoint(**_weights_by_name(gan.discriminator)),
-        g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, step=gan.step)
-
-
-def checkpoint_manager(gan, directory: str, keep: int) -> tf.train.CheckpointManager:
-    """A manager over `directory`, numbering checkpoints by step.
-
-    Atomicity: TF writes the data and index under a temporary name and renames them, and
-    writes the `checkpoint` state file (which names the latest one) last, by rename; a run
-    killed mid-save leaves the previous checkpoint as the latest, complete one.
-    """
-    return tf.train.CheckpointManager(gan_checkpoint(gan), directory, max_to_keep=keep,
-                                      step_counter=gan.step)
-
-
-def restore_latest(gan, manager) -> int:
-    """Restores the latest checkpoint if there is one; returns the step reached."""
-    path = manager.latest_checkpoint
-    if path:
-        manager.checkpoint.restore(path).assert_existing_objects_matched()
-        logging.info("Resumed from %s at step %d", path, current_step(gan))
-    return current_step(gan)
-
-
-def weights_finite(gan) -> bool:
-    variables = gan.generator.weights + gan.discriminator.weights
-    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in variables
-                               if "float" in str(v.dtype)]))
-
-
-class CheckpointEvery(keras.callbacks.Callback):
-    """Stops on a non-finite loss; saves every `every` steps and at the end of training.
-
-    Every step's d_loss and g_loss are checked before anything is saved; a save also
-    checks that all weights are finite. On failure NonFiniteLossError names the step and
-    the last good checkpoint, which stays the latest.
-    """
-
-    def __init__(self, manager: tf.train.CheckpointManager, every: int):
-        super().__init__()
-        self.manager = manager
-        self.every = every
-
-    def _step(self) -> int:
-        return current_step(self.model)
-
-    def _fail(self, step, what):
-        raise NonFiniteLossError(
-            f"non-finite {what} at step {step}: training stopped. Nothing was saved for "
-            f"this step; the last good checkpoint is "
-            f"{self.manager.latest_checkpoint or '(none)'}. Lower the learning rates or "
-            f"check the data, then rerun to resume from it.")
-
-    def _save(self, step):
-        if not weights_finite(self.model):
-            self._fail(step, "weights")
-        self.manager.save(checkpoint_number=step)
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = self._step()
-        logs = logs or {}
-        bad = {name: log_value(logs[name]) for name in LOSS_LOGS
-               if name in logs and not np.isfinite(log_value(logs[name]))}
-        if bad:
-            self._fail(step, "loss (" + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")")
-        if step % self.every == 0:
-            self._save(step)
-
-    def on_train_end(self, logs=None):
-        step = self._step()
-        if self.manager.latest_checkpoint != self._path(step):
-            self._save(step)
-
-    def _path(self, step: int) -> str:
-        return os.path.join(self.manager.directory, f"ckpt-{step}")
-
-
 class ProgressLog(keras.callbacks.Callback):
     """A log line every `every` steps: step, losses, accuracies, steps/s and videos/s, and
     with a SkipCounter the strips skipped so far (`skipped 3 (missing 2, truncated 1)`)."""
@@ -196,30 +77,3 @@ class ProgressLog(keras.callbacks.Callback):
                    "  skipped " + format_skips(skip_counts(self.counter)))
         logging.info("step %d/%d  %s  %.2f steps/s  %.1f videos/s%s", step, self.total,
                      values, rate, rate * self.global_batch, skipped)
-
-
-class SampleWriter(keras.callbacks.Callback):
-    """Writes the sample set (video/foreground/mask/background) for fixed seeds.
-
-    At the end of training into `<out_dir>/`, and every `every` epochs (if given) into
-    `<out_dir>/epoch_<n>/`.
-    """
-
-    def __init__(self, out_dir: str, num: int = 16, seed: int = 0, fps: float = 8.0,
-                 scale: int = 1, every: int | None = None):
-        super().__init__()
-        self.out_dir, self.num, self.seed = out_dir, num, seed
-        self.fps, self.scale, self.every = fps, scale, every
-        self.written = []
-
-    def _write(self, out_dir):
-        self.written = samples.write_samples(self.model.generator, out_dir, self.num,
-                                             self.seed, self.fps, self.scale)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.every and (epoch + 1) % self.every == 0:
-            self._write(os.path.join(self.out_dir, f"epoch_{epoch + 1}"))
-
-    def on_train_end(self, logs=None):
-        self._write(self.out_dir)
-        logging.info("Samples written to %s", self.out_dir)

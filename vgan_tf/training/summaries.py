@@ -37,7 +37,8 @@ import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2
 
-from vgan_tf.training.callbacks import CHECK_REASONS, current_step, log_value, skip_counts
+from vgan_tf.training.callbacks import CHECK_REASONS, skip_counts
+from vgan_tf.training.checkpoints import current_step, log_value
 from vgan_tf.viz import grid, samples, video_files
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
