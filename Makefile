@@ -1,13 +1,14 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   trains briefly on the built-in synthetic scenes, writes GIFs + a checkpoint
-#   make test   runs the test suite
+#   make test   runs the test suite (all of it; `make test-fast` skips the slow tests:
+#               subprocess kills, two-worker clusters, the wheel install)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_out
 
-.PHONY: demo test install clean
+.PHONY: demo test test-fast install clean
 
 $(STAMP): setup.cfg setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests
+
+test-fast: $(STAMP)
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -m "not slow" tests
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) *.egg-info

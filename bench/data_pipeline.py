@@ -48,14 +48,15 @@ def main(argv):
     del argv
     import tensorflow as tf
 
-    from vgan_tf.data import lists, pipeline, synthetic
+    from vgan_tf.data import ClipOptions, ListSource, ReadOptions, synthetic, video_dataset
 
     data_dir = FLAGS.data_dir or tempfile.mkdtemp(prefix="vgan_bench_")
     list_file = os.path.join(data_dir, synthetic.LIST_NAME)
     if not tf.io.gfile.exists(list_file):
         synthetic.write_synthetic_dataset(data_dir, FLAGS.clips, frames=FLAGS.frames,
                                           size=FLAGS.strip_size)
-    paths = lists.read_lists(list_file).full_paths(data_dir)
+    source = ListSource(list_file, data_dir)
+    paths = source.read().resolve(data_dir)
     autotune = tf.data.AUTOTUNE
 
     def raw():
@@ -67,9 +68,9 @@ def main(argv):
 
     def full(resize):
         batches = FLAGS.epochs * len(paths) // FLAGS.batch_size
-        return lambda: pipeline.video_dataset(
-            list_file, data_dir, FLAGS.frames, FLAGS.size, FLAGS.batch_size, shuffle=True,
-            resize=resize).take(batches)
+        clip = ClipOptions(FLAGS.frames, FLAGS.size, resize=resize)
+        return lambda: video_dataset(source, clip, FLAGS.batch_size,
+                                     ReadOptions(shuffle=True)).take(batches)
 
     makers = {"raw parallel decode_jpeg": raw,
               "full pipeline (default, dct)": full("dct"),

@@ -4,8 +4,9 @@ Measures, on one machine and in one process:
   * the Keras generator (tf.function over `generate_parts`, float output) as the baseline,
   * the exported SavedModel's `serving_default` called directly (seeds -> uint8), and its
     `generate_gif` (seeds -> GIF bytes, encoded in the graph),
-  * the same SavedModel through the loopback stand-in server (gRPC client, and REST at
-    batch 1), i.e. including proto/JSON encoding and the loopback transport,
+  * the same SavedModel through the loopback development server
+    (vgan_tf.serving.dev_server: gRPC client, and REST at batch 1), i.e. including
+    proto/JSON encoding and the loopback transport,
 and prints each as a ratio to the baseline and as a fraction of the machine's measured
 fp32 matmul rate, from the generator's FLOPs per video (2 x the MACs of its transposed
 convolutions, counted from the layer shapes; BN/activations/compositing are left out).
@@ -23,6 +24,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
@@ -40,28 +42,15 @@ flags.DEFINE_integer("matmul_size", 4096, "Square matmul size for the peak rate.
 
 
 def conv_flops_per_video(generator) -> int:
-    """2 x MACs of every (transposed) convolution for one video, from traced shapes."""
+    """2 x MACs of every transposed convolution for one video, from the stages' shapes."""
     total = 0
-
-    def walk(layers, x):
-        nonlocal total
-        for layer in layers:
-            if isinstance(layer, (tf.keras.layers.Conv2DTranspose,
-                                  tf.keras.layers.Conv3DTranspose)) or "Transpose" in type(
-                                      layer).__name__:
+    for stage in generator.layers:
+        for layer in stage.layers:
+            if isinstance(layer, (keras.layers.Conv2DTranspose,
+                                  keras.layers.Conv3DTranspose)):
                 kernel = layer.kernel.shape  # (*window, out_channels, in_channels)
-                positions = int(np.prod(x.shape[1:-1]))
+                positions = int(np.prod(layer.input.shape[1:-1]))
                 total += 2 * positions * int(np.prod(kernel))
-            x = layer(x, training=False)
-        return x
-
-    z = tf.zeros([1, generator.latent_dim])
-    hidden = walk(generator.trunk, tf.reshape(z, [1, 1, 1, 1, -1]))
-    for head in ("foreground_head", "mask_head", "output_head"):
-        if hasattr(generator, head):
-            walk(getattr(generator, head), hidden)
-    if hasattr(generator, "background_stream"):
-        walk(generator.background_stream, tf.reshape(z, [1, 1, 1, -1]))
     return total
 
 
@@ -95,8 +84,8 @@ def main(argv):
     from absl import logging
     logging.set_verbosity(logging.WARNING)
     tf.get_logger().setLevel("WARNING")
-    from tests import serving_standin
-    from vgan_tf import export, sampling, serving_client
+    from vgan_tf import export, sampling
+    from vgan_tf.serving import DevServer, GrpcClient, RestClient, api
     from vgan_tf.models import TwoStreamGenerator
 
     generator = TwoStreamGenerator(FLAGS.frames, FLAGS.size, FLAGS.latent_dim,
@@ -116,8 +105,8 @@ def main(argv):
     path = export.export_generator(generator, base, warmup_batch_sizes=())
     print(f"export: {time.perf_counter() - start:.1f} s -> {path}")
     loaded = tf.saved_model.load(path)
-    serve = loaded.signatures["serving_default"]
-    serve_gif = loaded.signatures["generate_gif"]
+    serve = loaded.signatures[api.SERVING_DEFAULT]
+    serve_gif = loaded.signatures[api.GENERATE_GIF]
     keras_parts = tf.function(lambda z: generator.generate_parts(z, training=False),
                               reduce_retracing=True)
 
@@ -129,10 +118,9 @@ def main(argv):
         rows.append((name, batch, seconds, rate, baseline))
         return seconds
 
-    server = serving_standin.StandInServer.from_export_base(base).start()
-    try:
-        grpc_client = serving_client.GrpcClient(server.grpc_address)
-        rest_client = serving_client.RestClient(server.rest_url)
+    with DevServer.from_export_base(base) as server, \
+            GrpcClient(server.grpc_address) as grpc_client:
+        rest_client = RestClient(server.rest_url)
         for batch, repeats in ((FLAGS.latency_batch, FLAGS.latency_repeats),
                                (FLAGS.throughput_batch, FLAGS.throughput_repeats)):
             seeds = np.arange(batch, dtype=np.int64)
@@ -143,14 +131,12 @@ def main(argv):
                    lambda: [v.numpy() for v in serve(seed=tf.constant(seeds)).values()],
                    base_s)
             record("SavedModel generate_gif", batch, repeats,
-                   lambda: serve_gif(seed=tf.constant(seeds))["gif_bytes"].numpy(), base_s)
-            record("stand-in gRPC client", batch, repeats,
+                   lambda: serve_gif(seed=tf.constant(seeds))[api.GIF_BYTES].numpy(), base_s)
+            record("dev server gRPC client", batch, repeats,
                    lambda: grpc_client.generate(seeds), base_s)
             if batch <= 8:
-                record("stand-in REST client (JSON)", batch, repeats,
+                record("dev server REST client (JSON)", batch, repeats,
                        lambda: rest_client.generate(seeds), base_s)
-    finally:
-        server.stop()
 
     print(flush=True)
     print(f"{'path':32s} {'batch':>5s} {'s/call':>8s} {'videos/s':>9s} {'x keras':>8s} "

@@ -30,6 +30,71 @@ def run_model_saving_test(model, inputs, tmp_path, call=None, atol=1e-6):
     return loaded
 
 
+
+def _sublayers(layer):
+    """Every layer below `layer` (stages and their layers), depth first, public API only."""
+    for sub in getattr(layer, "layers", ()):
+        yield sub
+        yield from _sublayers(sub)
+
+
+def run_precision_test(make_model, inputs, policy="mixed_bfloat16"):
+    """keras-hub's precision check for models built under a global dtype policy.
+
+    Builds `make_model()` while `policy` is the global policy (as vgan_tf builds models for
+    --precision), then checks that every sublayer computes in the policy's compute dtype
+    with float32 variables, except the layers the model names in `float32_layers` (its
+    documented float32 outputs), which compute in float32; that those layers exist; and
+    that the outputs of a call are float32 and match `compute_output_spec`.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = make_model()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    policy = keras.DTypePolicy(policy)
+    float32_layers = set(model.float32_layers)
+    seen = set()
+    for layer in _sublayers(model):
+        want = "float32" if layer.name in float32_layers else policy.compute_dtype
+        assert layer.compute_dtype == want, (layer.name, layer.compute_dtype, want)
+        assert layer.variable_dtype == policy.variable_dtype, layer.name
+        seen.add(layer.name)
+    assert float32_layers <= seen, float32_layers - seen
+    outputs = keras.tree.flatten(model(inputs, training=False))
+    specs = keras.tree.flatten(model.compute_output_spec(
+        keras.KerasTensor(np.shape(inputs), dtype="float32")))
+    assert len(outputs) == len(specs)
+    for output, spec in zip(outputs, specs):
+        assert keras.backend.standardize_dtype(output.dtype) == spec.dtype == "float32"
+        assert tuple(output.shape) == tuple(spec.shape)
+    return model
+
+
+def run_checkpoint_test(model, make_clone, tmp_path, train_inputs=None):
+    """tf.train.Checkpoint(model=model) holds every weight of `model` and restores it.
+
+    `train_inputs`, when given, is run through the model in training mode first so that
+    BatchNorm moving statistics differ from their initial values. `make_clone()` builds a
+    fresh model of the same structure (other initial weights); after the restore every
+    weight of the clone equals the model's, and the checkpoint has no unmatched values.
+    """
+    import tensorflow as tf
+    if train_inputs is not None:
+        model(train_inputs, training=True)
+    path = tf.train.Checkpoint(model=model).write(os.path.join(str(tmp_path), "ckpt"))
+    stored = [name for name, _ in tf.train.list_variables(path)
+              if name != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    assert len(stored) == len(model.weights), (len(stored), len(model.weights))
+    clone = make_clone()
+    tf.train.Checkpoint(model=clone).read(path).assert_consumed()
+    assert len(clone.weights) == len(model.weights)
+    for a, b in zip(model.weights, clone.weights):
+        assert a.path == b.path
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
+    return clone
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

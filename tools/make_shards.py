@@ -3,9 +3,9 @@
   python -m tools.make_shards --list=data/train.txt --data_root=data \
       --out_dir=data/shards --num_shards=64
 """
-import sys
+from absl import flags
 
-from absl import app, flags
+from . import entry
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("list", None, "List file or glob pattern (repeatable).")
@@ -24,21 +24,18 @@ flags.mark_flags_as_required(["list", "out_dir"])
 
 def main(argv):
     del argv
-    from vgan_tf.data import tfrecord
+    from vgan_tf.data import ListSource, write_shards
 
-    try:
-        report = tfrecord.write_shards(FLAGS.list, FLAGS.data_root, FLAGS.out_dir,
-                                       FLAGS.num_shards, FLAGS.num_workers, FLAGS.prefix,
-                                       FLAGS.strip_size)
-    except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"make_shards: {e}")
+    report = write_shards(ListSource(FLAGS.list, FLAGS.data_root), FLAGS.out_dir,
+                          FLAGS.num_shards, FLAGS.num_workers, FLAGS.prefix,
+                          FLAGS.strip_size)
     skipped = {k: v for k, v in report.skipped.items() if v}
     print(f"wrote {report.written} strips into {len(report.shards)} shards in "
           f"{FLAGS.out_dir}; skipped {sum(skipped.values())} {skipped or ''}")
 
 
 def run():
-    app.run(main)
+    entry.run(main)
 
 
 if __name__ == "__main__":

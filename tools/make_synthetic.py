@@ -3,9 +3,9 @@
   python -m tools.make_synthetic --out_dir=data/synthetic --num_clips=512 --frames=32 \
       --size=64
 """
-import sys
+from absl import flags
 
-from absl import app, flags
+from . import entry
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out_dir", None, "Directory to write (created).")
@@ -21,17 +21,14 @@ def main(argv):
     del argv
     from vgan_tf.data import synthetic
 
-    try:
-        list_file = synthetic.write_synthetic_dataset(
-            FLAGS.out_dir, FLAGS.num_clips, frames=FLAGS.frames, size=FLAGS.size,
-            seed=FLAGS.seed, strip_size=FLAGS.strip_size)
-    except (FileNotFoundError, ValueError) as e:
-        sys.exit(f"make_synthetic: {e}")
+    list_file = synthetic.write_synthetic_dataset(
+        FLAGS.out_dir, FLAGS.num_clips, frames=FLAGS.frames, size=FLAGS.size,
+        seed=FLAGS.seed, strip_size=FLAGS.strip_size)
     print(f"wrote {FLAGS.num_clips} clips; list file {list_file}")
 
 
 def run():
-    app.run(main)
+    entry.run(main)
 
 
 if __name__ == "__main__":

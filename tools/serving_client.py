@@ -7,13 +7,17 @@
 
 Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks.
 """
-from absl import app, flags
+from absl import flags
+
+from vgan_tf.serving import api
+
+from . import entry
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("server", "localhost:8500",
                     "host:port for gRPC, http://host:port for REST.")
 flags.DEFINE_enum("protocol", None, ["grpc", "rest"], "Default: from --server.")
-flags.DEFINE_string("model_name", "generator", "Served model name.")
+flags.DEFINE_string("model_name", api.GENERATOR_MODEL, "Served model name.")
 flags.DEFINE_integer("version", None, "Model version; default: the newest.")
 flags.DEFINE_list("seeds", None, "Seeds to generate (overrides --seed/--num).")
 flags.DEFINE_integer("seed", 0, "First seed.")
@@ -24,37 +28,35 @@ flags.DEFINE_enum("served_files", "none", ["none", "jpeg_strip", "gif"],
                   "Ask the server for encoded files (generate_jpeg_strip, generate_gif) "
                   "instead of uint8 videos and masks.")
 flags.DEFINE_enum("form", "inputs", ["inputs", "instances"], "REST body form.")
-flags.DEFINE_integer("max_batch", 256, "Refuse larger requests before sending.")
+flags.DEFINE_integer("max_batch", api.MAX_BATCH, "Refuse larger requests before sending.")
 flags.DEFINE_integer("max_receive_mb", 1024, "gRPC receive limit in MiB.")
 flags.DEFINE_float("timeout", 120.0, "Seconds per request.")
 
 
 def main(argv):
     del argv
-    from vgan_tf import serving_client
+    from vgan_tf import serving
 
-    seeds = ([int(s) for s in FLAGS.seeds] if FLAGS.seeds
-             else list(range(FLAGS.seed, FLAGS.seed + FLAGS.num)))
+    try:
+        seeds = ([int(s) for s in FLAGS.seeds] if FLAGS.seeds
+                 else list(range(FLAGS.seed, FLAGS.seed + FLAGS.num)))
+    except ValueError:
+        raise entry.UsageError(f"--seeds must be integers, got {FLAGS.seeds}") from None
     kwargs = dict(model_name=FLAGS.model_name, version=FLAGS.version,
                   timeout=FLAGS.timeout, max_batch=FLAGS.max_batch)
     if (FLAGS.protocol or ("rest" if "://" in FLAGS.server else "grpc")) == "rest":
         kwargs["form"] = FLAGS.form
     else:
         kwargs["max_receive_bytes"] = FLAGS.max_receive_mb << 20
-    try:
-        paths = serving_client.generate_to_files(
-            serving_client.make_client(FLAGS.server, FLAGS.protocol or "grpc", **kwargs),
-            seeds, FLAGS.out_dir, formats=FLAGS.formats,
-            served_files=FLAGS.served_files)
-    except ValueError as error:
-        raise app.UsageError(str(error))
-    except serving_client.ServingError as error:
-        raise SystemExit(f"server error {error}")
+    paths = serving.generate_to_files(
+        serving.make_client(FLAGS.server, FLAGS.protocol or "grpc", **kwargs),
+        seeds, FLAGS.out_dir, formats=FLAGS.formats, served_files=FLAGS.served_files)
     print("\n".join(paths))
 
 
 def run():
-    app.run(main)
+    from vgan_tf import serving
+    entry.run(main, stopped=(serving.ServingError,), stopped_prefix="server error ")
 
 
 if __name__ == "__main__":

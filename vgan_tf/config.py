@@ -1,18 +1,57 @@
-"""Plain configuration objects: clip shape and network sizes.
+"""Plain configuration objects: network sizes and the layer plan derived from them.
 
-`VideoShape` names the clip the networks produce and consume; `NetworkSizes` adds the
-latent size and the base width. `layout()` derives the layer plan of the paper's networks
-for any legal size and rejects impossible combinations with a message naming the value.
+`layout(frames, size, base_width)` derives the layer plan of the paper's networks for any
+legal clip shape and rejects impossible combinations with a message naming the value; the
+discriminator needs nothing more. `NetworkSizes` adds the generator's latent size.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
 
+from vgan_tf.validation import positive_int
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """The layer plan shared by the generator and the discriminator.
+
+    The generator starts from a (seed_frames, 4, 4) volume and doubles time and space
+    `num_upsamplings` times up to (frames, size, size); `widths` are the hidden widths
+    from the latent outwards. The discriminator mirrors it: widths reversed, ending at
+    (seed_frames, 4, 4).
+    """
+
+    frames: int
+    size: int
+    base_width: int
+    num_upsamplings: int
+    seed_frames: int
+    widths: tuple
+
+
+def layout(frames: int, size: int, base_width: int) -> Layout:
+    """Returns the layer plan of clips [frames, size, size, 3]; raises ValueError for
+    impossible sizes."""
+    for name, value in (("frames", frames), ("size", size), ("base_width", base_width)):
+        positive_int(name, value)
+    ups = math.log2(size / 4) if size >= 8 else -1
+    if ups < 1 or ups != int(ups):
+        raise ValueError(
+            f"size must be 4 * 2**n with n >= 1 (8, 16, 32, 64, 128, ...), got {size}")
+    ups = int(ups)
+    if frames % (2 ** ups):
+        raise ValueError(
+            f"frames must be a multiple of {2 ** ups} for size {size} (the networks halve "
+            f"time and space together {ups} times), got {frames}")
+    widths = tuple(base_width * 2 ** (ups - 1 - i) for i in range(ups))
+    return Layout(frames=frames, size=size, base_width=base_width, num_upsamplings=ups,
+                  seed_frames=frames // 2 ** ups, widths=widths)
+
 
 @dataclasses.dataclass(frozen=True)
 class NetworkSizes:
-    """Sizes of the generator and discriminator.
+    """Sizes of the generator (and, without `latent_dim`, of the discriminator).
 
     Defaults are the paper's: 32 frames of 64x64, z of 100 dimensions, and a base width of
     64 channels (so the widths run 512, 256, 128, 64 from the latent outwards).
@@ -24,46 +63,12 @@ class NetworkSizes:
     base_width: int = 64
 
     def __post_init__(self):
-        layout(self)  # validates
+        layout(self.frames, self.size, self.base_width)  # validates the clip shape
+        positive_int("latent_dim", self.latent_dim)
 
     @property
-    def num_upsamplings(self) -> int:
-        return layout(self).num_upsamplings
+    def layout(self) -> Layout:
+        return layout(self.frames, self.size, self.base_width)
 
 
-@dataclasses.dataclass(frozen=True)
-class Layout:
-    """The layer plan shared by the generator and the discriminator.
-
-    The generator starts from a (seed_frames, 4, 4) volume and doubles time and space
-    `num_upsamplings` times; `widths` are the hidden widths from the latent outwards.
-    The discriminator mirrors it: widths reversed, ending at (seed_frames, 4, 4).
-    """
-
-    num_upsamplings: int
-    seed_frames: int
-    widths: tuple
-
-
-def layout(sizes: NetworkSizes) -> Layout:
-    """Returns the layer plan for `sizes`; raises ValueError for impossible sizes."""
-    for name in ("frames", "size", "latent_dim", "base_width"):
-        value = getattr(sizes, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    size = sizes.size
-    ups = math.log2(size / 4) if size >= 8 else -1
-    if ups < 1 or ups != int(ups):
-        raise ValueError(
-            f"size must be 4 * 2**n with n >= 1 (8, 16, 32, 64, 128, ...), got {size}")
-    ups = int(ups)
-    if sizes.frames % (2 ** ups):
-        raise ValueError(
-            f"frames must be a multiple of {2 ** ups} for size {size} (the networks halve "
-            f"time and space together {ups} times), got {sizes.frames}")
-    widths = tuple(sizes.base_width * 2 ** (ups - 1 - i) for i in range(ups))
-    return Layout(num_upsamplings=ups, seed_frames=sizes.frames // 2 ** ups, widths=widths)
-
-
-PAPER = NetworkSizes()
 TINY = NetworkSizes(frames=8, size=16, latent_dim=16, base_width=8)

@@ -3,7 +3,8 @@
 A video is named by an integer seed: its latent is `stateless_normal([latent_dim],
 seed=[seed, 0])`, drawn per row, so the same seed gives the same video whatever batch it
 is generated or served in. `sample(generator, num, seed)` generates the videos of seeds
-seed, seed + 1, ..., seed + num - 1 (the same ones the exported model serves for them).
+seed, seed + 1, ..., seed + num - 1 (the same ones the exported model serves for them), and
+`to_uint8` turns them into the pixels that the exported model serves and viz/ draws.
 """
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ def latents_for_seeds(seeds, latent_dim: int) -> tf.Tensor:
         return tf.random.stateless_normal([latent_dim], seed=pair, dtype=tf.float32)
 
     return tf.map_fn(one, seeds, fn_output_signature=tf.TensorSpec([latent_dim], tf.float32))
+
+
+def to_uint8(values, low: float = -1.0, high: float = 1.0) -> tf.Tensor:
+    """Float values in [low, high] -> uint8 0..255: round((x - low) * 255 / (high - low)),
+    clipped. The one mapping of the exported signatures (in-graph) and of viz/ (eager, on
+    numpy arrays: `.numpy()` the result); any shape, channels untouched."""
+    scaled = (tf.cast(values, tf.float32) - low) * (255.0 / (high - low))
+    return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
 
 
 def sample(generator, num: int, seed: int = 0, parts: bool = False, batch_size: int = 16):

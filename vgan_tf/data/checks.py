@@ -17,6 +17,7 @@ raises InvalidArgumentError naming the file and the reason instead.
 """
 from __future__ import annotations
 
+import re
 import sys
 
 import numpy as np
@@ -42,6 +43,33 @@ HEADER_BYTES = 65536
 
 _TAIL_BYTES = 64
 _DOUBLINGS = 7
+
+
+STRICT_TAG = "bad strip (strict mode):"
+_STRICT_FIELDS = re.compile(r"\[bad strip \(strict mode\):\] \[(.*?)\] \[reason:\] \[(\w+)\]")
+
+
+class BadStripError(ValueError):
+    """Strict mode met a bad strip: `name` (its path or record key) and `reason` (a name of
+    REASONS). The graph can only raise InvalidArgumentError; `from_op_error` recovers this
+    error from it (check_encoded writes that message, so this module alone reads it)."""
+
+    def __init__(self, name: str, reason: str):
+        super().__init__(f'bad strip "{name}" reason: {reason}')
+        self.name, self.reason = name, reason
+
+    @classmethod
+    def from_op_error(cls, error) -> "BadStripError | None":
+        """The strict-mode failure carried by `error` (any exception), or None."""
+        text = str(error)
+        found = _STRICT_FIELDS.search(text)
+        if found:
+            return cls(found.group(1), found.group(2))
+        for line in text.splitlines():  # the message in a form the pattern does not know
+            if STRICT_TAG in line:
+                return cls(line[line.index(STRICT_TAG) + len(STRICT_TAG):].strip(" []"),
+                           "unknown")
+        return None
 
 
 class SkipCounter:
@@ -210,7 +238,7 @@ def check_encoded(encoded, name, counter: SkipCounter | None, strict: bool = Fal
     deps = [] if counter is None else [counter.count(reason)]
     if strict:
         deps.append(tf.debugging.Assert(
-            ok, ["bad strip (strict mode):", name, "reason:", reason_name], summarize=1))
+            ok, [STRICT_TAG, name, "reason:", reason_name], summarize=1))
     else:
         def on_failure():
             stream = sys.stderr if log_stream is None else log_stream

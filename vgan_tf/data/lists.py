@@ -43,10 +43,6 @@ class ClipList:
     def __len__(self):
         return len(self.paths)
 
-    @property
-    def has_labels(self) -> bool:
-        return all(label != NO_LABEL for label in self.labels)
-
     def require_labels(self):
         """Raises ValueError naming the first entry without a label."""
         for label, source in zip(self.labels, self.sources):
@@ -54,8 +50,22 @@ class ClipList:
                 raise ValueError(f"{source}: entry has no class label (second token), but "
                                  "labels were requested")
 
-    def full_paths(self, data_root: str) -> list:
-        return [join_root(data_root, path) for path in self.paths]
+    def resolve(self, data_root: str | None = None) -> list:
+        """The full path of every entry, in order: `data_root` + '/' + entry, or, when
+        `data_root` is None or empty, the directory of the list file that names the entry
+        + '/' + entry. Any tf.io.gfile scheme works for either."""
+        if data_root:
+            return [join_root(data_root, path) for path in self.paths]
+        return [join_root(_list_dir(source), path)
+                for path, source in zip(self.paths, self.sources)]
+
+
+def _list_dir(source: str) -> str:
+    """The directory of the list file of a `sources` entry ('<list file>:<line>')."""
+    list_file = source.rsplit(":", 1)[0]
+    if _SCHEME.match(list_file):
+        return posixpath.dirname(list_file)
+    return os.path.dirname(list_file)
 
 
 def join_root(data_root: str, relative: str) -> str:

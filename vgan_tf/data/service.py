@@ -4,15 +4,16 @@ Decoding 32-frame strips can take more CPU than a trainer host has. With the ser
 the whole pipeline (read, checks, decode, batch) runs on `worker` processes; the trainer
 only receives finished batches. One `dispatcher` process hands out work:
 
-  python -m vgan_tf.data.service --role=dispatcher --port=5050 --work_dir=/shared/dispatch
-  python -m vgan_tf.data.service --role=worker --dispatcher=HOST:5050 --port=5051
+  vgan-data-service --role=dispatcher --port=5050 --work_dir=/shared/dispatch
+  vgan-data-service --role=worker --dispatcher=HOST:5050 --port=5051
   (one worker per CPU host; --worker_host=THIS_HOST when others must reach it by name)
 
-and the trainer passes `service="grpc://HOST:5050"` (or a ServiceConfig) to
-pipeline.video_dataset. Processing modes (see ServiceConfig): 'parallel_epochs' (sharding
-OFF: every worker produces the whole data set, in its own order; fine for a GAN, which
-samples rather than counts epochs) or 'distributed_epoch' (DYNAMIC: each clip once per
-epoch, but the final batch of each worker may be partial unless drop_remainder).
+and the trainer passes `ReadOptions(service="grpc://HOST:5050")` (or a ServiceConfig) to
+pipeline.video_dataset (vgan-train: --data_service). Processing modes (see
+ServiceConfig): 'parallel_epochs' (sharding OFF: every worker produces the whole data set,
+in its own order; fine for a GAN, which samples rather than counts epochs) or
+'distributed_epoch' (DYNAMIC: each clip once per epoch, but the final batch of each worker
+may be partial unless drop_remainder).
 
 Skipped strips are logged on the workers (their stderr names each file). A SkipCounter is
 a variable of the trainer's process, which remote workers cannot reach: leave
@@ -93,34 +94,3 @@ def start_worker(dispatcher: str, port: int = 0, worker_host: str | None = None
     config = tf.data.experimental.service.WorkerConfig(
         dispatcher_address=dispatcher, port=port, **kwargs)
     return tf.data.experimental.service.WorkerServer(config)
-
-
-def main(argv=None):
-    """Command line: run a dispatcher or a worker until killed."""
-    from absl import app, flags
-
-    flags.DEFINE_enum("role", None, ["dispatcher", "worker"], "Which server to run.")
-    flags.DEFINE_integer("port", 0, "Port to listen on (0: any free port, printed).")
-    flags.DEFINE_string("dispatcher", None, "Dispatcher address host:port (workers).")
-    flags.DEFINE_string("worker_host", None, "Host name other machines reach this worker by.")
-    flags.DEFINE_string("work_dir", None, "Dispatcher state directory (fault tolerance).")
-    flags.mark_flag_as_required("role")
-
-    def run(argv):
-        del argv
-        fl = flags.FLAGS
-        if fl.role == "dispatcher":
-            server = start_dispatcher(fl.port, fl.work_dir, fault_tolerant=bool(fl.work_dir))
-            print(f"tf.data service dispatcher at {server.target}", flush=True)
-        else:
-            if not fl.dispatcher:
-                raise app.UsageError("--dispatcher=HOST:PORT is required for --role=worker")
-            server = start_worker(fl.dispatcher, fl.port, fl.worker_host)
-            print(f"tf.data service worker registered with {fl.dispatcher}", flush=True)
-        server.join()
-
-    app.run(run, argv)
-
-
-if __name__ == "__main__":
-    main()

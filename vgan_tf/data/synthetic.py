@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgan_tf.data import lists, strips
+from vgan_tf.validation import positive_int
 
 NUM_CLASSES = 8
 CLASS_NAMES = ("E", "NE", "N", "NW", "W", "SW", "S", "SE")
@@ -147,11 +148,11 @@ def write_synthetic_dataset(out_dir: str, num_clips: int, frames: int = 32, size
     pixels per frame, [count][frames][vx, vy] (image coordinates, y down), after bounces.
     Returns the list file's path. Same arguments -> byte-identical files.
     """
-    for name, value in (("num_clips", num_clips), ("frames", frames), ("size", size)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    strip_size = size if strip_size is None else strip_size
-    if not isinstance(strip_size, (int, np.integer)) or strip_size < 8:
+    num_clips = positive_int("num_clips", num_clips)
+    frames = positive_int("frames", frames)
+    size = positive_int("size", size)
+    strip_size = size if strip_size is None else positive_int("strip_size", strip_size)
+    if strip_size < 8:
         raise ValueError(f"strip_size must be an integer >= 8, got {strip_size!r}")
     tf.io.gfile.makedirs(os.path.join(out_dir, "clips"))
     paths, labels, records = [], [], []

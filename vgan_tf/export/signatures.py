@@ -1,7 +1,9 @@
-"""Serving signatures of the exported generator.
+"""Serving signatures of the exported generator, built from `vgan_tf.serving.api`.
 
 Every signature is a `tf.function` on `GeneratorServingModule` with named, batch-first
-inputs, so TF Serving's batching and the REST/gRPC APIs see one row per video:
+inputs, so TF Serving's batching and the REST/gRPC APIs see one row per video. The names,
+dtypes and shapes are those of `api.GENERATOR_SIGNATURES` (a test compares the
+SignatureDefs with it):
 
   serving_default      seed int64 [b] -> video uint8 [b,T,H,W,3], mask uint8 [b,T,H,W,1],
                        background uint8 [b,H,W,3]
@@ -18,9 +20,8 @@ seed s gives `sample(generator, 1, seed=s)` whatever batch it is served in. Batc
 hold 1 .. max_batch rows; the check runs inside the graph (INVALID_ARGUMENT), so a real
 `tensorflow_model_server` enforces it too.
 
-New models get new signature functions here (the future predictor will add
-`image_bytes` string [b] and `image` uint8 [b,H,W,3] variants) and are exported by
-`writer.export_*`; nothing else changes.
+New models get a serving module of their own here, with their signatures described in
+`vgan_tf.serving.api`, and are exported by `writer.export_*`.
 """
 from __future__ import annotations
 
@@ -28,25 +29,10 @@ import tensorflow as tf
 
 from vgan_tf import sampling
 from vgan_tf.export import gif
+from vgan_tf.serving import api
 
-DEFAULT_MAX_BATCH = 256
 STRIP_JPEG_QUALITY = 90
 GIF_FPS = 8.0
-
-GENERATOR_SIGNATURES = {
-    "serving_default": (("seed",), ("video", "mask", "background")),
-    "generate_from_z": (("z",), ("video", "mask", "background")),
-    "generate_float": (("z",), ("video", "mask", "background")),
-    "generate_jpeg_strip": (("seed",), ("strip_bytes",)),
-    "generate_gif": (("seed",), ("gif_bytes",)),
-}
-"""signature name -> (input names, output names): the documented serving API."""
-
-
-def to_uint8(values, low: float, high: float) -> tf.Tensor:
-    """Maps float values in [low, high] to uint8 0..255 (rounded, clipped)."""
-    scaled = (tf.cast(values, tf.float32) - low) * (255.0 / (high - low))
-    return tf.cast(tf.clip_by_value(tf.round(scaled), 0.0, 255.0), tf.uint8)
 
 
 def _check_batch(batch_size, max_batch: int):
@@ -65,26 +51,29 @@ class GeneratorServingModule(tf.Module):
     255 and the first frame as background).
     """
 
-    def __init__(self, generator, max_batch: int = DEFAULT_MAX_BATCH):
+    def __init__(self, generator, max_batch: int = api.MAX_BATCH):
         super().__init__(name="generator_serving")
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.generator = generator
         self.max_batch = int(max_batch)
-        latent = int(generator.latent_dim)
-        seed_spec = tf.TensorSpec([None], tf.int64, name="seed")
-        z_spec = tf.TensorSpec([None, latent], tf.float32, name="z")
-        self.serving_default = tf.function(self._from_seed, input_signature=[seed_spec])
-        self.generate_from_z = tf.function(self._from_z, input_signature=[z_spec])
-        self.generate_float = tf.function(self._float_parts, input_signature=[z_spec])
-        self.generate_jpeg_strip = tf.function(self._jpeg_strip,
-                                               input_signature=[seed_spec])
-        self.generate_gif = tf.function(self._gif, input_signature=[seed_spec])
+        frames, height, width, _ = generator.video_shape
+        self._sizes = dict(frames=frames, height=height, width=width,
+                           latent_dim=int(generator.latent_dim))
+        implementations = {
+            api.SERVING_DEFAULT: self._from_seed, api.GENERATE_FROM_Z: self._from_z,
+            api.GENERATE_FLOAT: self._float_parts, api.GENERATE_JPEG_STRIP: self._jpeg_strip,
+            api.GENERATE_GIF: self._gif}
+        for name, signature in api.GENERATOR_SIGNATURES.items():
+            specs = [tf.TensorSpec([None, *tensor.batch_shape(**self._sizes)[1:]],
+                                   tensor.dtype, name=input_name)
+                     for input_name, tensor in signature.inputs.items()]
+            setattr(self, name, tf.function(implementations[name], input_signature=specs))
 
     def signatures(self) -> dict:
         """signature name -> concrete function, for `tf.saved_model.save(signatures=...)`."""
         return {name: getattr(self, name).get_concrete_function()
-                for name in GENERATOR_SIGNATURES}
+                for name in api.GENERATOR_SIGNATURES}
 
     # -- shared pieces ------------------------------------------------------------------
     def _latents(self, seed):
@@ -101,13 +90,13 @@ class GeneratorServingModule(tf.Module):
         mask = tf.ones_like(video[..., :1]) if mask is None else tf.cast(mask, tf.float32)
         background = parts.get("background")
         background = video[:, 0] if background is None else tf.cast(background, tf.float32)
-        return {"video": video, "mask": mask, "background": background}
+        return {api.VIDEO: video, api.MASK: mask, api.BACKGROUND: background}
 
     def _uint8_parts(self, z):
         parts = self._float_parts(z)
-        return {"video": to_uint8(parts["video"], -1.0, 1.0),
-                "mask": to_uint8(parts["mask"], 0.0, 1.0),
-                "background": to_uint8(parts["background"], -1.0, 1.0)}
+        return {api.VIDEO: sampling.to_uint8(parts[api.VIDEO], -1.0, 1.0),
+                api.MASK: sampling.to_uint8(parts[api.MASK], 0.0, 1.0),
+                api.BACKGROUND: sampling.to_uint8(parts[api.BACKGROUND], -1.0, 1.0)}
 
     # -- signatures ---------------------------------------------------------------------
     def _from_seed(self, seed):
@@ -117,16 +106,16 @@ class GeneratorServingModule(tf.Module):
         return self._uint8_parts(z)
 
     def _jpeg_strip(self, seed):
-        video = self._uint8_parts(self._latents(seed))["video"]
+        video = self._uint8_parts(self._latents(seed))[api.VIDEO]
         frames, height, width, _ = self.generator.video_shape
         strips = tf.reshape(video, [-1, frames * height, width, 3])
         encoded = tf.map_fn(
             lambda strip: tf.io.encode_jpeg(strip, quality=STRIP_JPEG_QUALITY),
             strips, fn_output_signature=tf.TensorSpec([], tf.string))
-        return {"strip_bytes": encoded}
+        return {api.STRIP_BYTES: encoded}
 
     def _gif(self, seed):
-        video = self._uint8_parts(self._latents(seed))["video"]
+        video = self._uint8_parts(self._latents(seed))[api.VIDEO]
         encoded = tf.map_fn(lambda one: gif.encode_gif(one, GIF_FPS), video,
                             fn_output_signature=tf.TensorSpec([], tf.string))
-        return {"gif_bytes": encoded}
+        return {api.GIF_BYTES: encoded}

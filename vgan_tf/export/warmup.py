@@ -11,6 +11,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from vgan_tf.serving import api
+
 WARMUP_DIR = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -38,18 +40,15 @@ def predict_request(model_name: str, signature_name: str, inputs: dict):
 
 
 def generator_warmup_requests(model_name: str, latent_dim: int, batch_sizes=(1,)):
-    """One request per (signature, batch size), seeds 0.. and zero latents."""
+    """One request per (signature of api.GENERATOR_SIGNATURES, batch size): seeds 0..,
+    zero latents."""
     requests = []
     for batch in batch_sizes:
-        seeds = np.arange(batch, dtype=np.int64)
-        z = np.zeros([batch, latent_dim], np.float32)
-        requests += [
-            predict_request(model_name, "serving_default", {"seed": seeds}),
-            predict_request(model_name, "generate_from_z", {"z": z}),
-            predict_request(model_name, "generate_float", {"z": z}),
-            predict_request(model_name, "generate_jpeg_strip", {"seed": seeds}),
-            predict_request(model_name, "generate_gif", {"seed": seeds}),
-        ]
+        values = {api.SEED: np.arange(batch, dtype=np.int64),
+                  api.Z: np.zeros([batch, latent_dim], np.float32)}
+        for name, signature in api.GENERATOR_SIGNATURES.items():
+            requests.append(predict_request(
+                model_name, name, {i: values[i] for i in signature.inputs}))
     return requests
 
 

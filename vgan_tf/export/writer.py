@@ -7,6 +7,7 @@ is used unless one is given.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import uuid
@@ -17,6 +18,7 @@ import tensorflow as tf
 
 from vgan_tf.export import signatures as signatures_lib
 from vgan_tf.export import warmup as warmup_lib
+from vgan_tf.serving import api
 
 
 def list_versions(model_base: str) -> list:
@@ -47,7 +49,7 @@ def generator_path(model_dir: str) -> str:
 
 def load_generator(path: str):
     """Loads a generator saved by training (`<model_dir>/generator.keras`)."""
-    import vgan_tf.models  # noqa: F401  registers the custom classes
+    importlib.import_module("vgan_tf.models")  # registers the custom Keras classes
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"no generator at {path}")
@@ -59,11 +61,10 @@ def _ensure_built(generator):
         generator(np.zeros([1, generator.latent_dim], np.float32), training=False)
 
 
-def export_generator(generator, export_base: str, model_name: str = "generator",
-                     version: int | None = None,
-                     max_batch: int = signatures_lib.DEFAULT_MAX_BATCH,
+def export_generator(generator, export_base: str, model_name: str = api.GENERATOR_MODEL,
+                     version: int | None = None, max_batch: int = api.MAX_BATCH,
                      warmup_batch_sizes=(1,)) -> str:
-    """Exports `generator` with the signatures of `signatures.GENERATOR_SIGNATURES`.
+    """Exports `generator` with the signatures of `api.GENERATOR_SIGNATURES`.
 
     Returns the version directory. Raises FileExistsError if `version` already exists.
     `warmup_batch_sizes=()` skips the warm-up file.

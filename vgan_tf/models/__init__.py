@@ -1,5 +1,6 @@
 """Keras models of the paper: no I/O and no training logic here."""
 from vgan_tf.models.discriminator import Discriminator
 from vgan_tf.models.generators import OneStreamGenerator, TwoStreamGenerator
+from vgan_tf.models.stages import StagedNetwork
 
-__all__ = ["Discriminator", "OneStreamGenerator", "TwoStreamGenerator"]
+__all__ = ["Discriminator", "OneStreamGenerator", "StagedNetwork", "TwoStreamGenerator"]

@@ -17,6 +17,8 @@ TORCH_BN_MOMENTUM = 0.9
 GENERATOR_BN_EPSILON = 1e-5
 DISCRIMINATOR_BN_EPSILON = 1e-3
 
+_TRANSPOSED_CONV = {2: keras.layers.Conv2DTranspose, 3: keras.layers.Conv3DTranspose}
+
 
 def conv_init():
     return keras.initializers.RandomNormal(mean=0.0, stddev=CONV_STDDEV)
@@ -32,49 +34,20 @@ def batch_norm(epsilon: float, name: str) -> keras.layers.BatchNormalization:
     )
 
 
-def _conv_kwargs(name: str) -> dict:
-    return dict(kernel_initializer=conv_init(), bias_initializer="zeros", name=name)
+def _conv_kwargs(name: str, **kwargs) -> dict:
+    return dict(kernel_initializer=conv_init(), bias_initializer="zeros", name=name,
+                **kwargs)
 
 
-def up2d(filters: int, name: str, kernel=4, strides=2, padding="same"):
-    return keras.layers.Conv2DTranspose(
-        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
+def up(rank: int, filters: int, name: str, kernel=4, strides=2, padding="same", **kwargs):
+    """Transposed convolution over images (rank 2) or videos (rank 3); kwargs (dtype)
+    go to the Keras layer."""
+    if rank not in _TRANSPOSED_CONV:
+        raise ValueError(f"rank must be 2 (images) or 3 (videos), got {rank!r}")
+    return _TRANSPOSED_CONV[rank](filters, kernel, strides=strides, padding=padding,
+                                  **_conv_kwargs(name, **kwargs))
 
 
-def up3d(filters: int, name: str, kernel=4, strides=2, padding="same"):
-    return keras.layers.Conv3DTranspose(
-        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
-
-
-def down3d(filters: int, name: str, kernel=4, strides=2, padding="same"):
-    return keras.layers.Conv3D(
-        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
-
-
-def down2d(filters: int, name: str, kernel=4, strides=2, padding="same"):
-    return keras.layers.Conv2D(
-        filters, kernel, strides=strides, padding=padding, **_conv_kwargs(name))
-
-
-def build_chain(layers, input_shape):
-    """Builds `layers` in order from `input_shape` without running them.
-
-    Subclassed models call this from `build()` so that weights exist (and `.keras` files
-    load) before the first real call. Returns the final output shape.
-    """
-    shape = tuple(input_shape)
-    for layer in layers:
-        if not layer.built:
-            layer.build(shape)
-        shape = tuple(layer.compute_output_shape(shape))
-    return shape
-
-
-def run_chain(layers, x, training=None):
-    """Applies `layers` in order; BatchNorm layers get `training`."""
-    for layer in layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            x = layer(x, training=training)
-        else:
-            x = layer(x)
-    return x
+def down3d(filters: int, name: str, kernel=4, strides=2, padding="same", **kwargs):
+    return keras.layers.Conv3D(filters, kernel, strides=strides, padding=padding,
+                               **_conv_kwargs(name, **kwargs))

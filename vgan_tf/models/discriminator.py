@@ -4,6 +4,9 @@ Input: a video [batch, frames, size, size, 3] in [-1, 1]. Output: one real/fake 
 video, [batch, 1] float32 (the paper's two-way softmax written as one sigmoid logit).
 `features(video)` returns the last hidden volume [batch, seed_frames, 4, 4, 8 * base_width]
 (512x2x4x4 at default sizes), the representation reused for action recognition.
+
+Stages (keras.Sequential): "d_features" (d_conv0, d_lrelu0, d_conv1, d_bn1, d_lrelu1, ...)
+and "d_head" (d_logit, d_flatten, both float32).
 """
 from __future__ import annotations
 
@@ -11,18 +14,19 @@ import keras
 
 from vgan_tf import config as config_lib
 from vgan_tf.models import blocks
+from vgan_tf.models.stages import StagedNetwork, stage
 
 EPS = blocks.DISCRIMINATOR_BN_EPSILON
 
 
 @keras.saving.register_keras_serializable(package="vgan_tf")
-class Discriminator(keras.Model):
+class Discriminator(StagedNetwork):
+
+    float32_layers = ("d_logit", "d_flatten")
 
     def __init__(self, frames=32, size=64, base_width=64, **kwargs):
         super().__init__(**kwargs)
-        # The latent size plays no part here; 1 only satisfies the shared validation.
-        self.sizes = config_lib.NetworkSizes(frames, size, 1, base_width)
-        self.layout = config_lib.layout(self.sizes)
+        self.layout = config_lib.layout(frames, size, base_width)
         widths = self.layout.widths[::-1]
         layers = [
             blocks.down3d(widths[0], "d_conv0"),
@@ -34,42 +38,39 @@ class Discriminator(keras.Model):
                 blocks.batch_norm(EPS, f"d_bn{i}"),
                 keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_lrelu{i}"),
             ]
-        self.hidden = layers
-        self.logit_layer = blocks.down3d(
-            1, "d_logit", kernel=(self.layout.seed_frames, 4, 4), strides=1,
-            padding="valid")
-        self.logit_layer.dtype_policy = keras.DTypePolicy("float32")
-        self.flatten = keras.layers.Flatten(dtype="float32", name="d_flatten")
+        self.feature_stack = stage("d_features", self.video_shape, layers)
+        self.logit_head = stage("d_head", self.feature_shape, [
+            blocks.down3d(1, "d_logit", kernel=(self.layout.seed_frames, 4, 4), strides=1,
+                          padding="valid", dtype="float32"),
+            keras.layers.Flatten(dtype="float32", name="d_flatten"),
+        ])
+        self.built = True
 
     @property
     def video_shape(self) -> tuple:
-        return (self.sizes.frames, self.sizes.size, self.sizes.size, 3)
+        return (self.layout.frames, self.layout.size, self.layout.size, 3)
 
     @property
     def feature_shape(self) -> tuple:
         """Shape of `features()` per video: (seed_frames, 4, 4, 8 * base_width)."""
         return (self.layout.seed_frames, 4, 4, self.layout.widths[0])
 
-    def build(self, input_shape=None):
-        batch = None if input_shape is None else input_shape[0]
-        shape = blocks.build_chain(self.hidden, (batch,) + self.video_shape)
-        blocks.build_chain([self.logit_layer, self.flatten], shape)
-        self.built = True
-
     def features(self, video, training=None):
-        return blocks.run_chain(self.hidden, video, training)
+        return self.feature_stack(video, training=training)
+
+    def _forward(self, video, run):
+        return run(self.logit_head, run(self.feature_stack, video))
 
     def call(self, video, training=None):
-        logits = self.logit_layer(self.features(video, training=training))
-        return self.flatten(logits)
+        return self._forward(video, self._runner(training))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)
 
     def get_config(self):
         config = super().get_config()
-        config.update(frames=self.sizes.frames, size=self.sizes.size,
-                      base_width=self.sizes.base_width)
+        config.update(frames=self.layout.frames, size=self.layout.size,
+                      base_width=self.layout.base_width)
         return config
 
     @classmethod

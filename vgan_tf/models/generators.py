@@ -7,63 +7,59 @@ Two-stream (paper section 2.2): a 3-D convolutional foreground stream ends in tw
 the foreground f (tanh, 3 channels) and the mask m (sigmoid, 1 channel); a 2-D stream
 produces one static background image b (tanh). The video is m * f + (1 - m) * b with b
 repeated over time and m over colours. The mask's L1 prior lives in the GAN's loss
-(vgan_tf.losses), where it is applied to the mask values, not to weights.
+(vgan_tf.tasks.losses), where it is applied to the mask values, not to weights.
+
+Stages (keras.Sequential, see stages.py): "fg_stream" (z -> hidden volume), "fg_head",
+"mask_head", "bg_stream" (z -> background image); layers keep the names fg_up0, fg_bn0,
+fg_relu0, ..., fg_out, fg_tanh, mask_out, mask_sigmoid, bg_up0, ..., bg_out, bg_tanh.
 """
 from __future__ import annotations
 
 import keras
-from keras import ops
 
 from vgan_tf import config as config_lib
 from vgan_tf.models import blocks
+from vgan_tf.models.stages import StagedNetwork, stage
 
 EPS = blocks.GENERATOR_BN_EPSILON
 
 
-def _foreground_trunk(lay: config_lib.Layout, prefix: str):
-    """3-D stream: latent -> (seed_frames, 4, 4) -> ... up to half the output size."""
-    layers = [
-        blocks.up3d(lay.widths[0], f"{prefix}_up0", kernel=(lay.seed_frames, 4, 4),
-                    strides=1, padding="valid"),
-        blocks.batch_norm(EPS, f"{prefix}_bn0"),
-        keras.layers.ReLU(name=f"{prefix}_relu0"),
-    ]
-    for i, width in enumerate(lay.widths[1:], start=1):
+def upsampling_stream(rank: int, lay: config_lib.Layout, latent_dim: int, prefix: str):
+    """The layers of one stream, z -> up to half the output size.
+
+    rank 3 (foreground): z -> (seed_frames, 4, 4) -> doubling time and space;
+    rank 2 (background): z -> (4, 4) -> doubling space. Each step is a transposed conv,
+    BatchNorm and ReLU named {prefix}_up{i}, {prefix}_bn{i}, {prefix}_relu{i}.
+    """
+    first_kernel = (lay.seed_frames, 4, 4) if rank == 3 else (4, 4)
+    layers = [keras.layers.Reshape((1,) * rank + (latent_dim,), name=f"{prefix}_z")]
+    for i, width in enumerate(lay.widths):
+        first = i == 0
         layers += [
-            blocks.up3d(width, f"{prefix}_up{i}"),
+            blocks.up(rank, width, f"{prefix}_up{i}", kernel=first_kernel if first else 4,
+                      strides=1 if first else 2, padding="valid" if first else "same"),
             blocks.batch_norm(EPS, f"{prefix}_bn{i}"),
             keras.layers.ReLU(name=f"{prefix}_relu{i}"),
         ]
     return layers
 
 
-def _background_stream(lay: config_lib.Layout):
-    """2-D stream: latent -> 4x4 -> ... -> size x size x 3, tanh."""
-    layers = [
-        blocks.up2d(lay.widths[0], "bg_up0", kernel=4, strides=1, padding="valid"),
-        blocks.batch_norm(EPS, "bg_bn0"),
-        keras.layers.ReLU(name="bg_relu0"),
-    ]
-    for i, width in enumerate(lay.widths[1:], start=1):
-        layers += [
-            blocks.up2d(width, f"bg_up{i}"),
-            blocks.batch_norm(EPS, f"bg_bn{i}"),
-            keras.layers.ReLU(name=f"bg_relu{i}"),
-        ]
-    layers += [
-        blocks.up2d(3, "bg_out"),
-        keras.layers.Activation("tanh", dtype="float32", name="bg_tanh"),
-    ]
-    return layers
+def output_head(rank: int, channels: int, conv_name: str, activation: str,
+                activation_name: str):
+    """A last k4 s2 transposed conv to `channels` and its float32 output activation."""
+    return [blocks.up(rank, channels, conv_name),
+            keras.layers.Activation(activation, dtype="float32", name=activation_name)]
 
 
-class _VideoGenerator(keras.Model):
-    """Shared plumbing: sizes, config round trip, build from the latent shape."""
+class _VideoGenerator(StagedNetwork):
+    """Shared plumbing: sizes, config round trip, output shape."""
+
+    float32_layers = ("fg_tanh",)
 
     def __init__(self, frames=32, size=64, latent_dim=100, base_width=64, **kwargs):
         super().__init__(**kwargs)
         self.sizes = config_lib.NetworkSizes(frames, size, latent_dim, base_width)
-        self.layout = config_lib.layout(self.sizes)
+        self.layout = self.sizes.layout
 
     @property
     def latent_dim(self) -> int:
@@ -73,6 +69,10 @@ class _VideoGenerator(keras.Model):
     def video_shape(self) -> tuple:
         """[frames, size, size, 3] of one generated video."""
         return (self.sizes.frames, self.sizes.size, self.sizes.size, 3)
+
+    def _foreground_stream(self):
+        return stage("fg_stream", (self.latent_dim,),
+                     upsampling_stream(3, self.layout, self.latent_dim, "fg"))
 
     def get_config(self):
         config = super().get_config()
@@ -84,11 +84,14 @@ class _VideoGenerator(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
-    def _as_volume(self, z):
-        return ops.reshape(z, (-1, 1, 1, 1, self.sizes.latent_dim))
+    def call(self, z, training=None):
+        return self.generate_parts(z, training=training)["video"]
 
-    def _as_image(self, z):
-        return ops.reshape(z, (-1, 1, 1, self.sizes.latent_dim))
+    def generate_parts(self, z, training=None):
+        return self._forward(z, self._runner(training))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self.video_shape
 
 
 @keras.saving.register_keras_serializable(package="vgan_tf")
@@ -100,43 +103,30 @@ class TwoStreamGenerator(_VideoGenerator):
     and "background" [batch, size, size, 3], for visualisation and the mask prior.
     """
 
+    float32_layers = ("fg_tanh", "mask_sigmoid", "bg_tanh")
+
     def __init__(self, frames=32, size=64, latent_dim=100, base_width=64, **kwargs):
         super().__init__(frames, size, latent_dim, base_width, **kwargs)
-        lay = self.layout
-        self.trunk = _foreground_trunk(lay, "fg")
-        self.foreground_head = [
-            blocks.up3d(3, "fg_out"),
-            keras.layers.Activation("tanh", dtype="float32", name="fg_tanh"),
-        ]
-        self.mask_head = [
-            blocks.up3d(1, "mask_out"),
-            keras.layers.Activation("sigmoid", dtype="float32", name="mask_sigmoid"),
-        ]
-        self.background_stream = _background_stream(lay)
-
-    def build(self, input_shape=None):
-        batch = None if input_shape is None else input_shape[0]
-        latent = self.sizes.latent_dim
-        trunk_shape = blocks.build_chain(self.trunk, (batch, 1, 1, 1, latent))
-        blocks.build_chain(self.foreground_head, trunk_shape)
-        blocks.build_chain(self.mask_head, trunk_shape)
-        blocks.build_chain(self.background_stream, (batch, 1, 1, latent))
+        self.foreground_stream = self._foreground_stream()
+        hidden = self.foreground_stream.output_shape[1:]
+        self.foreground_head = stage("fg_head", hidden,
+                                     output_head(3, 3, "fg_out", "tanh", "fg_tanh"))
+        self.mask_head = stage("mask_head", hidden,
+                               output_head(3, 1, "mask_out", "sigmoid", "mask_sigmoid"))
+        self.background_stream = stage(
+            "bg_stream", (latent_dim,),
+            upsampling_stream(2, self.layout, latent_dim, "bg")
+            + output_head(2, 3, "bg_out", "tanh", "bg_tanh"))
         self.built = True
 
-    def generate_parts(self, z, training=None):
-        hidden = blocks.run_chain(self.trunk, self._as_volume(z), training)
-        foreground = blocks.run_chain(self.foreground_head, hidden, training)
-        mask = blocks.run_chain(self.mask_head, hidden, training)
-        background = blocks.run_chain(self.background_stream, self._as_image(z), training)
+    def _forward(self, z, run):
+        hidden = run(self.foreground_stream, z)
+        foreground = run(self.foreground_head, hidden)
+        mask = run(self.mask_head, hidden)
+        background = run(self.background_stream, z)
         video = mask * foreground + (1.0 - mask) * background[:, None]
         return {"video": video, "foreground": foreground, "mask": mask,
                 "background": background}
-
-    def call(self, z, training=None):
-        return self.generate_parts(z, training=training)["video"]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0],) + self.video_shape
 
 
 @keras.saving.register_keras_serializable(package="vgan_tf")
@@ -145,24 +135,10 @@ class OneStreamGenerator(_VideoGenerator):
 
     def __init__(self, frames=32, size=64, latent_dim=100, base_width=64, **kwargs):
         super().__init__(frames, size, latent_dim, base_width, **kwargs)
-        self.trunk = _foreground_trunk(self.layout, "fg")
-        self.output_head = [
-            blocks.up3d(3, "fg_out"),
-            keras.layers.Activation("tanh", dtype="float32", name="fg_tanh"),
-        ]
-
-    def build(self, input_shape=None):
-        batch = None if input_shape is None else input_shape[0]
-        shape = blocks.build_chain(self.trunk, (batch, 1, 1, 1, self.sizes.latent_dim))
-        blocks.build_chain(self.output_head, shape)
+        self.foreground_stream = self._foreground_stream()
+        self.foreground_head = stage("fg_head", self.foreground_stream.output_shape[1:],
+                                     output_head(3, 3, "fg_out", "tanh", "fg_tanh"))
         self.built = True
 
-    def generate_parts(self, z, training=None):
-        hidden = blocks.run_chain(self.trunk, self._as_volume(z), training)
-        return {"video": blocks.run_chain(self.output_head, hidden, training)}
-
-    def call(self, z, training=None):
-        return self.generate_parts(z, training=training)["video"]
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0],) + self.video_shape
+    def _forward(self, z, run):
+        return {"video": run(self.foreground_head, run(self.foreground_stream, z))}

@@ -1,19 +1,35 @@
-"""Callbacks of a training run: log lines and the skip counts they show.
+"""Keras callbacks of a training run: checkpoints with a finiteness guard, log lines.
 
-The checkpoint callback is in checkpoints.py, TensorBoard summaries in summaries.py.
+What a checkpoint holds and how a run resumes is in checkpoints.py; TensorBoard
+summaries are in summaries.py.
 """
 from __future__ import annotations
 
+import os
 import time
 
 import keras
+import numpy as np
+import tensorflow as tf
 from absl import logging
 
 from vgan_tf.data import checks
-from vgan_tf.training.checkpoints import current_step, log_value
+from vgan_tf.training.checkpoints import current_step, weights_finite
+from vgan_tf.training.errors import NonFiniteLossError
+
+LOSS_LOGS = ("d_loss", "g_loss")
 
 CHECK_REASONS = tuple(r for r in checks.REASONS if r not in ("ok", "decode_failed"))
 """The reasons the in-graph checks give (exact per read; see skip_counts)."""
+
+
+def log_value(value) -> float:
+    """A float from a log entry (a scalar, or rank-1 under MultiWorkerMirroredStrategy), a
+    tensor, a Keras variable or a (mirrored) tf.Variable."""
+    value = getattr(value, "value", value)  # a Keras variable's tensor
+    value = value() if callable(value) else value  # a tf.Variable's value()
+    value = value.numpy() if hasattr(value, "numpy") else value
+    return float(np.ravel(np.asarray(value))[0])
 
 
 def skip_counts(counter: checks.SkipCounter) -> dict:
@@ -77,3 +93,50 @@ class ProgressLog(keras.callbacks.Callback):
                    "  skipped " + format_skips(skip_counts(self.counter)))
         logging.info("step %d/%d  %s  %.2f steps/s  %.1f videos/s%s", step, self.total,
                      values, rate, rate * self.global_batch, skipped)
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+    """Stops on a non-finite loss; saves every `every` steps and at the end of training.
+
+    Every step's d_loss and g_loss are checked before anything is saved; a save also
+    checks that all weights are finite. On failure NonFiniteLossError names the step and
+    the last good checkpoint, which stays the latest.
+    """
+
+    def __init__(self, manager: tf.train.CheckpointManager, every: int):
+        super().__init__()
+        self.manager = manager
+        self.every = every
+
+    def _step(self) -> int:
+        return current_step(self.model)
+
+    def _fail(self, step, what):
+        raise NonFiniteLossError(
+            f"non-finite {what} at step {step}: training stopped. Nothing was saved for "
+            f"this step; the last good checkpoint is "
+            f"{self.manager.latest_checkpoint or '(none)'}. Lower the learning rates or "
+            f"check the data, then rerun to resume from it.")
+
+    def _save(self, step):
+        if not weights_finite(self.model):
+            self._fail(step, "weights")
+        self.manager.save(checkpoint_number=step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._step()
+        logs = logs or {}
+        bad = {name: log_value(logs[name]) for name in LOSS_LOGS
+               if name in logs and not np.isfinite(log_value(logs[name]))}
+        if bad:
+            self._fail(step, "loss (" + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")")
+        if step % self.every == 0:
+            self._save(step)
+
+    def on_train_end(self, logs=None):
+        step = self._step()
+        if self.manager.latest_checkpoint != self._path(step):
+            self._save(step)
+
+    def _path(self, step: int) -> str:
+        return os.path.join(self.manager.directory, f"ckpt-{step}")

@@ -1,7 +1,7 @@
 """Training configuration as one dataclass, with named presets.
 
-Field names are also the flag names of tools/train.py, so a validation error that names a
-field names the flag to fix.
+Field names are also the flag names of tools/train.py (flags are derived from the fields:
+vgan_tf.config_flags), so a validation error that names a field names the flag to fix.
 """
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import dataclasses
 import re
 
 from vgan_tf import config as config_lib
-from vgan_tf.data.pipeline import WINDOWS
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
+from vgan_tf.data.options import WINDOWS
 from vgan_tf.data.strips import RESIZE_METHODS
 from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
@@ -20,59 +22,102 @@ _SERVICE_ADDRESS = re.compile(r"^(grpc://)?[^\s:/]+:\d{1,5}$")
 
 @dataclasses.dataclass
 class TrainConfig:
-    """Everything one training run needs. Defaults are the paper's settings."""
+    """Everything one training run needs. Defaults are the paper's settings.
 
-    model_dir: str = ""
+    Each field is also the flag of the same name of tools/train.py, with the help, choices
+    and bounds declared here (config_flags.setting): one source of truth.
+    """
+
+    model_dir: str = setting("", "Folder for checkpoints, samples and generator.keras.")
     # Data: list files of JPEG strips under data_root, TFRecord shards, or the built-in
     # synthetic scenes (exactly one of the three).
-    data_list: tuple = ()
-    data_root: str = ""
-    data_shards: tuple = ()  # shard files / glob patterns written by tools/make_shards.py
-    synthetic: bool = False
-    synthetic_clips: int = 512
-    synthetic_dir: str = ""  # default: <model_dir>/synthetic_data
-    # How clips are cut from the strips and read (vgan_tf.data.pipeline).
-    window: str = "first"  # "first" (top of the strip) or "random" (a random window)
-    stride: int = 1  # take every stride-th frame
-    strip_size: int = 0  # 0: any frame size; else refuse strips of other sizes
-    resize: str = "dct"  # "dct" (the JPEG decoder scales) or "bilinear" (exact)
-    data_cache: bool = False  # cache the encoded strips in memory after the first pass
-    strict_data: bool = False  # stop on the first bad strip instead of skipping it
-    data_service: str = ""  # tf.data service dispatcher, e.g. grpc://host:5050
+    data_list: tuple = setting((), "List file(s) of JPEG strips, one path per line "
+                               "relative to --data_root (repeat the flag or use globs).")
+    data_root: str = setting("", "Folder the list file paths are relative to (default: "
+                             "each list file's folder).")
+    data_shards: tuple = setting((), "TFRecord shard file(s) or glob pattern(s) written by "
+                                 "vgan-make-shards (repeat the flag or use globs); instead "
+                                 "of --data_list.")
+    synthetic: bool = setting(False, "Train on the built-in synthetic sprite scenes.")
+    synthetic_clips: int = setting(512, "Clips in the synthetic set.", minimum=1)
+    synthetic_dir: str = setting("", "Where the synthetic set is written (default "
+                                 "<model_dir>/synthetic_data).")
+    # How clips are cut from the strips and read (vgan_tf.data).
+    window: str = setting("first", "Which frames of a strip make a clip: first (the top, "
+                          "the original loader) or random (a random window that fits, "
+                          "seeded per clip).", choices=WINDOWS)
+    stride: int = setting(1, "Take every stride-th frame of the strip.", minimum=1)
+    strip_size: int = setting(0, "Refuse (skip) strips whose frames are not this many "
+                              "pixels wide; 0 accepts any size (frames are resized to "
+                              "--size).", minimum=0, note="0: any frame size")
+    resize: str = setting("dct", "dct: the JPEG decoder scales by 2, 4 or 8 (fast; about "
+                          "1.4/255 from bilinear, docs/faithfulness.md); bilinear: the "
+                          "original loader's resize, exactly.", choices=RESIZE_METHODS)
+    data_cache: bool = setting(False, "Cache the encoded strips in memory after the first "
+                               "pass (decoding still happens every epoch); the data set "
+                               "must fit in RAM.")
+    strict_data: bool = setting(False, "Stop on the first bad strip (naming it) instead of "
+                                "skipping and counting it.")
+    data_service: str = setting("", "tf.data service dispatcher address (grpc://host:5050):"
+                                " the input pipeline runs on the service workers (see "
+                                "docs/data.md). Skipped strips are then logged by the "
+                                "workers, not counted here.")
     # Model.
-    generator: str = "two_stream"
-    frames: int = 32
-    size: int = 64
-    latent_dim: int = 100
-    base_width: int = 64
+    generator: str = setting("two_stream", "The paper's two-stream generator or its "
+                             "one-stream baseline.", choices=GENERATORS)
+    frames: int = setting(32, "Frames per clip (a multiple of size/4).", minimum=1)
+    size: int = setting(64, "Frame height and width: 8, 16, 32, 64, 128, ...", minimum=1)
+    latent_dim: int = setting(100, "Size of the latent vector z (100 in the paper).",
+                              minimum=1)
+    base_width: int = setting(64, "Channels of the widest-resolution hidden layer (64 in "
+                              "the paper).", minimum=1)
     # Optimisation (the paper: Adam 2e-4, beta1 0.5, batch 64, mask prior 0.1).
-    batch_size: int = 64  # global: split evenly over all replicas of all workers
-    steps: int = 100_000
-    steps_per_epoch: int = 1000
-    g_learning_rate: float = 2e-4
-    d_learning_rate: float = 2e-4
-    beta_1: float = 0.5
-    mask_weight: float = 0.1
-    seed: int = 0
-    shuffle_buffer: int = 1024
+    batch_size: int = setting(64, "GLOBAL batch size: split evenly over all replicas of all "
+                              "workers (must be a multiple of the replica count).",
+                              minimum=1)
+    steps: int = setting(100_000, "Total training steps (G and D updates).", minimum=1)
+    steps_per_epoch: int = setting(1000, "Steps per Keras epoch (one progress bar line).",
+                                   minimum=1)
+    g_learning_rate: float = setting(2e-4, "Adam learning rate of G.", minimum=0,
+                                     exclusive=True)
+    d_learning_rate: float = setting(2e-4, "Adam learning rate of D.", minimum=0,
+                                     exclusive=True)
+    beta_1: float = setting(0.5, "Adam beta_1 of both networks.", minimum=0, below=1)
+    mask_weight: float = setting(0.1, "Weight of the L1 mask prior (0.1 in the paper).",
+                                 minimum=0)
+    seed: int = setting(0, "Seed of the initial weights, the training noise and the data "
+                        "order.")
+    shuffle_buffer: int = setting(1024, "Clips in the shuffle buffer.", minimum=1)
     # Hardware.
-    strategy: str = "default"
-    precision: str = "fp32"
-    jit_compile: bool = False
-    deterministic: bool = False
+    strategy: str = setting("default", "tf.distribute strategy: default (one device), "
+                            "one_device (first GPU, else CPU), mirrored (all local GPUs), "
+                            "multi_worker (cluster from TF_CONFIG).", choices=STRATEGIES)
+    precision: str = setting("fp32", "fp32, bf16 (mixed_bfloat16) or fp16 (mixed_float16 "
+                             "with loss scaling); losses and logits stay float32.",
+                             choices=PRECISIONS)
+    jit_compile: bool = setting(False, "XLA-compile the train step. Off by default: about "
+                                "100x slower on CPU; try it on GPU.")
+    deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism(): "
+                                  "bit-identical reruns and resumes, at some speed cost.")
     # Outputs.
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 5
-    resume: bool = True
-    num_samples: int = 16
-    sample_scale: int = 1
-    sample_fps: float = 8.0
-    verbose: int = 1
+    checkpoint_every: int = setting(1000, "Steps between checkpoints.", minimum=1)
+    keep_checkpoints: int = setting(5, "Checkpoints kept (the latest ones).", minimum=1)
+    resume: bool = setting(True, "Continue from the latest checkpoint in --model_dir.")
+    num_samples: int = setting(16, "Videos in the final sample grid.", minimum=1)
+    sample_scale: int = setting(1, "Pixel repetition of the sample pictures.", minimum=1)
+    sample_fps: float = setting(8.0, "Frames per second of the sample GIFs.", minimum=0,
+                                exclusive=True)
+    verbose: int = setting(1, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per "
+                           "epoch.", choices=(0, 1, 2))
     # Visibility.
-    log_every: int = 100
-    summary_every: int = 100
-    sample_every: int = 1000
-    summary_samples: int = 4
+    log_every: int = setting(100, "Steps between log lines with losses, steps/s and "
+                             "videos/s (0: none).", minimum=0, note="0: no log lines")
+    summary_every: int = setting(100, "Steps between TensorBoard scalar summaries "
+                                 "(<model_dir>/tensorboard).", minimum=1)
+    sample_every: int = setting(1000, "Steps between TensorBoard video samples (also "
+                                "written at the end).", minimum=1)
+    summary_samples: int = setting(4, "Fixed seeds 0..n-1 shown in the TensorBoard "
+                                   "samples.", minimum=1)
 
     @property
     def sizes(self) -> config_lib.NetworkSizes:
@@ -83,32 +128,11 @@ class TrainConfig:
         """Raises ValueError naming the offending field (= flag) and what was expected."""
         if not self.model_dir:
             raise ValueError("--model_dir is required: the folder for checkpoints and samples")
+        config_flags.validate_fields(self)
         self._validate_data()
-        if self.generator not in GENERATORS:
-            raise ValueError(f"--generator must be one of {GENERATORS}, got {self.generator!r}")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"--precision must be one of {PRECISIONS}, got {self.precision!r}")
-        positive = ("batch_size", "steps", "steps_per_epoch", "checkpoint_every",
-                    "keep_checkpoints", "num_samples", "sample_scale", "synthetic_clips",
-                    "shuffle_buffer", "summary_every", "sample_every", "summary_samples")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"--{name} must be a positive integer, got {value!r}")
         if self.steps % self.steps_per_epoch:
             raise ValueError(f"--steps ({self.steps}) must be a multiple of --steps_per_epoch "
                              f"({self.steps_per_epoch})")
-        for name in ("g_learning_rate", "d_learning_rate", "sample_fps"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"--{name} must be > 0, got {getattr(self, name)!r}")
-        if not isinstance(self.log_every, int) or self.log_every < 0:
-            raise ValueError(f"--log_every must be >= 0 (0: no log lines), got {self.log_every!r}")
-        if not 0 <= self.beta_1 < 1:
-            raise ValueError(f"--beta_1 must be in [0, 1), got {self.beta_1!r}")
-        if self.mask_weight < 0:
-            raise ValueError(f"--mask_weight must be >= 0, got {self.mask_weight!r}")
         try:
             self.sizes
         except ValueError as error:
@@ -125,35 +149,12 @@ class TrainConfig:
         if len(sources) > 1:
             raise ValueError(f"--synthetic, --data_list and --data_shards exclude each "
                              f"other: give one (got {' and '.join(sources)})")
-        for name in ("data_list", "data_shards"):
-            value = getattr(self, name)
-            if isinstance(value, str) or not all(isinstance(v, str) and v for v in value):
-                raise ValueError(f"--{name} must be a sequence of non-empty paths or "
-                                 f"patterns, got {value!r}")
         if self.data_shards and self.data_root:
             raise ValueError("--data_root applies to --data_list only: TFRecord shards "
                              "(--data_shards) hold the strips themselves")
-        if self.window not in WINDOWS:
-            raise ValueError(f"--window must be one of {WINDOWS}, got {self.window!r}")
-        if self.resize not in RESIZE_METHODS:
-            raise ValueError(f"--resize must be one of {RESIZE_METHODS}, got {self.resize!r}")
-        if not _is_int(self.stride) or self.stride < 1:
-            raise ValueError(f"--stride must be a positive integer, got {self.stride!r}")
-        if not _is_int(self.strip_size) or self.strip_size < 0:
-            raise ValueError(f"--strip_size must be 0 (any frame size) or a positive "
-                             f"number of pixels, got {self.strip_size!r}")
-        for name in ("data_cache", "strict_data"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"--{name} must be true or false, got "
-                                 f"{getattr(self, name)!r}")
-        if not isinstance(self.data_service, str) or (
-                self.data_service and not _SERVICE_ADDRESS.match(self.data_service)):
+        if self.data_service and not _SERVICE_ADDRESS.match(self.data_service):
             raise ValueError(f"--data_service must be a tf.data service dispatcher address "
                              f"like grpc://host:5050 (or empty), got {self.data_service!r}")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 PRESETS = {

@@ -29,37 +29,46 @@ check that they resumed at the same step.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import tensorflow as tf
 from absl import logging
 
 from vgan_tf.data import checks, pipeline, synthetic
+from vgan_tf.data.options import ClipOptions, ReadOptions
+from vgan_tf.data.sources import ListSource, ShardSource
 from vgan_tf.training.config import TrainConfig
 
 
-def data_source(config: TrainConfig, scratch_dir: str | None = None):
-    """(list files, data root) of the run; writes the synthetic set first if asked.
-
-    For --data_shards the data root is None and the list files are the shard patterns."""
+def data_source(config: TrainConfig, scratch_dir: str | None = None
+                ) -> ListSource | ShardSource:
+    """Where the run's strips are: a ShardSource for --data_shards, else a ListSource of
+    --data_list under --data_root, or of the synthetic set (written first, under
+    --synthetic_dir or <scratch_dir or model_dir>/synthetic_data)."""
     if config.synthetic:
         root = config.synthetic_dir or os.path.join(scratch_dir or config.model_dir,
                                                     "synthetic_data")
         list_file = synthetic.write_synthetic_dataset(
             root, config.synthetic_clips, frames=config.frames, size=config.size,
             seed=config.seed)
-        return [list_file], root
+        return ListSource([list_file], root)
     if config.data_shards:
-        return list(config.data_shards), None
-    return list(config.data_list), config.data_root
+        return ShardSource(config.data_shards)
+    return ListSource(config.data_list, config.data_root or None)
 
 
-def data_options(config: TrainConfig) -> dict:
-    """The keyword arguments of the pipeline functions that the data flags set."""
-    return dict(window=config.window, stride=config.stride,
-                strip_size=config.strip_size or None, resize=config.resize,
-                cache=config.data_cache, strict=config.strict_data,
-                service=config.data_service or None)
+def data_options(config: TrainConfig) -> tuple[ClipOptions, ReadOptions]:
+    """(what a clip is, how the training stream is read) as the flags set them: shuffled
+    with --seed, repeated, full batches, deterministic; --strip_size=0 means any size,
+    --data_service='' none. The resume position (skip_clips) is set by training_data."""
+    clip = ClipOptions(config.frames, config.size, window=config.window, stride=config.stride,
+                       strip_size=config.strip_size or None, resize=config.resize)
+    read = ReadOptions(shuffle=True, seed=config.seed, repeat=True, drop_remainder=True,
+                       deterministic=True, shuffle_buffer=config.shuffle_buffer,
+                       cache=config.data_cache, strict=config.strict_data,
+                       service=config.data_service or None)
+    return clip, read
 
 
 def make_skip_counter(config: TrainConfig) -> checks.SkipCounter | None:
@@ -73,23 +82,22 @@ def make_skip_counter(config: TrainConfig) -> checks.SkipCounter | None:
     return checks.SkipCounter("training_data_skips")
 
 
-def training_data(config: TrainConfig, source=None, skip: int = 0,
-                  counter: checks.SkipCounter | None = None,
+def training_data(config: TrainConfig, source: ListSource | ShardSource | None = None,
+                  skip: int = 0, counter: checks.SkipCounter | None = None,
                   input_context: tf.distribute.InputContext | None = None,
                   stable_iterators: bool = True) -> tf.data.Dataset:
     """Batches [batch, frames, size, size, 3] in [-1, 1], repeated forever, in an order
     fixed by config.seed, starting at batch `skip`.
 
-    Without `input_context`: GLOBAL batches of the whole data set. With one (inside a
-    dataset_fn of strategy.distribute_datasets_from_function, see training_input): the
-    input pipeline `input_context.input_pipeline_id` of `num_input_pipelines`, which reads
-    only its share of the file names (lists) or shard files (--data_shards) and yields
-    PER-REPLICA batches; the skip is then `skip` steps of this pipeline (each step takes
+    source: data_source(config) when None. Without `input_context`: GLOBAL batches of the
+    whole data set. With one (inside a dataset_fn of
+    strategy.distribute_datasets_from_function, see training_input): the input pipeline
+    `input_context.input_pipeline_id` of `num_input_pipelines`, which reads only its share
+    of the file names (lists) or shard files (--data_shards) and yields PER-REPLICA
+    batches; the skip is then `skip` steps of this pipeline (each step takes
     batch_size / num_input_pipelines clips from it).
 
-    Reads list files (video_dataset) or, with --data_shards, TFRecord shards
-    (tfrecord_video_dataset), with the window/stride/strip_size/resize/cache/strict/service
-    flags; bad strips are tallied into `counter` if given.
+    The options are data_options(config); bad strips are tallied into `counter` if given.
 
     Every iterator of the returned dataset yields the same stream (not so with
     --data_service). A bare seeded, reshuffling pipeline hands each new iterator the next
@@ -120,44 +128,32 @@ def training_data(config: TrainConfig, source=None, skip: int = 0,
 
 def _pipeline(config, source, skip, counter, input_context) -> tf.data.Dataset:
     """training_data's pipeline itself (see there)."""
-    lists, data_root = source or data_source(config)
+    source = source or data_source(config)
+    clip, read = data_options(config)
     # The skip is made inside the pipeline (skip_clips: on file names for lists, before any
     # read; on checked records for shards and cached bytes), not on decoded batches. With
     # a tf.data service the workers own the order: the batches are skipped as they come.
     service = bool(config.data_service)
-    clips_per_step = config.batch_size
-    common = dict(frames=config.frames, size=config.size, shuffle=True, seed=config.seed,
-                  repeat=True, drop_remainder=True, deterministic=True, counter=counter,
-                  shuffle_buffer=config.shuffle_buffer, **data_options(config))
-    if input_context is not None:
-        pipelines = input_context.num_input_pipelines
-        if service:
-            raise ValueError("per-worker input pipelines do not apply to --data_service")
-        if config.batch_size % pipelines:
-            raise ValueError(f"--batch_size ({config.batch_size}) must be a multiple of the "
-                             f"{pipelines} input pipelines (workers)")
-        clips_per_step = config.batch_size // pipelines
-        if config.data_shards:
-            from vgan_tf.data import tfrecord
-            files = tfrecord.expand_shards(lists)
-            if len(files) < pipelines:
-                raise ValueError(f"--data_shards: {len(files)} shard file(s) for {pipelines} "
-                                 f"workers; each worker reads whole shard files, so make at "
-                                 f"least as many shards as workers (tools/make_shards.py "
-                                 f"--num_shards)")
-        # distributed_input_fn: shard by input_pipeline_id, per-replica batches, no
-        # auto-sharding on top.
-        dataset_fn = pipeline.distributed_input_fn(
-            lists, "tfrecord" if config.data_shards else data_root,
-            global_batch_size=config.batch_size, skip_clips=skip * clips_per_step, **common)
-        return dataset_fn(input_context)
-    common.update(batch_size=config.batch_size,
-                  skip_clips=0 if service else skip * clips_per_step)
-    if config.data_shards:
-        dataset = pipeline.tfrecord_video_dataset(lists, **common)
-    else:
-        dataset = pipeline.video_dataset(lists, data_root, **common)
-    return dataset.skip(skip) if skip and service else dataset
+    if input_context is None:
+        read = dataclasses.replace(read, skip_clips=0 if service else skip * config.batch_size)
+        dataset = pipeline.video_dataset(source, clip, config.batch_size, read, counter)
+        return dataset.skip(skip) if skip and service else dataset
+    pipelines = input_context.num_input_pipelines
+    if service:
+        raise ValueError("per-worker input pipelines do not apply to --data_service")
+    if config.batch_size % pipelines:
+        raise ValueError(f"--batch_size ({config.batch_size}) must be a multiple of the "
+                         f"{pipelines} input pipelines (workers)")
+    if isinstance(source, ShardSource) and len(source.files()) < pipelines:
+        raise ValueError(f"--data_shards: {len(source.files())} shard file(s) for "
+                         f"{pipelines} workers; each worker reads whole shard files, so make "
+                         f"at least as many shards as workers (tools/make_shards.py "
+                         f"--num_shards)")
+    # distributed_input_fn: shard by input_pipeline_id, per-replica batches, no
+    # auto-sharding on top.
+    read = dataclasses.replace(read, skip_clips=skip * (config.batch_size // pipelines))
+    dataset_fn = pipeline.distributed_input_fn(source, clip, config.batch_size, read, counter)
+    return dataset_fn(input_context)
 
 
 def per_worker_input(config: TrainConfig, strategy: tf.distribute.Strategy) -> bool:

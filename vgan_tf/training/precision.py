@@ -3,9 +3,9 @@
 bf16 and fp16 run the convolutions in 16 bits with float32 variables (Keras
 'mixed_bfloat16' / 'mixed_float16' policies). Whatever the policy, the networks' output
 activations (tanh/sigmoid), D's logits and all losses stay float32 (the models pin those
-layers to float32; losses.py casts). fp16 also needs loss scaling: both optimizers are
+layers to float32; tasks/losses.py casts). fp16 also needs loss scaling: both optimizers are
 wrapped in keras.optimizers.LossScaleOptimizer (dynamic scale; a step whose gradients
-overflow is skipped and the scale halved), and VideoGAN.train_step scales the losses.
+overflow is skipped and the scale halved), and AdversarialTask.train_step (vgan_tf.tasks) scales the losses.
 """
 from __future__ import annotations
 

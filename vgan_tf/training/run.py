@@ -23,14 +23,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import shutil
 
 import keras
 import tensorflow as tf
 from absl import logging
 
-from vgan_tf import gan as gan_lib
+from vgan_tf import tasks
+from vgan_tf.data import checks
 from vgan_tf.models import Discriminator, OneStreamGenerator, TwoStreamGenerator
 from vgan_tf.training import callbacks as callbacks_lib
 from vgan_tf.training import checkpoints as checkpoints_lib
@@ -43,10 +43,7 @@ from vgan_tf.training.errors import BadDataError, InputError
 from vgan_tf.viz import samples
 
 
-STRICT_MESSAGE = "bad strip (strict mode):"
-
-
-def build_gan(config: TrainConfig) -> gan_lib.VideoGAN:
+def build_gan(config: TrainConfig) -> tasks.VideoGAN:
     """The compiled VideoGAN of `config`, in config.precision (call inside a strategy scope
     to distribute)."""
     s = config.sizes
@@ -55,14 +52,14 @@ def build_gan(config: TrainConfig) -> gan_lib.VideoGAN:
         generator = generator_cls(s.frames, s.size, s.latent_dim, s.base_width,
                                   name="generator")
         discriminator = Discriminator(s.frames, s.size, s.base_width, name="discriminator")
-    gan = gan_lib.VideoGAN(generator, discriminator, mask_weight=config.mask_weight,
+    gan = tasks.VideoGAN(generator, discriminator, mask_weight=config.mask_weight,
                            seed=config.seed)
     gan.compile(
         g_optimizer=precision_lib.wrap_optimizer(
-            gan_lib.paper_adam(config.g_learning_rate, config.beta_1, name="g_adam"),
+            tasks.paper_adam(config.g_learning_rate, config.beta_1, name="g_adam"),
             config.precision),
         d_optimizer=precision_lib.wrap_optimizer(
-            gan_lib.paper_adam(config.d_learning_rate, config.beta_1, name="d_adam"),
+            tasks.paper_adam(config.d_learning_rate, config.beta_1, name="d_adam"),
             config.precision),
         jit_compile=config.jit_compile)
     return gan
@@ -130,7 +127,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         writer = (tf.summary.create_file_writer(os.path.join(config.model_dir, "tensorboard"))
                   if chief else tf.summary.create_noop_writer())
         fit_callbacks = [
-            checkpoints_lib.CheckpointEvery(manager, config.checkpoint_every),
+            callbacks_lib.CheckpointEvery(manager, config.checkpoint_every),
             callbacks_lib.ProgressLog(config.log_every, config.steps, config.batch_size,
                                       counter),
             summaries.TensorBoardSummaries(writer, config.summary_every, config.sample_every,
@@ -141,9 +138,10 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
             _fit(gan, lambda skip: input_lib.training_input(config, strategy, source, skip, counter),
                  step, config, fit_callbacks)
         except tf.errors.InvalidArgumentError as error:
-            if STRICT_MESSAGE not in str(error):
+            bad = checks.BadStripError.from_op_error(error)
+            if bad is None:
                 raise
-            raise BadDataError(_strict_failure(error, gan, manager)) from error
+            raise BadDataError(_strict_failure(bad, gan, manager)) from error
         callbacks_lib.log_skip_summary(counter)
     if chief:
         checkpoints_lib.save_atomically(gan.generator, os.path.join(config.model_dir, "generator.keras"))
@@ -154,18 +152,11 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     return gan
 
 
-def _strict_failure(error, gan, manager) -> str:
-    """One line from a strict-mode InvalidArgumentError: the file, its reason, the step."""
-    text = str(error)
-    found = re.search(r"\[bad strip \(strict mode\):\] \[(.*?)\] \[reason:\] \[(\w+)\]", text)
-    if found:
-        detail = f'"{found.group(1)}" reason: {found.group(2)}'
-    else:
-        line = next(l for l in text.splitlines() if STRICT_MESSAGE in l)
-        detail = line[line.index(STRICT_MESSAGE) + len(STRICT_MESSAGE):].strip()
-    return (f"--strict_data: bad strip {detail} (training stopped after "
-            f"{checkpoints_lib.current_step(gan)} completed steps; the last checkpoint is "
-            f"{manager.latest_checkpoint or '(none)'}). Fix or remove the file, or train "
+def _strict_failure(bad: checks.BadStripError, gan, manager) -> str:
+    """One line for a strict-mode stop: the file, its reason, the step, what to do."""
+    return (f'--strict_data: bad strip "{bad.name}" reason: {bad.reason} (training stopped '
+            f"after {checkpoints_lib.current_step(gan)} completed steps; the last checkpoint "
+            f"is {manager.latest_checkpoint or '(none)'}). Fix or remove the file, or train "
             f"without --strict_data to skip and count bad strips.")
 
 

@@ -37,20 +37,14 @@ import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2
 
-from vgan_tf.training.callbacks import CHECK_REASONS, skip_counts
-from vgan_tf.training.checkpoints import current_step, log_value
+from vgan_tf.training.callbacks import CHECK_REASONS, log_value, skip_counts
+from vgan_tf.training.checkpoints import current_step
 from vgan_tf.viz import grid, samples, video_files
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
                "d_real_acc": "accuracy/d_real", "d_fake_acc": "accuracy/d_fake",
                "mask_mean": "mask/mean"}
 SPARSE_BELOW = 0.1
-
-
-def _number(value) -> float:
-    """A float from a number, tensor, Keras variable or (mirrored) tf.Variable."""
-    value = getattr(value, "value", value)
-    return float(np.ravel(value.numpy() if hasattr(value, "numpy") else value)[0])
 
 
 def frame_strips(videos_uint8: np.ndarray) -> np.ndarray:
@@ -152,8 +146,8 @@ class TensorBoardSummaries(keras.callbacks.Callback):
             for name, tag in SCALAR_LOGS.items():
                 if name in logs:
                     scalar(tag, log_value(logs[name]), step)
-            scalar("learning_rate/g", _number(self.model.g_optimizer.learning_rate), step)
-            scalar("learning_rate/d", _number(self.model.d_optimizer.learning_rate), step)
+            scalar("learning_rate/g", log_value(self.model.g_optimizer.learning_rate), step)
+            scalar("learning_rate/d", log_value(self.model.d_optimizer.learning_rate), step)
             scalar("speed/steps_per_sec", rate, step)
             scalar("speed/videos_per_sec", rate * self.global_batch, step)
             if self.counter is not None:

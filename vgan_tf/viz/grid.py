@@ -1,23 +1,13 @@
 """Tiling batches of videos and images into one picture (numpy, no TensorFlow).
 
-Videos come in as [n, frames, height, width, channels] floats in [-1, 1] (generator
-output) or [0, 1] (masks), and leave as uint8 grids [frames, rows*(h+pad)+pad, ...].
+Videos come in as uint8 [n, frames, height, width, channels] (floats become pixels with
+`vgan_tf.sampling.to_uint8`) and leave as uint8 grids [frames, rows*(h+pad)+pad, ...].
 """
 from __future__ import annotations
 
 import math
 
 import numpy as np
-
-
-def to_uint8(values, low: float = -1.0, high: float = 1.0) -> np.ndarray:
-    """Maps [low, high] to [0, 255] uint8, clipping; 1-channel inputs become RGB."""
-    values = np.asarray(values, dtype=np.float32)
-    scaled = np.clip((values - low) / (high - low), 0.0, 1.0) * 255.0
-    out = np.round(scaled).astype(np.uint8)
-    if out.shape[-1] == 1:
-        out = np.repeat(out, 3, axis=-1)
-    return out
 
 
 def grid_shape(n: int, cols: int | None = None) -> tuple:

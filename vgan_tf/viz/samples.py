@@ -15,21 +15,28 @@ from vgan_tf import sampling
 from vgan_tf.viz import grid, video_files
 
 
+def _pixels(values, low: float = -1.0, high: float = 1.0) -> np.ndarray:
+    """uint8 RGB pixels of float values in [low, high] (1-channel masks become grey RGB)."""
+    out = sampling.to_uint8(values, low, high).numpy()
+    return np.repeat(out, 3, axis=-1) if out.shape[-1] == 1 else out
+
+
 def sample_uint8(generator, num: int = 16, seed: int = 0) -> tuple:
     """Samples seeds seed .. seed + num - 1 as (float parts, uint8 parts).
 
     The uint8 parts: "video" and, for two-stream generators, "foreground", "mask" and
-    "masked_foreground" as [num, T, H, W, 3] and "background" as [num, H, W, 3].
+    "masked_foreground" as [num, T, H, W, 3] and "background" as [num, H, W, 3]; the same
+    pixels as the exported model's uint8 outputs (`sampling.to_uint8`).
     """
     parts = sampling.sample(generator, num, seed=seed, parts=True)
-    pixels = {"video": grid.to_uint8(parts["video"])}
+    pixels = {"video": _pixels(parts["video"])}
     if "mask" in parts:
         mask = parts["mask"]
-        pixels["foreground"] = grid.to_uint8(parts["foreground"])
-        pixels["mask"] = grid.to_uint8(mask, 0.0, 1.0)
+        pixels["foreground"] = _pixels(parts["foreground"])
+        pixels["mask"] = _pixels(mask, 0.0, 1.0)
         # The foreground where the mask is on, white elsewhere (as in generate.lua).
-        pixels["masked_foreground"] = grid.to_uint8(mask * parts["foreground"] + (1.0 - mask))
-        pixels["background"] = grid.to_uint8(parts["background"])
+        pixels["masked_foreground"] = _pixels(mask * parts["foreground"] + (1.0 - mask))
+        pixels["background"] = _pixels(parts["background"])
     return parts, pixels
 
 

@@ -1,0 +1,248 @@
+"""The checks (checks.py) in the pipeline: bad strips are skipped, counted and named; strict
+mode raises naming the file; never zeros; the header parser agrees with the decoder."""
+import io
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from vgan_tf.data import (ClipOptions, ListSource, ReadOptions, checks, clip_dataset, lists,
+                          strips, video_dataset)
+
+FRAMES, SIZE = 4, 16
+
+
+def _good_frames(label):
+    rng = np.random.default_rng(label)
+    small = rng.integers(0, 256, size=(FRAMES, 2, 2, 3)).astype(np.float32)
+    return np.clip(tf.image.resize(small, [SIZE, SIZE]).numpy(), 0, 255).astype(np.uint8)
+
+
+def _jpeg(array, **kwargs):
+    return tf.io.encode_jpeg(array, **kwargs).numpy()
+
+
+def _corrupt_header(data, rng):
+    body = bytearray(data)
+    body[2:40] = rng.integers(0, 256, size=38, dtype=np.uint8).tobytes()
+    return bytes(body)
+
+
+def _bad_segment_length(data):
+    body = bytearray(data)
+    body[4:6] = b"\x00\x01"  # APP0 length 1 (< 2)
+    return bytes(body)
+
+
+def _bogus_huffman(data):
+    """Keeps every marker but fills the Huffman tables with garbage: the decoder refuses."""
+    body = bytearray(data)
+    pos = 2
+    while pos < len(body) - 4:
+        marker, length = body[pos + 1], body[pos + 2] * 256 + body[pos + 3]
+        if marker == 0xC4:
+            body[pos + 5:pos + 21] = b"\xff" * 16
+        if marker == 0xDA:
+            break
+        pos += 2 + length
+    return bytes(body)
+
+
+def _cmyk_jpeg():
+    buf = io.BytesIO()
+    Image.new("CMYK", (SIZE, SIZE * FRAMES), (10, 200, 30, 0)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _build_corpus(root):
+    """Writes 12 good strips and 34 bad inputs; returns (list file, good labels, expected)."""
+    rng = np.random.default_rng(0)
+    good = strips.encode_strip(_good_frames(0))
+    entries, labels, expected = [], [], {}
+    bad = {}  # relative path -> reason name
+
+    def add(rel, data, reason, label):
+        if data is not None:
+            path = os.path.join(root, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
+        entries.append(rel)
+        labels.append(label)
+        if reason:
+            bad[rel] = reason
+
+    label = 100
+    for i in range(5):
+        add(f"missing/m{i}.jpg", None, "missing", label + i)
+    label += 5
+    for i in range(4):
+        add(f"empty/e{i}.jpg", b"", "empty", label + i)
+    label += 4
+    png = io.BytesIO()
+    Image.new("RGB", (SIZE, SIZE * FRAMES)).save(png, "PNG")
+    gif = io.BytesIO()
+    Image.new("RGB", (SIZE, SIZE)).save(gif, "GIF")
+    for i, data in enumerate([png.getvalue(), gif.getvalue(), b"not a jpeg at all\n",
+                              rng.integers(0, 256, 3000, dtype=np.uint8).tobytes(),
+                              b"\xff\xd8"]):
+        add(f"notjpeg/n{i}.jpg", data, "not_jpeg", label + i)
+    label += 5
+    for i, fraction in enumerate([0.2, 0.5, 0.8, 0.95, 0.99]):
+        add(f"truncated/t{i}.jpg", good[:int(len(good) * fraction)], "truncated", label + i)
+    label += 5
+    for i in range(4):
+        add(f"corrupt/c{i}.jpg", _corrupt_header(good, rng), "corrupt", label + i)
+    add("corrupt/len.jpg", _bad_segment_length(good), "corrupt", label + 4)
+    label += 5
+    for i, (h, w) in enumerate([(SIZE, SIZE + 8), (SIZE * 2 + 3, SIZE), (8, SIZE),
+                                (SIZE * 3, SIZE * 2)]):
+        add(f"nonsquare/q{i}.jpg", _jpeg(np.full((h, w, 3), 128, np.uint8)), "not_square",
+            label + i)
+    label += 4
+    for i in range(3):  # frames of 32px while the caller pins strip_size=16
+        add(f"shape/s{i}.jpg", strips.encode_strip(np.full((2, 32, 32, 3), 90, np.uint8)),
+            "wrong_shape", label + i)
+    add("shape/cmyk.jpg", _cmyk_jpeg(), "wrong_shape", label + 3)
+    label += 4
+    for i in range(2):
+        add(f"huffman/h{i}.jpg", _bogus_huffman(strips.encode_strip(_good_frames(50 + i))),
+            "decode_failed", label + i)
+
+    for i in range(12):  # good clips, including gray and short ones, interleaved
+        frames = _good_frames(i)
+        if i == 3:
+            frames = frames[:2]  # short: repeats its last frame
+        if i == 7:
+            gray = _jpeg(frames.reshape(-1, SIZE, 3)[..., :1])
+            path = os.path.join(root, "good", f"g{i}.jpg")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(gray)
+        else:
+            strips.write_strip(os.path.join(root, "good", f"g{i}.jpg"), frames)
+        expected[i] = os.path.join(root, "good", f"g{i}.jpg")
+        position = (i * 7) % (len(entries) + 1)
+        entries.insert(position, f"good/g{i}.jpg")
+        labels.insert(position, i)
+    list_file = lists.write_list(os.path.join(root, "list.txt"), entries, labels)
+    return list_file, bad, expected
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("corpus"))
+    return (root,) + _build_corpus(root)
+
+
+def _expected_clip(path):
+    data = open(path, "rb").read()
+    image = tf.io.decode_jpeg(data, channels=3).numpy()
+    frames = image.reshape(-1, SIZE, SIZE, 3)
+    idx = np.minimum(np.arange(FRAMES), len(frames) - 1)
+    return frames[idx].astype(np.float32) / 127.5 - 1
+
+
+def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd):
+    root, list_file, bad, expected = corpus
+    counter = checks.SkipCounter()
+    ds = clip_dataset(ListSource(list_file, root), ClipOptions(FRAMES, SIZE, strip_size=SIZE),
+                      ReadOptions(shuffle=False, repeat=False, with_labels=True), counter)
+    out = list(ds.as_numpy_iterator())
+    assert sorted(int(label) for _, label in out) == list(range(12))
+    for video, label in out:
+        np.testing.assert_allclose(video, _expected_clip(expected[int(label)]), atol=1e-5)
+        assert np.abs(video).sum() > 0  # never zeros
+    counts = counter.counts()
+    for reason in checks.REASONS[1:]:  # every failure reason, each met at least once
+        expected_count = sum(1 for r in bad.values() if r == reason)
+        assert counts[reason] == expected_count > 0, reason
+    assert counts["skipped"] == len(bad)
+    assert counts["decoded"] == 12
+    log = capfd.readouterr().err
+    for rel, reason in bad.items():
+        if reason != "decode_failed":  # the decoder's own error, logged by TensorFlow
+            assert f"{os.path.join(root, rel)}\" reason: \"{reason}\"" in log, rel
+
+
+def test_bad_files_are_skipped_in_batched_shuffled_repeated_pipelines(corpus):
+    root, list_file, bad, _ = corpus
+    counter = checks.SkipCounter()
+    ds = video_dataset(ListSource(list_file, root), ClipOptions(FRAMES, SIZE, strip_size=SIZE),
+                       5, ReadOptions(seed=3, with_labels=True), counter)
+    labels = np.concatenate([label for _, label in ds.take(12).as_numpy_iterator()])
+    # 60 clips are five whole epochs of the 12 good ones (repeated after the filter).
+    assert np.bincount(labels, minlength=12).tolist() == [5] * 12
+    assert counter.counts()["skipped"] >= 4 * len(bad)  # four whole epochs were read
+
+
+def test_all_bad_list_ends_instead_of_spinning(tmp_path):
+    (tmp_path / "a.jpg").write_bytes(b"")
+    lists.write_list(str(tmp_path / "l.txt"), ["a.jpg", "b.jpg"])
+    ds = video_dataset(ListSource(str(tmp_path / "l.txt"), str(tmp_path)),
+                       ClipOptions(FRAMES, SIZE), 2)
+    assert list(ds) == []
+
+
+@pytest.mark.parametrize("rel, reason", [("missing/m0.jpg", None), ("empty/e0.jpg", "empty"),
+                                         ("corrupt/c0.jpg", "corrupt"),
+                                         ("nonsquare/q0.jpg", "not_square")])
+def test_strict_mode_raises_naming_the_file(corpus, tmp_path, rel, reason):
+    root, _, _, expected = corpus
+    lists.write_list(str(tmp_path / "l.txt"), ["good/g0.jpg", rel])
+    ds = clip_dataset(ListSource(str(tmp_path / "l.txt"), root), ClipOptions(FRAMES, SIZE),
+                      ReadOptions(shuffle=False, repeat=False, strict=True))
+    with pytest.raises((tf.errors.InvalidArgumentError, tf.errors.NotFoundError)) as info:
+        list(ds)
+    assert rel in str(info.value)
+    if reason:
+        assert reason in str(info.value)
+        bad = checks.BadStripError.from_op_error(info.value)  # the typed error behind it
+        assert bad.reason == reason and bad.name.endswith(rel)
+        assert str(bad) == f'bad strip "{bad.name}" reason: {reason}'
+
+
+def test_only_strict_failures_are_bad_strip_errors():
+    assert checks.BadStripError.from_op_error(tf.errors.InvalidArgumentError(
+        None, None, "Incompatible shapes: [2] vs. [3]")) is None
+    assert checks.BadStripError.from_op_error(ValueError("bad strip")) is None
+
+
+def test_header_parser_agrees_with_the_decoder():
+    for h, w in [(16, 16), (64, 16), (40, 8), (8, 24)]:
+        for kwargs in ({}, {"progressive": True}, {"quality": 10},
+                       {"chroma_downsampling": False}):
+            data = _jpeg(np.full((h, w, 3), 77, np.uint8), **kwargs)
+            reason, hh, ww, cc = (int(v) for v in checks.jpeg_header(tf.constant(data)))
+            assert (reason, hh, ww, cc) == (checks.OK, h, w, 3)
+    data = _jpeg(np.zeros((32, 16, 1), np.uint8))
+    assert [int(v) for v in checks.jpeg_header(tf.constant(data))] == [checks.OK, 32, 16, 1]
+    # A frame header beyond QUICK_HEADER_BYTES (a big APP segment) is still found.
+    good = _jpeg(np.zeros((32, 16, 3), np.uint8))
+    app = b"\xff\xe5" + (4000).to_bytes(2, "big") + b"\x00" * 3998
+    padded = good[:2] + app + good[2:]
+    assert tf.io.decode_jpeg(padded).shape == (32, 16, 3)
+    assert [int(v) for v in checks.jpeg_header(tf.constant(padded))][:3] == [
+        checks.OK, 32, 16]
+
+
+def test_common_encoders_put_the_frame_header_in_the_quick_span():
+    """The fast path of the header walk (no second, 64 KiB walk) covers strips written by
+    this package, TensorFlow and Pillow: their frame header (SOF) lies within
+    QUICK_HEADER_BYTES."""
+    import io
+
+    from PIL import Image
+
+    frames = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    strip = frames.reshape(-1, 64, 3)
+    pil = io.BytesIO()
+    Image.fromarray(strip).save(pil, format="JPEG", quality=95)
+    for name, data in (("vgan_tf/OpenCV", strips.encode_strip(frames)),
+                       ("tf.io.encode_jpeg", tf.io.encode_jpeg(strip, quality=95).numpy()),
+                       ("Pillow", pil.getvalue())):
+        sof = min(data.find(marker) for marker in (b"\xff\xc0", b"\xff\xc2")
+                  if data.find(marker) >= 0)
+        assert 0 < sof and sof + 10 <= checks.QUICK_HEADER_BYTES, (name, sof)

@@ -1,0 +1,68 @@
+"""List files: parsing, validation, reading several (globs), writing, path resolution."""
+import os
+
+import pytest
+
+from vgan_tf.data import lists
+
+
+def test_list_parsing_comments_labels_and_errors():
+    text = "# header\n\n a/b.jpg 3  # trailing\nc.jpg\n./d/../e.jpg 0\n"
+    parsed = lists.parse_list(text, "x.txt")
+    assert parsed.paths == ("a/b.jpg", "c.jpg", "e.jpg")
+    assert parsed.labels == (3, lists.NO_LABEL, 0)
+    assert parsed.sources == ("x.txt:3", "x.txt:4", "x.txt:5")
+    with pytest.raises(ValueError, match="x.txt:4"):
+        parsed.require_labels()
+    lists.parse_list("a.jpg 1\nb.jpg 0\n", "y.txt").require_labels()  # all labelled: fine
+    for line, message in (("/abs/a.jpg", "absolute"), ("gs://b/a.jpg", "absolute"),
+                          ("../a.jpg", "leaves the data root"),
+                          ("a/../../b.jpg", "leaves the data root"),
+                          ("a.jpg x", "not an integer"), ("a.jpg -2", "negative"),
+                          ("a*.jpg", "glob")):
+        with pytest.raises(ValueError, match=f"l.txt:2.*{message}"):
+            lists.parse_list("ok.jpg\n" + line, "l.txt")
+
+
+def test_read_lists_missing_empty_and_globs(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.txt"):
+        lists.read_lists(str(tmp_path / "nothere.txt"))
+    with pytest.raises(FileNotFoundError, match=r"none\*.txt"):
+        lists.read_lists(str(tmp_path / "none*.txt"))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n\n   \n")
+    with pytest.raises(ValueError, match="empty.txt"):
+        lists.read_lists(str(empty))
+    lists.write_list(str(tmp_path / "p1.txt"), ["a.jpg", "b.jpg"], [1, 2])
+    lists.write_list(str(tmp_path / "p2.txt"), ["c.jpg"], [0], header="second\nlist")
+    assert (tmp_path / "p2.txt").read_text() == "# second\n# list\nc.jpg 0\n"
+    both = lists.read_lists(str(tmp_path / "p*.txt"))
+    assert both.paths == ("a.jpg", "b.jpg", "c.jpg") and both.labels == (1, 2, 0)
+    explicit = lists.read_lists([str(tmp_path / "p2.txt"), str(tmp_path / "p1.txt")])
+    assert explicit.paths == ("c.jpg", "a.jpg", "b.jpg")
+
+
+def test_resolve_joins_the_root_or_each_list_files_directory(tmp_path):
+    os.makedirs(tmp_path / "one")
+    os.makedirs(tmp_path / "two")
+    lists.write_list(str(tmp_path / "one" / "l.txt"), ["a/x.jpg", "y.jpg"])
+    lists.write_list(str(tmp_path / "two" / "l.txt"), ["z.jpg"])
+    entries = lists.read_lists([str(tmp_path / "one" / "l.txt"),
+                                str(tmp_path / "two" / "l.txt")])
+    assert entries.resolve() == [str(tmp_path / "one" / "a" / "x.jpg"),
+                                 str(tmp_path / "one" / "y.jpg"),
+                                 str(tmp_path / "two" / "z.jpg")]
+    assert entries.resolve("") == entries.resolve(None)
+    assert entries.resolve("/data") == ["/data/a/x.jpg", "/data/y.jpg", "/data/z.jpg"]
+    assert entries.resolve("gs://bucket/root/") == [
+        "gs://bucket/root/a/x.jpg", "gs://bucket/root/y.jpg", "gs://bucket/root/z.jpg"]
+    remote = lists.parse_list("c/d.jpg\n", "gs://bucket/lists/train.txt")
+    assert remote.resolve() == ["gs://bucket/lists/c/d.jpg"]
+
+
+def test_write_list_refuses_what_the_reader_refuses(tmp_path):
+    with pytest.raises(ValueError, match="absolute"):
+        lists.write_list(str(tmp_path / "x.txt"), ["/abs/a.jpg"])
+    with pytest.raises(ValueError, match="2 entries but 1 labels"):
+        lists.write_list(str(tmp_path / "x.txt"), ["a.jpg", "b.jpg"], [1])
+    assert not (tmp_path / "x.txt").exists()

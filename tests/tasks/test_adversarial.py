@@ -1,0 +1,132 @@
+"""AdversarialTask: the shared D step, G step and logs hosting a task other than VideoGAN.
+
+The toy task below is shaped like the coming future prediction (a generator conditioned
+on the first real frame, an L1 penalty on the first generated frame, no mask), so these
+tests pin what such a task gets from the base without writing its own train step.
+"""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests import helpers
+from vgan_tf.models import Discriminator, TwoStreamGenerator
+from vgan_tf.tasks import AdversarialTask, VideoGAN
+from vgan_tf.tasks import losses
+
+
+class Animator(keras.Model):
+    """First frame [b, s, s, 3] -> video [b, t, s, s, 3] (a stand-in conditional G)."""
+
+    def __init__(self, frames, size, **kwargs):
+        super().__init__(**kwargs)
+        self.video_shape = (frames, size, size, 3)
+        self.net = keras.Sequential([
+            keras.Input((size, size, 3)), keras.layers.Flatten(),
+            keras.layers.Dense(frames * size * size * 3, activation="tanh"),
+            keras.layers.Reshape(self.video_shape)])
+        self.built = True
+
+    def call(self, image, training=None):
+        return self.net(image, training=training)
+
+
+class FirstFrameTask(AdversarialTask):
+    penalty_metric_names = ("l1",)
+
+    def __init__(self, generator, discriminator, weight=10.0, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        self.weight = weight
+
+    def generate(self, real, training):
+        return {"video": self.generator(real[:, 0], training=training)}
+
+    def _l1_per_example(self, parts, real):
+        diff = tf.abs(parts["video"][:, 0] - real[:, 0])
+        return tf.reduce_mean(tf.reshape(diff, [tf.shape(diff)[0], -1]), axis=1)
+
+    def generator_penalty(self, parts, real):
+        return self.weight * tf.nn.compute_average_loss(self._l1_per_example(parts, real))
+
+    def penalty_logs(self, parts, real):
+        l1 = tf.reduce_mean(self._l1_per_example(parts, real))
+        return self.weight * l1, {"l1": l1}
+
+
+def make_task(tiny, **kwargs):
+    return FirstFrameTask(Animator(tiny.frames, tiny.size),
+                          Discriminator(tiny.frames, tiny.size, tiny.base_width), **kwargs)
+
+
+def clips(tiny, n=4, seed=0):
+    return np.random.default_rng(seed).uniform(
+        -1, 1, (n, tiny.frames, tiny.size, tiny.size, 3)).astype("float32")
+
+
+def test_metric_names_put_penalties_between_g_loss_and_accuracies(tiny):
+    assert make_task(tiny).metric_names == ("d_loss", "g_loss", "l1", "d_real_acc",
+                                            "d_fake_acc")
+    assert VideoGAN.penalty_metric_names == ("mask_mean",)
+
+
+def test_shared_step_trains_a_conditional_task(tiny):
+    task = make_task(tiny)
+    task.compile(g_optimizer=keras.optimizers.SGD(0.05), d_optimizer=keras.optimizers.SGD(0.01))
+    x = tf.constant(clips(tiny))
+    g0 = [v.numpy().copy() for v in task.generator.trainable_variables]
+    d0 = [v.numpy().copy() for v in task.discriminator.trainable_variables]
+    first = task.train_step(x)
+    for _ in range(5):
+        logs = task.train_step(x)
+    assert float(logs["l1"]) < 0.9 * float(first["l1"])  # the penalty is trained on
+    for before, model in ((g0, task.generator), (d0, task.discriminator)):
+        assert max(float(np.abs(b - v.numpy()).max())
+                   for b, v in zip(before, model.trainable_variables)) > 0
+    assert int(task.step.numpy()) == 6
+    assert int(task.g_optimizer.iterations) == int(task.d_optimizer.iterations) == 6
+    assert set(logs) == set(task.metric_names)
+
+
+def test_g_loss_log_is_adversarial_plus_penalty(tiny):
+    task = make_task(tiny, weight=3.0)
+    task.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.SGD(0.0))
+    x = tf.constant(clips(tiny))
+    parts = task.generate(x, training=True)
+    logs = task.train_step(x)
+    gen_logits = task.discriminator(parts["video"], training=True)
+    l1 = float(np.mean(np.abs(parts["video"][:, 0].numpy() - x[:, 0].numpy())))
+    assert float(logs["l1"]) == pytest.approx(l1, rel=1e-5)
+    assert float(logs["g_loss"]) == pytest.approx(
+        float(losses.generator_loss_mean(gen_logits)) + 3.0 * l1, rel=1e-4)
+
+
+def test_base_requires_matching_video_shapes(tiny):
+    with pytest.raises(ValueError, match="discriminator expects"):
+        FirstFrameTask(Animator(tiny.frames, tiny.size),
+                       Discriminator(2 * tiny.frames, tiny.size, tiny.base_width))
+
+
+def test_fit_and_compile_config_round_trip(tiny, tmp_path):
+    task = make_task(tiny)
+    task.compile(g_optimizer=keras.optimizers.Adam(1e-3, name="g"),
+                 d_optimizer=keras.optimizers.SGD(0.1, name="d"))
+    history = task.fit(tf.data.Dataset.from_tensor_slices(clips(tiny, 8)).batch(4), epochs=1,
+                       verbose=0)
+    assert set(history.history) == set(task.metric_names)
+    config = task.get_compile_config()
+    other = make_task(tiny)
+    other.compile_from_config(config)
+    assert type(other.g_optimizer) is keras.optimizers.Adam and other.g_optimizer.name == "g"
+    assert type(other.d_optimizer) is keras.optimizers.SGD
+    assert len(other.g_optimizer.variables) == len(task.g_optimizer.variables)
+
+
+def test_video_gan_config_keys(tiny):
+    gan = VideoGAN(TwoStreamGenerator(tiny.frames, tiny.size, tiny.latent_dim,
+                                      tiny.base_width),
+                   Discriminator(tiny.frames, tiny.size, tiny.base_width),
+                   mask_weight=0.2, seed=9)
+    clone = helpers.run_serialization_test(gan)
+    assert (clone.mask_weight, clone.seed) == (0.2, 9)
+    assert set(gan.get_config()) == {"name", "trainable", "dtype", "generator",
+                                     "discriminator", "mask_weight", "seed"}

@@ -1,0 +1,165 @@
+"""Distribution: MirroredStrategy over two logical CPUs equals the single-device step, and
+two MultiWorkerMirroredStrategy workers on loopback train to identical weights with fit.
+
+Logical devices and TF_CONFIG must be set before TensorFlow initialises, so each check
+runs this file as a program in a fresh process
+(`python tests/tasks/test_strategy.py MODE ...`).
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests import helpers
+
+REPO = helpers.REPO
+
+
+def _run(*args, env=None, timeout=180):
+    env = dict(os.environ if env is None else env, TF_CPP_MIN_LOG_LEVEL="2",
+               PYTHONPATH=REPO)
+    return subprocess.run([sys.executable, os.path.abspath(__file__), *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_mirrored_two_replicas_equal_single_device_step(tmp_path):
+    out = tmp_path / "mirrored.json"
+    result = _run("mirrored", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["replicas"] == 2
+    assert report["noise_differs"]
+    # Same data, same per-replica noise: the 2-replica step is the single-device step.
+    assert report["trainable_max_diff"] < 1e-6, report
+    assert report["weights_moved"] > 1e-3, report  # the update itself is ~0.02
+    assert report["step"] == 1
+    assert report["stats_replica_diff"] == 0.0, report
+
+
+@pytest.mark.slow
+def test_two_workers_fit_to_identical_weights(tmp_path):
+    outs = [tmp_path / f"worker{index}.npz" for index in range(2)]
+    helpers.run_two_workers(__file__, lambda index: ["worker", tmp_path / "run", outs[index]])
+    a, b = np.load(outs[0]), np.load(outs[1])
+    assert int(a["step"]) == int(b["step"]) == 4
+    assert sorted(a.files) == sorted(b.files) and len(a.files) > 20
+    for name in a.files:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    run = tmp_path / "run"
+    # Only the chief (worker 0) writes checkpoints and exports; worker 1's scratch is gone.
+    assert sorted(f for f in os.listdir(run / "checkpoints") if f.endswith(".index")) == [
+        "ckpt-2.index", "ckpt-4.index"]
+    assert (run / "generator.keras").exists()
+    assert not (run / ".worker_1" / "checkpoints").exists()
+
+
+# -- programs run in a fresh process ---------------------------------------------------
+
+
+def _mirrored(out_path):
+    import keras
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from vgan_tf import config as config_lib
+    from vgan_tf.tasks import VideoGAN, losses
+    from vgan_tf.models import Discriminator, TwoStreamGenerator
+    from vgan_tf.training import make_strategy
+
+    strategy = make_strategy("mirrored")
+    sizes = config_lib.TINY
+
+    def make():
+        g = TwoStreamGenerator(sizes.frames, sizes.size, sizes.latent_dim, sizes.base_width)
+        d = Discriminator(sizes.frames, sizes.size, sizes.base_width)
+        gan = VideoGAN(g, d, seed=7)
+        # SGD: the update is linear in the gradient, so a wrongly scaled gradient (a
+        # missing or doubled 1/replicas) shows as a difference as large as the update.
+        gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
+        return gan
+
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        gan = make()
+    ref = make()
+    ref.generator.set_weights(gan.generator.get_weights())
+    ref.discriminator.set_weights(gan.discriminator.get_weights())
+    before = [v.numpy().copy() for v in ref.generator.trainable_variables]
+
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (4, sizes.frames, sizes.size, sizes.size, 3)).astype("float32")
+    gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, steps_per_epoch=1, verbose=0)
+
+    # Single-device reference: replica r trains on real[2r:2r+2] with the noise replica r
+    # draws at step 0; BatchNorm sees each replica's half on its own; gradients are the
+    # mean over replicas of each half's mean loss.
+    G, D = ref.generator, ref.discriminator
+    halves = [real[:2], real[2:]]
+    zs = [ref.draw_latents(2, replica=r, step=0) for r in range(2)]
+    tapes, parts = [], []
+    for z in zs:
+        tape = tf.GradientTape(persistent=True)
+        with tape:
+            parts.append(G.generate_parts(z, training=True))
+        tapes.append(tape)
+
+    def mean_grads(grad_lists):
+        return [tf.add_n(list(g)) / len(g) for g in zip(*grad_lists)]
+
+    d_grads = []
+    for x, p in zip(halves, parts):
+        with tf.GradientTape() as t:
+            loss = losses.discriminator_loss_mean(
+                D(x, training=True), D(tf.stop_gradient(p["video"]), training=True))
+        d_grads.append(t.gradient(loss, D.trainable_variables))
+    ref.d_optimizer.apply_gradients(zip(mean_grads(d_grads), D.trainable_variables))
+    g_grads = []
+    for tape, p in zip(tapes, parts):
+        with tape:
+            loss = (losses.generator_loss_mean(D(p["video"], training=True))
+                    + ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"])))
+        g_grads.append(tape.gradient(loss, G.trainable_variables))
+    ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
+
+    pairs = list(zip(gan.generator.trainable_variables + gan.discriminator.trainable_variables,
+                     G.trainable_variables + D.trainable_variables))
+    report = {
+        "replicas": strategy.num_replicas_in_sync,
+        "noise_differs": bool(np.abs(zs[0].numpy() - zs[1].numpy()).max() > 0.1),
+        "trainable_max_diff": max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in pairs),
+        "weights_moved": max(float(np.abs(a - v.numpy()).max())
+                             for a, v in zip(before, gan.generator.trainable_variables)),
+        "step": int(gan.step.value.numpy()),
+        # BatchNorm moving statistics: one value on both replicas (VideoGAN averages them).
+        "stats_replica_diff": max(
+            float(np.abs(np.subtract(*[t.numpy() for t in
+                                       strategy.experimental_local_results(v.value)])).max())
+            for v in gan.generator.non_trainable_variables
+            + gan.discriminator.non_trainable_variables),
+    }
+    with open(out_path, "w") as handle:
+        json.dump(report, handle)
+
+
+def _worker(model_dir, out_path):
+    from vgan_tf import training
+
+    config = training.from_preset(
+        "tiny", model_dir=model_dir, synthetic=True, synthetic_clips=16, steps=4,
+        steps_per_epoch=2, checkpoint_every=2, batch_size=4, num_samples=2, verbose=0,
+        strategy="multi_worker", summary_every=2, sample_every=4, log_every=2)
+    gan = training.train(config)
+    weights = {f"g/{v.path}": v.numpy() for v in gan.generator.weights}
+    weights.update({f"d/{v.path}": v.numpy() for v in gan.discriminator.weights})
+    np.savez(out_path, step=int(gan.step.value.numpy()), **weights)
+
+
+if __name__ == "__main__":
+    mode, *rest = sys.argv[1:]
+    {"mirrored": _mirrored, "worker": _worker}[mode](*rest)

@@ -1,0 +1,85 @@
+"""Settings dataclasses as flags: one source of name, default, choices, bounds and help."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from absl import flags
+
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
+
+
+@dataclasses.dataclass
+class Example:
+    steps: int = setting(10, "Training steps.", minimum=1)
+    every: int = setting(0, "Steps between lines.", minimum=0, note="0: none")
+    rate: float = setting(0.5, "A rate.", minimum=0, exclusive=True)
+    beta: float = setting(0.5, "A beta.", minimum=0, below=1)
+    mode: str = setting("a", "Which mode.", choices=("a", "b"))
+    name: str = setting("", "A name.")
+    fast: bool = setting(False, "Go fast.")
+    files: tuple = setting((), "Files (repeatable).")
+    internal: int = 3  # not a setting: no flag
+
+
+def parse(*argv):
+    values = flags.FlagValues()
+    config_flags.define_flags(Example, values, module_name="example")
+    values(["prog", *argv])
+    return values
+
+
+def test_flags_carry_the_fields_defaults_help_and_choices():
+    values = parse()
+    names = {f.name for f in values.get_flags_for_module("example")}
+    assert names == {"steps", "every", "rate", "beta", "mode", "name", "fast", "files"}
+    assert values["steps"].default == 10 and values["steps"].help == "Training steps."
+    assert list(values["mode"].parser.enum_values) == ["a", "b"]
+    assert values["files"].default == [] and values["fast"].default is False
+    with pytest.raises(flags.Error):
+        parse("--mode=c")
+
+
+def test_overrides_are_the_flags_given_and_tuples_for_repeats():
+    values = parse("--steps=4", "--files=x", "--files=y", "--nofast")
+    overrides = config_flags.overrides_from_flags(Example, values)
+    assert overrides == {"steps": 4, "files": ("x", "y"), "fast": False}
+    config = Example(**overrides)
+    config_flags.validate_fields(config)
+    assert (config.steps, config.every, config.files) == (4, 0, ("x", "y"))
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(steps=0), "--steps must be a positive integer, got 0"),
+    (dict(steps=True), "--steps must be an integer, got True"),
+    (dict(every=-1), "--every must be >= 0 (0: none), got -1"),
+    (dict(rate=0.0), "--rate must be > 0, got 0.0"),
+    (dict(beta=1.0), "--beta must be in [0, 1), got 1.0"),
+    (dict(mode="c"), "--mode must be one of ('a', 'b'), got 'c'"),
+    (dict(fast="yes"), "--fast must be true or false, got 'yes'"),
+    (dict(files="a.txt"), "--files must be a sequence of non-empty paths"),
+    (dict(files=("",)), "--files must be a sequence of non-empty paths"),
+    (dict(name=3), "--name must be a string, got 3"),
+])
+def test_validation_names_the_flag(change, message):
+    with pytest.raises(ValueError) as info:
+        config_flags.validate_fields(dataclasses.replace(Example(), **change))
+    assert str(info.value) == message or str(info.value).startswith(message)
+
+
+def test_validation_accepts_the_defaults_and_integer_rates():
+    config_flags.validate_fields(Example())
+    config_flags.validate_fields(dataclasses.replace(Example(), rate=2))
+
+
+def test_a_setting_needs_help_and_a_supported_type():
+    with pytest.raises(ValueError, match="help"):
+        setting(1, " ")
+
+    @dataclasses.dataclass
+    class Bad:
+        sizes: list = setting(None, "A list.")
+
+    with pytest.raises(TypeError, match="sizes: unsupported type"):
+        config_flags.define_flags(Bad, flags.FlagValues(), module_name="bad")

@@ -1,0 +1,50 @@
+"""Every binary answers a user mistake with one line naming the flag or file: exit 2, no
+traceback, no page of usage text. Run as a user would, in a subprocess."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO
+
+MISTAKES = [
+    ("train", ["--size=48", "--synthetic", "--model_dir={tmp}/run"], "size must be 4 * 2**n"),
+    ("train", ["--batch_size=abc"], "--batch_size=abc"),
+    ("train", ["--no_such_flag"], "no_such_flag"),
+    ("train", ["--preset=tiny", "--model_dir={tmp}/run", "--data_list={tmp}/missing.txt"],
+     "missing.txt"),
+    ("train", ["--synthetic", "--model_dir={tmp}/run", "stray"], "unexpected arguments"),
+    ("export", ["--model_dir={tmp}/missing", "--export_base={tmp}/export"], "missing"),
+    ("export", ["--export_base={tmp}/export"], "--generator"),
+    ("make_shards", ["--list={tmp}/missing.txt", "--out_dir={tmp}/shards"], "missing.txt"),
+    ("make_synthetic", ["--num_clips=0", "--out_dir={tmp}/syn"], "--num_clips"),
+    ("data_service", ["--role=worker"], "--dispatcher"),
+    ("serving_client", ["--seeds=1,x", "--server=localhost:1"], "seeds"),
+]
+
+
+def run_binary(module, args, tmp):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", f"tools.{module}",
+                           *[a.format(tmp=tmp) for a in args]],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _our_lines(stderr: str) -> list:
+    """stderr without the lines TensorFlow's C++ runtime writes before Python runs."""
+    return [l for l in stderr.splitlines() if l.strip() and not l.startswith(
+        ("WARNING: All log messages before absl", "I0000", "W0000", "E0000"))]
+
+
+@pytest.mark.parametrize("module,args,needle", MISTAKES,
+                         ids=[f"{m}-{i}" for i, (m, _, _) in enumerate(MISTAKES)])
+def test_a_mistake_is_one_line(module, args, needle, tmp_path):
+    result = run_binary(module, args, tmp_path)
+    lines = _our_lines(result.stderr)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{module}: error: ") and needle in lines[0], lines
+    assert "Traceback" not in result.stderr and "flags:" not in result.stdout

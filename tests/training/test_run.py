@@ -1,0 +1,146 @@
+"""The training run and its binary: outputs, resume, and errors that name the flag."""
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from absl import flags
+
+from vgan_tf import sampling, training
+from vgan_tf.viz import video_files
+
+from tests.helpers import REPO
+
+
+def tiny_config(tmp_path, **overrides):
+    values = dict(model_dir=str(tmp_path / "run"), synthetic=True, synthetic_clips=16,
+                  steps=4, steps_per_epoch=2, checkpoint_every=2, keep_checkpoints=2,
+                  batch_size=4, num_samples=4, verbose=0)
+    values.update(overrides)
+    return training.from_preset("tiny", **values)
+
+
+def test_train_writes_outputs_and_resumes(tmp_path):
+    config = tiny_config(tmp_path)
+    gan = training.train(config)
+    run = tmp_path / "run"
+    assert int(gan.g_optimizer.iterations) == 4
+    ckpts = sorted(f for f in os.listdir(run / "checkpoints") if f.endswith(".index"))
+    assert ckpts == ["ckpt-2.index", "ckpt-4.index"]
+    loaded = keras.saving.load_model(str(run / "generator.keras"), safe_mode=True)
+    np.testing.assert_allclose(sampling.sample(loaded, 2), sampling.sample(gan.generator, 2),
+                               atol=1e-6)
+    video = video_files.decode_gif(open(run / "samples" / "video.gif", "rb").read())
+    assert video.shape[0] == 8 and video.ndim == 4
+    for name in ("mask.gif", "foreground.gif", "background.png", "masked_foreground.gif"):
+        assert (run / "samples" / name).stat().st_size > 0
+    assert (run / "config.json").exists()
+
+    # A second run with more steps resumes at step 4 with the optimizer state restored.
+    config.steps = 6
+    resumed = training.train(config)
+    assert resumed.history.epoch == [2]  # only the third epoch (steps 5-6) was trained
+    assert int(resumed.g_optimizer.iterations) == 6
+    assert int(resumed.d_optimizer.iterations) == 6
+    ckpts = sorted(f for f in os.listdir(run / "checkpoints") if f.endswith(".index"))
+    assert ckpts == ["ckpt-4.index", "ckpt-6.index"]
+
+
+def test_resume_restores_exact_state(tmp_path):
+    from vgan_tf.training import checkpoints as checkpoints_lib
+    config = tiny_config(tmp_path, steps=2)
+    gan = training.train(config)
+    fresh = training.build_gan(config)
+    manager = checkpoints_lib.checkpoint_manager(fresh, str(tmp_path / "run" / "checkpoints"), 2)
+    assert checkpoints_lib.restore_latest(fresh, manager) == 2
+    for a, b in zip(gan.g_optimizer.variables + gan.generator.weights,
+                    fresh.g_optimizer.variables + fresh.generator.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("overrides,needle", [
+    (dict(batch_size=0), "--batch_size must be a positive integer"),
+    (dict(steps=5, steps_per_epoch=2), "--steps (5) must be a multiple of --steps_per_epoch"),
+    (dict(g_learning_rate=-1.0), "--g_learning_rate must be > 0"),
+    (dict(beta_1=1.0), "--beta_1 must be in [0, 1)"),
+    (dict(size=24), "--frames/--size/--latent_dim/--base_width: size must be 4 * 2**n"),
+    (dict(model_dir=""), "--model_dir is required"),
+    (dict(synthetic=False), "give --data_list"),
+    (dict(generator="three_stream"), "--generator must be one of"),
+])
+def test_config_errors_name_the_flag(tmp_path, overrides, needle):
+    with pytest.raises(ValueError) as info:
+        tiny_config(tmp_path, **overrides).validate()
+    assert needle in str(info.value)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="--preset must be one of"):
+        training.from_preset("huge")
+
+
+def test_paper_preset_is_the_paper():
+    config = training.from_preset("paper", model_dir="x", synthetic=True).validate()
+    assert (config.frames, config.size, config.latent_dim, config.base_width) == (32, 64, 100, 64)
+    assert config.batch_size == 64 and config.g_learning_rate == config.d_learning_rate == 2e-4
+    assert config.beta_1 == 0.5 and config.mask_weight == 0.1
+
+
+def test_flags_override_preset():
+    from tools import train as train_tool
+    argv = ["train", "--preset=tiny", "--model_dir=/tmp/x", "--synthetic", "--batch_size=3",
+            "--steps=40"]
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(argv)
+    try:
+        config = train_tool.config_from_flags()
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert config.batch_size == 3 and config.steps == 40
+    assert config.size == 16 and config.base_width == 8  # from the preset
+    assert config.synthetic and config.model_dir == "/tmp/x"
+
+
+def run_tool(*args, cwd=REPO):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "tools.train", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_binary_reports_bad_input(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# only a comment\n\n")
+    missing = tmp_path / "nope.txt"
+    for list_file, needle in ((missing, "nope.txt"), (empty, "empty.txt")):
+        result = run_tool("--preset=tiny", f"--model_dir={tmp_path / 'run'}",
+                          f"--data_list={list_file}", f"--data_root={tmp_path}")
+        assert result.returncode != 0
+        assert needle in result.stderr
+        assert "Traceback" not in result.stderr
+    result = run_tool("--preset=tiny", f"--model_dir={tmp_path / 'run'}", "--synthetic",
+                      "--batch_size=-2")
+    assert result.returncode != 0 and "--batch_size must be a positive integer" in result.stderr
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_step(tmp_path, precision):
+    import tensorflow as tf
+    config = tiny_config(tmp_path, precision=precision)
+    gan = training.build_gan(config)
+    assert keras.config.dtype_policy().name == "float32"  # the policy does not leak
+    assert gan.generator.dtype_policy.compute_dtype == {"bf16": "bfloat16",
+                                                        "fp16": "float16"}[precision]
+    if precision == "fp16":
+        assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    x = tf.random.uniform((4, 8, 16, 16, 3), -1, 1)
+    assert gan.discriminator(x).dtype == tf.float32  # logits stay float32
+    assert gan.generator(tf.zeros((2, 16))).dtype == tf.float32
+    before = [v.numpy().copy() for v in gan.generator.trainable_variables]
+    logs = gan.train_step(x)
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    assert all(v.dtype == "float32" for v in gan.generator.trainable_variables)
+    assert max(float(np.abs(a - v.numpy()).max())
+               for a, v in zip(before, gan.generator.trainable_variables)) > 0
+    assert int(gan.step.numpy()) == 1

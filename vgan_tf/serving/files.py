@@ -1,0 +1,89 @@
+"""Served videos as files: seed_<s>.gif, seed_<s>_strip.jpg, seed_<s>_mask.gif, ...
+
+`generate_to_files(client, seeds, out_dir)` asks a client (gRPC or REST) for the videos
+of `seeds`, in requests of at most `client.max_batch` rows, and writes them;
+`write_videos` writes one response. numpy + Pillow (vgan_tf.viz.video_files).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from vgan_tf.serving import api
+from vgan_tf.serving.base import seeds_array
+from vgan_tf.viz import video_files
+
+FORMATS = ("gif", "strip")
+SERVED_FILES = ("none", "jpeg_strip", "gif")
+
+
+def write_videos(outputs: dict, seeds, out_dir: str, formats=FORMATS,
+                 fps: float = 8.0) -> list:
+    """Writes the served videos of `seeds` (one per row of `outputs`) into `out_dir`.
+
+    `outputs` is what `client.generate` returned (uint8 video and mask: encoded here), or
+    {"strip_bytes": client.generate_jpeg_strips(...)} or {"gif_bytes":
+    client.generate_gifs(...)}: served files are written as served (a served strip also
+    gives a GIF when "gif" is in `formats`). Returns the written paths.
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"formats must be among gif, strip; got {sorted(unknown)}")
+    os.makedirs(out_dir, exist_ok=True)
+    seeds = seeds_array(seeds)
+    paths = []
+    for row, seed in enumerate(seeds):
+        stem = os.path.join(out_dir, f"seed_{seed}")
+        if api.GIF_BYTES in outputs:
+            paths.append(stem + ".gif")
+            with open(paths[-1], "wb") as handle:
+                handle.write(bytes(outputs[api.GIF_BYTES][row]))
+        if api.STRIP_BYTES in outputs:
+            data = bytes(outputs[api.STRIP_BYTES][row])
+            if "strip" in formats:
+                paths.append(stem + "_strip.jpg")
+                with open(paths[-1], "wb") as handle:
+                    handle.write(data)
+            if "gif" in formats:  # square frames: a strip of W x (T*W) holds T frames
+                height, width = video_files.decode_strip(data, 1).shape[1:3]
+                video = video_files.decode_strip(data, height // width)
+                paths.append(video_files.write_gif(stem + ".gif", video, fps))
+        for name, suffix in ((api.VIDEO, ""), (api.MASK, "_mask")):
+            if name not in outputs:
+                continue
+            video = np.asarray(outputs[name][row])
+            if video.dtype != np.uint8:
+                raise ValueError(f"{name} must be uint8 to write files, got {video.dtype}: "
+                                 f"use a uint8 signature ({api.SERVING_DEFAULT}, "
+                                 f"{api.GENERATE_FROM_Z})")
+            if "gif" in formats:
+                paths.append(video_files.write_gif(f"{stem}{suffix}.gif", video, fps))
+            if "strip" in formats:
+                paths.append(video_files.write_strip(f"{stem}{suffix}_strip.jpg", video))
+    return paths
+
+
+def generate_to_files(client, seeds, out_dir: str, formats=FORMATS,
+                      served_files: str = "none", fps: float = 8.0) -> list:
+    """Asks `client` for the videos of `seeds` and writes them; returns the paths.
+
+    `served_files`: "none" (uint8 videos and masks, encoded here), "jpeg_strip" or "gif"
+    (files encoded by the server). Large seed lists are sent in requests of at most
+    `client.max_batch` rows."""
+    if served_files not in SERVED_FILES:
+        raise ValueError(f"served_files must be none, jpeg_strip or gif, got {served_files!r}")
+    seeds = seeds_array(seeds)
+    if seeds.size == 0:
+        raise ValueError("no seeds to generate")
+    paths = []
+    for start in range(0, seeds.size, client.max_batch):
+        chunk = seeds[start:start + client.max_batch]
+        if served_files == "jpeg_strip":
+            outputs = {api.STRIP_BYTES: client.generate_jpeg_strips(chunk)}
+        elif served_files == "gif":
+            outputs = {api.GIF_BYTES: client.generate_gifs(chunk)}
+        else:
+            outputs = client.generate(chunk)
+        paths += write_videos(outputs, chunk, out_dir, formats, fps)
+    return paths
