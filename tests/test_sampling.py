@@ -36,5 +36,5 @@ def test_sampling_is_deterministic_per_seed(tiny):
     parts = sampling.sample(g, 2, seed=10, parts=True)
     np.testing.assert_allclose(parts["video"], a[:2], atol=1e-6)
     assert parts["mask"].shape == (2, 8, 16, 16, 1)
-    with pytest.raises(ValueError, match="num must be at least 1"):
+    with pytest.raises(ValueError, match="num must be a positive integer"):
         sampling.sample(g, 0)

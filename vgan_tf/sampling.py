@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from vgan_tf import validation
+
 LATENT_STREAM = 0
 
 
@@ -41,8 +43,7 @@ def sample(generator, num: int, seed: int = 0, parts: bool = False, batch_size: 
     Returns a float32 numpy array [num, frames, size, size, 3] in [-1, 1], or with
     `parts=True` a dict of numpy arrays from `generator.generate_parts`.
     """
-    if num < 1:
-        raise ValueError(f"num must be at least 1, got {num}")
+    validation.positive_int("num", num)
     chunks = []
     for start in range(0, num, batch_size):
         seeds = np.arange(seed + start, seed + min(num, start + batch_size), dtype=np.int64)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from vgan_tf import sampling
+from vgan_tf import sampling, validation
 from vgan_tf.export import gif
 from vgan_tf.serving import api
 
@@ -53,8 +53,7 @@ class GeneratorServingModule(tf.Module):
 
     def __init__(self, generator, max_batch: int = api.MAX_BATCH):
         super().__init__(name="generator_serving")
-        if max_batch < 1:
-            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        validation.positive_int("max_batch", max_batch)
         self.generator = generator
         self.max_batch = int(max_batch)
         frames, height, width, _ = generator.video_shape

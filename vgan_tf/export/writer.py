@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vgan_tf import validation
 from vgan_tf.export import signatures as signatures_lib
 from vgan_tf.export import warmup as warmup_lib
 from vgan_tf.serving import api
@@ -75,8 +76,7 @@ def export_generator(generator, export_base: str, model_name: str = api.GENERATO
     model_base = os.path.join(export_base, model_name)
     if version is None:
         version = next_version(model_base)
-    if int(version) < 1:
-        raise ValueError(f"version must be a positive integer, got {version}")
+    validation.positive_int("version", version)
     final = os.path.join(model_base, str(int(version)))
     if os.path.exists(final):
         raise FileExistsError(f"version {version} of {model_name} already exists: {final}")

@@ -8,7 +8,7 @@
 
 `--batch_size` is always the GLOBAL batch: each of the `num_replicas_in_sync` replicas
 gets batch_size / replicas (with several replicas the trainer's per-worker input
-pipelines batch per replica, see run.training_input), and the losses divide by the
+pipelines batch per replica, see training.input.training_input), and the losses divide by the
 global batch (tf.nn.compute_average_loss), so a step means the same whatever the replica
 count. MultiWorkerMirroredStrategy must be created before any other TensorFlow op:
 `make_strategy` is the first thing `train()` calls.
