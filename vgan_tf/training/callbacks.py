@@ -32,6 +32,22 @@ def log_value(value) -> float:
     return float(np.ravel(np.asarray(value))[0])
 
 
+class StepRate:
+    """Steps per second of training since the previous reading (or the start)."""
+
+    def __init__(self):
+        self._since = None
+
+    def start(self, step: int):
+        self._since = (step, time.perf_counter())
+
+    def read(self, step: int) -> float:
+        last_step, last_time = self._since
+        now = time.perf_counter()
+        self._since = (step, now)
+        return (step - last_step) / max(now - last_time, 1e-9)
+
+
 def skip_counts(counter: checks.SkipCounter) -> dict:
     """{'skipped': n, reason: n for each reason of CHECK_REASONS, 'passed', 'decoded'}.
 
@@ -75,19 +91,16 @@ class ProgressLog(keras.callbacks.Callback):
         super().__init__()
         self.every, self.total, self.global_batch = every, total_steps, global_batch
         self.counter = counter
-        self._since = None
+        self._rate = StepRate()
 
     def on_train_begin(self, logs=None):
-        self._since = (current_step(self.model), time.perf_counter())
+        self._rate.start(current_step(self.model))
 
     def on_train_batch_end(self, batch, logs=None):
         step = current_step(self.model)
         if not self.every or step % self.every:
             return
-        last_step, last_time = self._since
-        now = time.perf_counter()
-        rate = (step - last_step) / max(now - last_time, 1e-9)
-        self._since = (step, now)
+        rate = self._rate.read(step)
         values = "  ".join(f"{k} {log_value(v):.4f}" for k, v in (logs or {}).items())
         skipped = ("" if self.counter is None else
                    "  skipped " + format_skips(skip_counts(self.counter)))

@@ -29,15 +29,13 @@ training does not need that package; TensorBoard reads them as usual.
 """
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2
 
-from vgan_tf.training.callbacks import CHECK_REASONS, log_value, skip_counts
+from vgan_tf.training.callbacks import CHECK_REASONS, StepRate, log_value, skip_counts
 from vgan_tf.training.checkpoints import current_step
 from vgan_tf.viz import grid, samples, video_files
 
@@ -118,11 +116,11 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self.writer, self.every, self.sample_every = writer, every, sample_every
         self.global_batch, self.num_samples, self.seed = global_batch, num_samples, seed
         self.counter = counter
-        self._since = None
+        self._rate = StepRate()
         self._last_sampled = None
 
     def on_train_begin(self, logs=None):
-        self._since = (current_step(self.model), time.perf_counter())
+        self._rate.start(current_step(self.model))
 
     def on_train_batch_end(self, batch, logs=None):
         step = current_step(self.model)
@@ -138,10 +136,7 @@ class TensorBoardSummaries(keras.callbacks.Callback):
         self.writer.flush()
 
     def _scalars(self, step, logs):
-        last_step, last_time = self._since
-        now = time.perf_counter()
-        rate = (step - last_step) / max(now - last_time, 1e-9)
-        self._since = (step, now)
+        rate = self._rate.read(step)
         with self.writer.as_default():
             for name, tag in SCALAR_LOGS.items():
                 if name in logs:
