@@ -102,10 +102,9 @@ def _build_corpus(root):
         add(f"nonsquare/q{i}.jpg", _jpeg(np.full((h, w, 3), 128, np.uint8)), "not_square",
             label + i)
     label += 4
-    for i in range(3):  # frames of 32px while the caller pins strip_size=16
+    for i in range(4):  # frames of 32px while the caller pins strip_size=16
         add(f"shape/s{i}.jpg", strips.encode_strip(np.full((2, 32, 32, 3), 90, np.uint8)),
             "wrong_shape", label + i)
-    add("shape/cmyk.jpg", _cmyk_jpeg(), "wrong_shape", label + 3)
     label += 4
     for i in range(2):
         add(f"huffman/h{i}.jpg", _bogus_huffman(strips.encode_strip(_good_frames(50 + i))),
@@ -204,6 +203,29 @@ def test_strict_mode_raises_naming_the_file(corpus, tmp_path, rel, reason):
         assert str(bad) == f'bad strip "{bad.name}" reason: {reason}'
 
 
+def test_strict_mode_counts_good_clips_as_decoded(corpus, tmp_path):
+    root, _, _, expected = corpus
+    lists.write_list(str(tmp_path / "l.txt"), ["good/g0.jpg", "good/g1.jpg"])
+    counter = checks.SkipCounter()
+    clips = list(clip_dataset(ListSource(str(tmp_path / "l.txt"), root),
+                              ClipOptions(FRAMES, SIZE),
+                              ReadOptions(shuffle=False, repeat=False, strict=True), counter))
+    counts = counter.counts()
+    assert len(clips) == 2 and counts["decoded"] == counts["passed"] == 2
+    assert counts["decode_failed"] == 0 and counts["skipped"] == 0
+
+
+def test_strict_decoder_refusal_is_a_bad_strip_error(corpus, tmp_path):
+    root = corpus[0]
+    lists.write_list(str(tmp_path / "l.txt"), ["huffman/h0.jpg"])
+    ds = clip_dataset(ListSource(str(tmp_path / "l.txt"), root), ClipOptions(FRAMES, SIZE),
+                      ReadOptions(shuffle=False, repeat=False, strict=True))
+    with pytest.raises(tf.errors.InvalidArgumentError) as info:
+        list(ds)
+    bad = checks.BadStripError.from_op_error(info.value)
+    assert bad.reason == "decode_failed" and bad.name == checks.UNNAMED
+
+
 def test_only_strict_failures_are_bad_strip_errors():
     assert checks.BadStripError.from_op_error(tf.errors.InvalidArgumentError(
         None, None, "Incompatible shapes: [2] vs. [3]")) is None
@@ -246,3 +268,63 @@ def test_common_encoders_put_the_frame_header_in_the_quick_span():
         sof = min(data.find(marker) for marker in (b"\xff\xc0", b"\xff\xc2")
                   if data.find(marker) >= 0)
         assert 0 < sof and sof + 10 <= checks.QUICK_HEADER_BYTES, (name, sof)
+
+
+def _with_metadata(data, total_bytes):
+    """`data` with APP5 segments of `total_bytes` in all right after the start of image."""
+    segments, left = b"", total_bytes
+    while left > 0:
+        size = min(left, 65533)
+        segments += b"\xff\xe5" + (size + 2).to_bytes(2, "big") + b"\x07" * size
+        left -= size
+    return data[:2] + segments + data[2:]
+
+
+def _pillow_rgb(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.int16)
+
+
+@pytest.mark.parametrize("kind", ["cmyk", "metadata_200k", "trailer_5k", "thumbnail_trailer"])
+def test_valid_unusual_jpegs_load_like_pillow(tmp_path, kind):
+    """Files real cameras and editors write: CMYK (Adobe), big metadata before the frame
+    header, bytes after the end of image. They pass the checks and decode to the image
+    without the extra bytes (CMYK: to the colours Pillow converts it to)."""
+    rng = np.random.default_rng(3)
+    frames = _good_frames(3)
+    good = strips.encode_strip(frames)
+    data = {"cmyk": lambda: _cmyk_jpeg(),
+            "metadata_200k": lambda: _with_metadata(good, 200_000),
+            "trailer_5k": lambda: good + rng.integers(0, 256, 5000, np.uint8).tobytes(),
+            # a trailer holding another JPEG's end marker: still complete
+            "thumbnail_trailer": lambda: good + b"\x00" * 100 + good[:300] + b"\xff\xd9"}[kind]()
+    reason, h, w, c = (int(v) for v in checks.jpeg_header(tf.constant(data)))
+    assert (reason, h, w) == (checks.OK, SIZE * FRAMES, SIZE), checks.REASONS[reason]
+    (tmp_path / "x.jpg").write_bytes(data)
+    lists.write_list(str(tmp_path / "l.txt"), ["x.jpg"])
+    counter = checks.SkipCounter()
+    clips = list(clip_dataset(ListSource(str(tmp_path / "l.txt"), str(tmp_path)),
+                              ClipOptions(FRAMES, SIZE), ReadOptions(shuffle=False,
+                                                                     repeat=False),
+                              counter).as_numpy_iterator())
+    assert len(clips) == 1 and counter.counts()["skipped"] == 0
+    pixels = np.round((clips[0] + 1) * 127.5).reshape(-1, SIZE, 3)
+    if kind == "cmyk":  # flat colour: the same pixels as Pillow's conversion
+        assert np.abs(pixels - _pillow_rgb(data)).max() <= 1
+    else:  # exactly the image without the extra bytes
+        plain = tf.io.decode_jpeg(good, channels=3).numpy()
+        np.testing.assert_array_equal(pixels, plain)
+
+
+def test_truncation_is_still_caught_behind_a_thumbnail():
+    """An end marker before the last start of scan (an EXIF thumbnail's) does not make a
+    cut file complete; a cut file with a long tail of garbage is truncated too."""
+    good = strips.encode_strip(_good_frames(4))
+    thumb = good[:2] + b"\xff\xe1" + (len(good) + 2).to_bytes(2, "big") + good + good[2:]
+    cut = thumb[:int(len(thumb) * 0.9)]  # inside the main scan (after the thumbnail)
+    assert int(checks.jpeg_header(tf.constant(thumb))[0]) == checks.OK
+    assert int(checks.jpeg_header(tf.constant(cut))[0]) == checks.TRUNCATED
+    assert int(checks.jpeg_header(tf.constant(good[:-300] + b"\x00" * 200))[0]) == \
+        checks.TRUNCATED
+    too_deep = _with_metadata(good, checks.LARGE_HEADER_BYTES)
+    assert int(checks.jpeg_header(tf.constant(too_deep))[0]) == checks.CORRUPT
+

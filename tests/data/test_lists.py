@@ -13,15 +13,50 @@ def test_list_parsing_comments_labels_and_errors():
     assert parsed.labels == (3, lists.NO_LABEL, 0)
     assert parsed.sources == ("x.txt:3", "x.txt:4", "x.txt:5")
     with pytest.raises(ValueError, match="x.txt:4"):
-        parsed.require_labels()
-    lists.parse_list("a.jpg 1\nb.jpg 0\n", "y.txt").require_labels()  # all labelled: fine
+        parsed.class_labels()
+    assert lists.parse_list("a.jpg 1\nb.jpg 0\n", "y.txt").class_labels() == (1, 0)
     for line, message in (("/abs/a.jpg", "absolute"), ("gs://b/a.jpg", "absolute"),
                           ("../a.jpg", "leaves the data root"),
                           ("a/../../b.jpg", "leaves the data root"),
-                          ("a.jpg x", "not an integer"), ("a.jpg -2", "negative"),
+                          ("a\\b.jpg", "backslash"), ("a\x00b.jpg", "NUL byte"),
                           ("a*.jpg", "glob")):
         with pytest.raises(ValueError, match=f"l.txt:2.*{message}"):
             lists.parse_list("ok.jpg\n" + line, "l.txt")
+
+
+def test_labels_are_read_only_when_asked_for():
+    """As the original loaders: other columns are fine for unlabelled training; labels are
+    checked (present, integer, in range, 1-based lists) only by class_labels."""
+    parsed = lists.parse_list("a.jpg walk 12.5\nb.jpg -2\nc.jpg 7\n", "x.txt")
+    assert parsed.paths == ("a.jpg", "b.jpg", "c.jpg")
+    assert parsed.labels == (lists.NO_LABEL, lists.NO_LABEL, 7)
+    for text, needle in (("a.jpg walk\n", "x.txt:1: class label 'walk' is not an integer"),
+                         ("a.jpg 1\nmy clip.jpg 3\n", "x.txt:2: class label 'clip.jpg'"),
+                         ("a.jpg -2\n", "x.txt:1: class label -2 is below the first class 0"),
+                         ("a.jpg 0\n", "x.txt:1: class label 0 is below the first class 1"),
+                         ("a.jpg 101\n", "x.txt:1: class label 101 is out of range for "
+                                          "100 classes")):
+        with pytest.raises(ValueError) as info:
+            base = 1 if text == "a.jpg 0\n" else 0
+            lists.parse_list(text, "x.txt").class_labels(base, num_classes=100)
+        assert str(info.value).startswith(needle), str(info.value)
+    one_based = lists.parse_list("a.jpg 1\nb.jpg 101\n", "u.txt")
+    assert one_based.class_labels(label_base=1, num_classes=101) == (0, 100)
+    with pytest.raises(ValueError, match="use label_base=1"):
+        lists.parse_list("a.jpg 3\nb.jpg -1\n", "u.txt").class_labels()
+
+
+def test_list_text_encodings(tmp_path):
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("\ufeffa.jpg 1\nb.jpg 2\n".encode("utf-8"))
+    assert lists.read_lists(str(bom)).paths == ("a.jpg", "b.jpg")  # no U+FEFF in the path
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"a.jpg\nd\xe9j\xe0.jpg\n")
+    with pytest.raises(ValueError, match=r"latin.txt:2: not UTF-8 text \(byte 0xe9"):
+        lists.read_lists(str(latin))
+    unicode_name = tmp_path / "u.txt"
+    unicode_name.write_text("déjà/vu.jpg 3\n", encoding="utf-8")
+    assert lists.read_lists(str(unicode_name)).paths == ("déjà/vu.jpg",)
 
 
 def test_read_lists_missing_empty_and_globs(tmp_path):

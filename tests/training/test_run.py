@@ -1,4 +1,5 @@
 """The training run and its binary: outputs, resume, and errors that name the flag."""
+import dataclasses
 import os
 import subprocess
 import sys
@@ -58,6 +59,24 @@ def test_resume_restores_exact_state(tmp_path):
     for a, b in zip(gan.g_optimizer.variables + gan.generator.weights,
                     fresh.g_optimizer.variables + fresh.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_rerun_removes_partial_saves_of_a_killed_run(tmp_path):
+    """What a kill inside a checkpoint save leaves (TF's temporary names) is removed when
+    the run starts again; the real checkpoints and other files stay."""
+    config = tiny_config(tmp_path, steps=2)
+    training.train(config)
+    ckpts = tmp_path / "run" / "checkpoints"
+    kept = sorted(p.name for p in ckpts.iterdir())
+    (ckpts / "ckpt-3_temp").mkdir()
+    (ckpts / "ckpt-3_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x")
+    (ckpts / "checkpoint.tmp9f3a41c0d2e84b7f").write_text("partial")
+    (ckpts / "notes.txt").write_text("mine")
+    training.train(dataclasses.replace(config, steps=4))
+    names = sorted(p.name for p in ckpts.iterdir())
+    assert "ckpt-3_temp" not in names and not any(n.startswith("checkpoint.tmp") for n in names)
+    assert "notes.txt" in names and set(kept) - {"checkpoint"} <= set(names)
+    assert "ckpt-4.index" in names
 
 
 @pytest.mark.parametrize("overrides,needle", [

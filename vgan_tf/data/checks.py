@@ -39,13 +39,17 @@ REASONS = ("ok", "missing", "empty", "not_jpeg", "truncated", "corrupt", "not_sq
 
 QUICK_HEADER_BYTES = 256
 HEADER_BYTES = 65536
-"""How far into a file the frame header (SOF) is looked for."""
+LARGE_HEADER_BYTES = 1 << 22
+"""How far into a file the frame header (SOF) is looked for: the first 256 bytes, then
+64 KiB, then 4 MiB (EXIF/ICC/APPn metadata of cameras and editors can exceed 64 KiB)."""
 
 _TAIL_BYTES = 64
 _DOUBLINGS = 7
 
 
 STRICT_TAG = "bad strip (strict mode):"
+UNNAMED = "(a strip that passed the checks; the JPEG decoder does not name it)"
+_DECODER_FAILURE = "jpeg::Uncompress failed"
 _STRICT_FIELDS = re.compile(r"\[bad strip \(strict mode\):\] \[(.*?)\] \[reason:\] \[(\w+)\]")
 
 
@@ -60,11 +64,17 @@ class BadStripError(ValueError):
 
     @classmethod
     def from_op_error(cls, error) -> "BadStripError | None":
-        """The strict-mode failure carried by `error` (any exception), or None."""
+        """The strict-mode failure carried by `error` (any exception), or None.
+
+        A strip that passed the checks and that libjpeg then refuses raises the decoder's
+        own error, which does not name the file: its `name` is UNNAMED (reason
+        decode_failed)."""
         text = str(error)
         found = _STRICT_FIELDS.search(text)
         if found:
             return cls(found.group(1), found.group(2))
+        if _DECODER_FAILURE in text:
+            return cls(UNNAMED, "decode_failed")
         for line in text.splitlines():  # the message in a form the pattern does not know
             if STRICT_TAG in line:
                 return cls(line[line.index(STRICT_TAG) + len(STRICT_TAG):].strip(" []"),
@@ -171,11 +181,17 @@ def jpeg_header(encoded):
     """In-graph: JPEG bytes -> (reason, height, width, channels), int32 scalars, no raise.
 
     reason is OK, EMPTY, NOT_JPEG (no start-of-image marker), TRUNCATED (no end-of-image
-    marker in the last 64 bytes) or CORRUPT (the segment walk does not reach a sane frame
-    header within HEADER_BYTES). Height, width and channels come from the frame header
-    (0 unless OK). The walk looks at the first QUICK_HEADER_BYTES (where encoders without
-    big metadata blocks put the frame header; the work grows with the span) and only when
-    it runs past them at the first HEADER_BYTES.
+    marker after the last start-of-scan) or CORRUPT (the segment walk does not reach a sane
+    frame header within LARGE_HEADER_BYTES). Height, width and channels come from the
+    frame header (0 unless OK). The common case costs one look: the frame header within
+    the first QUICK_HEADER_BYTES (where encoders without big metadata blocks put it; the
+    work grows with the span) and an end-of-image marker within the last 64 bytes. Only
+    when either fails does a tf.cond branch look further: the walk over HEADER_BYTES
+    and then LARGE_HEADER_BYTES, and a search of the whole file for an end-of-image
+    marker after the last start-of-scan (trailers after the image: camera data,
+    padding). In entropy-coded data 0xFF is always followed by 0x00 or a restart marker,
+    so 0xFF 0xD9 there is the image's end; an embedded thumbnail's end comes before the
+    main image's start-of-scan and does not count.
     """
     n = tf.strings.length(encoded)
     has_soi = tf.equal(tf.strings.substr(encoded, 0, 2), b"\xff\xd8") & (n >= 4)
@@ -186,8 +202,12 @@ def jpeg_header(encoded):
                                               _TAIL_BYTES), tf.uint8)
     has_eoi = tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
     found, dims, ran_past = _walk(encoded, n, QUICK_HEADER_BYTES)
-    found, dims = tf.cond(ran_past, lambda: _walk(encoded, n, HEADER_BYTES)[:2],
-                          lambda: (found, dims))
+
+    # Two small conds: their untaken branches cost little (measured about 10 us per strip
+    # more than the header cond alone; one cond over both looks cost twice that).
+    found, dims = tf.cond(ran_past, lambda: _deep_walk(encoded, n), lambda: (found, dims))
+    has_eoi = tf.cond(has_eoi | (n <= _TAIL_BYTES), lambda: has_eoi,
+                      lambda: _ends_after_last_scan(encoded))
     found &= (dims[0] > 0) & (dims[1] > 0)
     reason = tf.where(n == 0, EMPTY, tf.where(
         tf.logical_not(has_soi), NOT_JPEG, tf.where(
@@ -196,16 +216,33 @@ def jpeg_header(encoded):
     return reason, dims[0], dims[1], dims[2]
 
 
+def _deep_walk(encoded, n):
+    """The segment walk over HEADER_BYTES, then over LARGE_HEADER_BYTES if it runs past."""
+    found, dims, ran_past = _walk(encoded, n, HEADER_BYTES)
+    return tf.cond(ran_past, lambda: _walk(encoded, n, LARGE_HEADER_BYTES)[:2],
+                   lambda: (found, dims))
+
+
+def _ends_after_last_scan(encoded):
+    """Whether an end-of-image marker (FF D9) follows the last start-of-scan (FF DA)."""
+    data = tf.cast(tf.io.decode_raw(encoded, tf.uint8), tf.int32)
+    marker = tf.equal(data[:-1], 0xFF)
+    positions = tf.range(tf.size(data) - 1)
+    last = lambda code: tf.reduce_max(  # noqa: E731
+        tf.where(marker & tf.equal(data[1:], code), positions, -1))
+    return last(0xD9) > last(0xDA)
+
+
 def strip_reason(h, w, c, strip_size=None, min_frames: int = 1):
     """In-graph: reason for a well-formed JPEG of h x w x c to be refused as a strip.
 
     NOT_SQUARE: the height is not a multiple of the width (frames cannot be square).
-    WRONG_SHAPE: not 1 or 3 channels, fewer than `min_frames` frames, or a frame width
-    other than `strip_size` when the caller pins it.
+    WRONG_SHAPE: not 1, 3 or 4 channels (4: CMYK/YCCK, which decodes to RGB), fewer than
+    `min_frames` frames, or a frame width other than `strip_size` when the caller pins it.
     """
     safe_w = tf.maximum(w, 1)
     not_square = tf.logical_or(tf.not_equal(h % safe_w, 0), h < w)
-    wrong = tf.logical_not(tf.logical_or(tf.equal(c, 1), tf.equal(c, 3)))
+    wrong = tf.logical_not(tf.equal(c, 1) | tf.equal(c, 3) | tf.equal(c, 4))
     wrong = tf.logical_or(wrong, h // safe_w < min_frames)
     if strip_size is not None:
         wrong = tf.logical_or(wrong, tf.not_equal(w, strip_size))

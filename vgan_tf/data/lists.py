@@ -1,12 +1,17 @@
 """List files: which strips make up a data set, and their optional class labels.
 
-Format (the original release's): one entry per line, the first whitespace-separated token is
-a strip path relative to a data root, an optional second token is an integer class label
-(used by action recognition). Blank lines and `#` comments (a line whose first token starts
-with `#`, or anything after a token that starts with `#`) are ignored.
+Format (the original release's): UTF-8 text (a byte-order mark is allowed), one entry per
+line, the first whitespace-separated token is a strip path relative to a data root, an
+optional second token is an integer class label (used by action recognition). Blank lines
+and `#` comments (a line whose first token starts with `#`, or anything after a token that
+starts with `#`) are ignored. As in the original loaders, tokens after the path are read
+only when labels are asked for (`ClipList.class_labels`): a list with other columns works
+for unlabelled training, and its labels are checked (present, integer, in range) only by
+the tasks that use them.
 
 Paths are refused when they could read outside the data root: absolute paths, URLs
-(`gs://...`) and `..` components that climb above the root. The root itself may be any
+(`gs://...`) and `..` components that climb above the root; and paths the pipeline could
+misread: glob characters, backslashes (separators are '/'), NUL bytes. The root itself may be any
 location `tf.io.gfile` knows (local, gs://, ...).
 """
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Iterable, Sequence
 import tensorflow as tf
 
 NO_LABEL = -1
-"""Label value of an entry whose line has no second token."""
+"""Label value of an entry whose line has no integer second token."""
 
 _GLOB_CHARS = re.compile(r"[*?\[\\]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -31,24 +36,48 @@ _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 class ClipList:
     """Entries of one or more list files.
 
-    `paths` are relative to the data root (normalised, '/'-separated); `labels` holds one
-    int per path (NO_LABEL where the line had none); `sources` names the list file and line
-    of each entry, for error messages.
+    `paths` are relative to the data root (normalised, '/'-separated); `tokens` holds the
+    raw second token of each line (None where there was none); `sources` names the list
+    file and line of each entry, for error messages. `labels` is one int per path: the
+    second token where it is a non-negative integer, NO_LABEL elsewhere.
     """
 
     paths: tuple
-    labels: tuple
+    tokens: tuple
     sources: tuple
 
     def __len__(self):
         return len(self.paths)
 
-    def require_labels(self):
-        """Raises ValueError naming the first entry without a label."""
-        for label, source in zip(self.labels, self.sources):
-            if label == NO_LABEL:
+    @property
+    def labels(self) -> tuple:
+        return tuple(_as_label(token) for token in self.tokens)
+
+    def class_labels(self, label_base: int = 0, num_classes: int | None = None) -> tuple:
+        """The 0-based class of every entry: its second token minus `label_base` (1 for
+        1-based lists such as UCF101's). Raises ValueError naming the file and line of the
+        first entry whose label is missing, not an integer, or out of [0, num_classes)."""
+        result = []
+        for token, source in zip(self.tokens, self.sources):
+            if token is None:
                 raise ValueError(f"{source}: entry has no class label (second token), but "
                                  "labels were requested")
+            try:
+                label = int(token) - label_base
+            except ValueError:
+                raise ValueError(f"{source}: class label {token!r} is not an integer (list "
+                                 "entries are 'path label'; a path cannot contain "
+                                 "whitespace)") from None
+            if label < 0:
+                raise ValueError(f"{source}: class label {token} is below the first class "
+                                 f"{label_base}" + (" (1-based list? use label_base=1)"
+                                                    if label_base == 0 and label == -1
+                                                    else ""))
+            if num_classes is not None and label >= num_classes:
+                raise ValueError(f"{source}: class label {token} is out of range for "
+                                 f"{num_classes} classes numbered from {label_base}")
+            result.append(label)
+        return tuple(result)
 
     def resolve(self, data_root: str | None = None) -> list:
         """The full path of every entry, in order: `data_root` + '/' + entry, or, when
@@ -58,6 +87,14 @@ class ClipList:
             return [join_root(data_root, path) for path in self.paths]
         return [join_root(_list_dir(source), path)
                 for path, source in zip(self.paths, self.sources)]
+
+
+def _as_label(token) -> int:
+    try:
+        label = int(token)
+    except (TypeError, ValueError):
+        return NO_LABEL
+    return label if label >= 0 else NO_LABEL
 
 
 def _list_dir(source: str) -> str:
@@ -82,10 +119,15 @@ def check_relative_path(path: str, where: str) -> str:
 
     Glob characters are refused too, because the pipeline probes existence with a glob op.
     """
+    if "\x00" in path:
+        raise ValueError(f"{where}: path {path!r} contains a NUL byte")
     if _SCHEME.match(path) or path.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(path):
         raise ValueError(f"{where}: absolute path {path!r} refused; list entries must be "
                          "relative to the data root")
-    normal = posixpath.normpath(path.replace("\\", "/"))
+    if "\\" in path:
+        raise ValueError(f"{where}: path {path!r} contains a backslash; list entries use "
+                         "'/' as the separator")
+    normal = posixpath.normpath(path)
     if normal == ".." or normal.startswith("../"):
         raise ValueError(f"{where}: path {path!r} leaves the data root ('..' above it)")
     if normal == ".":
@@ -98,8 +140,9 @@ def check_relative_path(path: str, where: str) -> str:
 
 def parse_list(text: str, name: str) -> ClipList:
     """Parses the contents of one list file called `name` (used in messages)."""
-    paths, labels, sources = [], [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    paths, seconds, sources = [], [], []
+    text = text[1:] if text.startswith("\ufeff") else text  # a UTF-8 byte-order mark
+    for number, line in enumerate(text.split("\n"), start=1):
         tokens = []
         for token in line.split():
             if token.startswith("#"):
@@ -109,19 +152,9 @@ def parse_list(text: str, name: str) -> ClipList:
             continue
         where = f"{name}:{number}"
         paths.append(check_relative_path(tokens[0], where))
-        if len(tokens) > 1:
-            try:
-                label = int(tokens[1])
-            except ValueError:
-                raise ValueError(f"{where}: class label {tokens[1]!r} is not an integer") \
-                    from None
-            if label < 0:
-                raise ValueError(f"{where}: class label {label} is negative")
-            labels.append(label)
-        else:
-            labels.append(NO_LABEL)
+        seconds.append(tokens[1] if len(tokens) > 1 else None)
         sources.append(where)
-    return ClipList(tuple(paths), tuple(labels), tuple(sources))
+    return ClipList(tuple(paths), tuple(seconds), tuple(sources))
 
 
 def expand_list_files(list_files) -> list:
@@ -157,17 +190,27 @@ def read_lists(list_files) -> ClipList:
     naming the file for a list with no entries (after comments and blank lines) or a bad
     line.
     """
-    paths, labels, sources = [], [], []
+    paths, tokens, sources = [], [], []
     for name in expand_list_files(list_files):
-        with tf.io.gfile.GFile(name, "r") as f:
-            parsed = parse_list(f.read(), name)
+        with tf.io.gfile.GFile(name, "rb") as f:
+            parsed = parse_list(_utf8(f.read(), name), name)
         if not parsed.paths:
             raise ValueError(f"list file {name!r} has no entries (only blank lines or "
                              "comments)")
         paths.extend(parsed.paths)
-        labels.extend(parsed.labels)
+        tokens.extend(parsed.tokens)
         sources.extend(parsed.sources)
-    return ClipList(tuple(paths), tuple(labels), tuple(sources))
+    return ClipList(tuple(paths), tuple(tokens), tuple(sources))
+
+
+def _utf8(data: bytes, name: str) -> str:
+    """The text of a list file; ValueError naming the file and line if it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{name}:{line}: not UTF-8 text (byte 0x{data[error.start]:02x} at "
+                         f"offset {error.start}); save the list file as UTF-8") from None
 
 
 def write_list(path: str, entries: Sequence[str], labels: Iterable[int] | None = None,

@@ -100,10 +100,9 @@ def distributed_input_fn(source: ListSource | ShardSource, clip: ClipOptions,
 def _from_list(source, clip, batch_size, options, counter):
     """Names from the list files -> checked elements -> the finished dataset."""
     entries = source.read()
-    if options.with_labels:
-        entries.require_labels()
     paths = entries.resolve(source.data_root)
-    labels = [label if options.with_labels else max(label, 0) for label in entries.labels]
+    labels = (entries.class_labels() if options.with_labels
+              else [max(label, 0) for label in entries.labels])
 
     ds = tf.data.Dataset.from_tensor_slices(
         (tf.constant(paths, tf.string), tf.constant(labels, tf.int64)))
@@ -255,15 +254,14 @@ def _decode_stage(ds, clip, options, counter, safety_net):
 
     ds = ds.map(decode, num_parallel_calls=options.num_parallel_calls,
                 deterministic=options.deterministic)
-    if not options.strict:
-        if safety_net:
-            ds = ds.ignore_errors()
-        if counter is not None:
-            def tally(*element):
-                with tf.control_dependencies([counter.count_decoded()]):
-                    return tf.nest.map_structure(tf.identity, element if len(element) > 1
-                                                 else element[0])
-            ds = ds.map(tally)
+    if not options.strict and safety_net:
+        ds = ds.ignore_errors()
+    if counter is not None:  # strict mode too: else every clip would read as decode_failed
+        def tally(*element):
+            with tf.control_dependencies([counter.count_decoded()]):
+                return tf.nest.map_structure(tf.identity, element if len(element) > 1
+                                             else element[0])
+        ds = ds.map(tally)
     return ds
 
 

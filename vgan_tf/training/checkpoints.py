@@ -7,6 +7,7 @@ the step (see input.py), so it needs no state of its own.
 from __future__ import annotations
 
 import os
+import re
 
 import tensorflow as tf
 from absl import logging
@@ -35,6 +36,36 @@ def checkpoint_manager(gan, directory: str, keep: int) -> tf.train.CheckpointMan
     """
     return tf.train.CheckpointManager(gan_checkpoint(gan), directory, max_to_keep=keep,
                                       step_counter=gan.step)
+
+
+_PARTIAL_SAVES = re.compile(r"^(ckpt-\d+_temp|checkpoint\.tmp\w+)$")
+
+
+def remove_partial_saves(directory: str) -> list:
+    """Deletes what a save killed half-way leaves in a checkpoint folder; returns the names.
+
+    TensorFlow writes a checkpoint's shards into `ckpt-<N>_temp/` and the state file as
+    `checkpoint.tmp<hex>`, then renames; a kill in between leaves them for ever (a long
+    preemptible run leaks disk). Only those names are touched; call it on the chief, before
+    the run's first save.
+    """
+    removed = []
+    if not tf.io.gfile.isdir(directory):
+        return removed
+    for name in sorted(tf.io.gfile.listdir(directory)):
+        name = name.rstrip("/")
+        if not _PARTIAL_SAVES.match(name):
+            continue
+        path = os.path.join(directory, name)
+        if tf.io.gfile.isdir(path):
+            tf.io.gfile.rmtree(path)
+        else:
+            tf.io.gfile.remove(path)
+        removed.append(name)
+    if removed:
+        logging.info("Removed %d partial checkpoint save(s) of a killed run from %s: %s",
+                     len(removed), directory, ", ".join(removed))
+    return removed
 
 
 def restore_latest(gan, manager) -> int:

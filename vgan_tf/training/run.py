@@ -104,6 +104,8 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         gan = build_gan(config)
     manager = checkpoints_lib.checkpoint_manager(
         gan, os.path.join(work_dir, "checkpoints"), config.keep_checkpoints)
+    if chief:
+        checkpoints_lib.remove_partial_saves(manager.directory)
     step = 0
     if config.resume:
         # Every worker resumes from the chief's checkpoints (--model_dir is shared): a
