@@ -96,6 +96,9 @@ def test_no_import_cycle_inside_the_package():
     ("vgan_tf.training", ("vgan_tf.export", "vgan_tf.serving")),
     ("vgan_tf.serving", ("vgan_tf.training", "vgan_tf.data", "vgan_tf.models")),
     ("vgan_tf.viz", ("vgan_tf.training", "vgan_tf.data")),
+    ("vgan_tf.interop", ("vgan_tf.data", "vgan_tf.training", "vgan_tf.serving",
+                         "vgan_tf.tasks")),
+    ("vgan_tf.metrics", ("vgan_tf.training", "vgan_tf.tasks")),
 ])
 def test_rooms_keep_their_boundaries(room, forbidden):
     edges = _imports(_modules())

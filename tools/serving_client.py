@@ -5,7 +5,12 @@
         --seed=100 --num=8 --out_dir=videos --formats=gif
     python -m tools.serving_client --server=localhost:8500 --served_files=gif --seeds=7
 
-Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks.
+    python -m tools.serving_client --server=localhost:8500 --image=photo.jpg \
+        --image=beach.png --out_dir=videos          # the future predictor
+
+Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks; with
+--image, <name>.gif, <name>_strip.jpg and <name>_mask.gif per image file, from the model
+named "predictor" unless --model_name says otherwise.
 """
 from absl import flags
 
@@ -17,7 +22,10 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("server", "localhost:8500",
                     "host:port for gRPC, http://host:port for REST.")
 flags.DEFINE_enum("protocol", None, ["grpc", "rest"], "Default: from --server.")
-flags.DEFINE_string("model_name", api.GENERATOR_MODEL, "Served model name.")
+flags.DEFINE_string("model_name", None, "Served model name (default: generator, or "
+                    "predictor with --image).")
+flags.DEFINE_multi_string("image", [], "Image file(s) (JPEG/PNG) for the future "
+                          "predictor; repeat the flag for several.")
 flags.DEFINE_integer("version", None, "Model version; default: the newest.")
 flags.DEFINE_list("seeds", None, "Seeds to generate (overrides --seed/--num).")
 flags.DEFINE_integer("seed", 0, "First seed.")
@@ -42,15 +50,23 @@ def main(argv):
                  else list(range(FLAGS.seed, FLAGS.seed + FLAGS.num)))
     except ValueError:
         raise entry.UsageError(f"--seeds must be integers, got {FLAGS.seeds}") from None
-    kwargs = dict(model_name=FLAGS.model_name, version=FLAGS.version,
+    model_name = FLAGS.model_name or (api.PREDICTOR_MODEL if FLAGS.image
+                                      else api.GENERATOR_MODEL)
+    kwargs = dict(model_name=model_name, version=FLAGS.version,
                   timeout=FLAGS.timeout, max_batch=FLAGS.max_batch)
     if (FLAGS.protocol or ("rest" if "://" in FLAGS.server else "grpc")) == "rest":
         kwargs["form"] = FLAGS.form
     else:
         kwargs["max_receive_bytes"] = FLAGS.max_receive_mb << 20
-    paths = serving.generate_to_files(
-        serving.make_client(FLAGS.server, FLAGS.protocol or "grpc", **kwargs),
-        seeds, FLAGS.out_dir, formats=FLAGS.formats, served_files=FLAGS.served_files)
+    client = serving.make_client(FLAGS.server, FLAGS.protocol or "grpc", **kwargs)
+    if FLAGS.image:
+        paths = serving.predict_to_files(client, FLAGS.image, FLAGS.out_dir,
+                                         formats=FLAGS.formats,
+                                         served_files=FLAGS.served_files)
+    else:
+        paths = serving.generate_to_files(client, seeds, FLAGS.out_dir,
+                                          formats=FLAGS.formats,
+                                          served_files=FLAGS.served_files)
     print("\n".join(paths))
 
 

@@ -21,9 +21,12 @@ _PUBLIC = {
     "TwoStreamGenerator": "vgan_tf.models",
     "OneStreamGenerator": "vgan_tf.models",
     "Discriminator": "vgan_tf.models",
+    "FuturePredictor": "vgan_tf.models",
+    "ActionClassifier": "vgan_tf.models",
     "NetworkSizes": "vgan_tf.config",
     # Adversarial training (vgan_tf.tasks).
     "VideoGAN": "vgan_tf.tasks",
+    "FuturePredictionGAN": "vgan_tf.tasks",
     "paper_adam": "vgan_tf.tasks",
     # Data (vgan_tf.data).
     "video_dataset": "vgan_tf.data",
@@ -38,9 +41,12 @@ _PUBLIC = {
     "TrainConfig": "vgan_tf.training",
     "from_preset": "vgan_tf.training",
     "train": "vgan_tf.training",
+    "ClassifierConfig": "vgan_tf.training.classification",
+    "train_classifier": "vgan_tf.training.classification",
     # Export for TF Serving (vgan_tf.export).
     "export_generator": "vgan_tf.export",
     "load_generator": "vgan_tf.export",
+    "export_predictor": "vgan_tf.export",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
@@ -63,9 +69,11 @@ if typing.TYPE_CHECKING:  # static tools see the real names
     from vgan_tf.config import NetworkSizes  # noqa: F401
     from vgan_tf.data import (ClipOptions, ListSource, ReadOptions, ShardSource,  # noqa
                               video_dataset)
-    from vgan_tf.export import export_generator, load_generator  # noqa: F401
-    from vgan_tf.models import Discriminator, OneStreamGenerator, TwoStreamGenerator  # noqa
+    from vgan_tf.export import export_generator, export_predictor, load_generator  # noqa
+    from vgan_tf.models import (ActionClassifier, Discriminator, FuturePredictor,  # noqa
+                                OneStreamGenerator, TwoStreamGenerator)
     from vgan_tf.sampling import sample  # noqa: F401
-    from vgan_tf.tasks import VideoGAN, paper_adam  # noqa: F401
+    from vgan_tf.tasks import FuturePredictionGAN, VideoGAN, paper_adam  # noqa: F401
     from vgan_tf.training import TrainConfig, from_preset, train  # noqa: F401
+    from vgan_tf.training.classification import ClassifierConfig, train_classifier  # noqa
     from vgan_tf.viz.samples import write_samples  # noqa: F401

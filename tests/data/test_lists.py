@@ -1,6 +1,7 @@
 """List files: parsing, validation, reading several (globs), writing, path resolution."""
 import os
 
+import numpy as np
 import pytest
 
 from vgan_tf.data import lists
@@ -101,3 +102,23 @@ def test_write_list_refuses_what_the_reader_refuses(tmp_path):
     with pytest.raises(ValueError, match="2 entries but 1 labels"):
         lists.write_list(str(tmp_path / "x.txt"), ["a.jpg", "b.jpg"], [1])
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_label_subset_per_class_with_a_seed():
+    text = "".join(f"c{c}_{i}.jpg {c + 1}\n" for c in range(3) for i in range(8 + 8 * c))
+    entries = lists.parse_list(text, "t.txt")  # 8, 16 and 24 clips of classes 1..3
+    subset = lists.label_subset(entries, 0.125, seed=4, label_base=1, num_classes=3)
+    counts = np.bincount(subset.class_labels(label_base=1), minlength=3)
+    assert counts.tolist() == [1, 2, 3]
+    assert list(subset.sources) == sorted(subset.sources, key=lambda s: int(s.split(":")[1]))
+    assert set(subset.paths) <= set(entries.paths)
+    again = lists.label_subset(entries, 0.125, seed=4, label_base=1, num_classes=3)
+    other = lists.label_subset(entries, 0.125, seed=5, label_base=1, num_classes=3)
+    assert again == subset and other.paths != subset.paths
+    tiny = lists.label_subset(lists.parse_list("a.jpg 0\nb.jpg 1\nc.jpg 1\n", "u"), 0.1)
+    assert tiny.class_labels() == (0, 1)  # at least one per class
+    with pytest.raises(ValueError, match="class 4 has no entry"):
+        lists.label_subset(entries, 0.5, label_base=1, num_classes=4)
+    with pytest.raises(ValueError, match=r"in \(0, 1\]"):
+        lists.label_subset(entries, 0.0)
+

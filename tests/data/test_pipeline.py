@@ -170,6 +170,17 @@ def test_random_window_and_stride(data):
     np.testing.assert_allclose(strided, frames[[0, 2, 4, 4]], atol=1e-5)
 
 
+def test_center_window_takes_the_middle_frames(data):
+    path = data.read().resolve(data.data_root)[0]
+    frames = strips.read_strip(path).astype(np.float32) / 127.5 - 1  # 6 frames of 16px
+    first = ReadOptions(shuffle=False)
+    for length, stride, expected in ((3, 1, [1, 2, 3]), (2, 1, [2, 3]), (2, 2, [1, 3]),
+                                     (4, 2, [0, 2, 4, 4])):  # too long: from 0, padded
+        clip = next(clip_dataset(data, ClipOptions(length, SIZE, window="center",
+                                                   stride=stride), first).as_numpy_iterator())
+        np.testing.assert_allclose(clip, frames[expected], atol=1e-5)
+
+
 def test_explicit_shards_are_disjoint_and_complete(data):
     parts = [_labels(_unbatched(data, shuffle=False, shard=(3, i))) for i in range(3)]
     assert parts == [list(range(i, CLIPS, 3)) for i in range(3)]  # names i, i + 3, ...

@@ -142,6 +142,36 @@ def test_batch_guard_inside_the_graph(exported, generator, name):
     assert all(value.shape[0] == limit for value in outputs.values())
 
 
+@pytest.mark.parametrize("name", [api.GENERATE_FROM_Z, api.GENERATE_FLOAT])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf, 3e38, 2e4])
+def test_non_finite_or_huge_z_is_refused_by_the_graph(exported, generator, name, value):
+    """NaN, infinities and values far outside N(0, 1) would give NaN or black videos with
+    status OK: the exported graph refuses them, naming z."""
+    z = np.zeros([2, generator.latent_dim], np.float32)
+    z[1, 3] = value
+    with pytest.raises(tf.errors.InvalidArgumentError, match="input z must hold finite"):
+        exported.loaded.signatures[name](z=tf.constant(z))
+    z[1, 3] = signatures.MAX_ABS_Z  # the bound itself is accepted
+    assert exported.loaded.signatures[name](z=tf.constant(z))["video"].shape[0] == 2
+
+
+def test_latent_guard_refuses_shapes_a_server_would_feed_unchecked(generator):
+    """tensorflow_model_server feeds tensors without checking them against the signature's
+    [batch, latent] shape; the guard in the graph refuses a wrong rank or width (else
+    [1, n * latent] would reshape into n videos past the batch guard)."""
+    latent = generator.latent_dim
+    def checked(z):
+        with tf.control_dependencies(signatures.check_latents(z, latent)):
+            return tf.identity(z)
+
+    guard = tf.function(checked, input_signature=[tf.TensorSpec(None, tf.float32)])
+    guard(tf.zeros([3, latent]))  # the right shape passes
+    for shape in ([1, 300 * latent], [1, 4 * latent], [1, 0], [latent], [2, 1, latent]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"input z must be "
+                                                                 rf"\[batch, {latent}\]"):
+            guard(tf.zeros(shape))
+
+
 def test_one_stream_generator_serves_a_full_mask_and_its_first_frame():
     sizes = config.TINY
     one = OneStreamGenerator(sizes.frames, sizes.size, sizes.latent_dim, sizes.base_width)

@@ -120,6 +120,8 @@ GRPC_CASES = [  # (what, request, status code, words the message must hold)
 ]
 
 _SEED_BODY = json.dumps({"inputs": {"seed": [1]}})
+_Z_BODY = json.dumps({"signature_name": "generate_from_z",
+                      "inputs": {"z": [[0.0] * SIZES.latent_dim]}})
 _GEN = "/v1/models/generator:predict"
 _PROBE = "/v1/models/probe:predict"
 _B64_TEXT = base64.b64encode(b"hello, not an image").decode()
@@ -177,6 +179,14 @@ REST_CASES = [  # (what, path, body, HTTP status, words the error must hold)
      "b64"),
     ("number as image", _PROBE, json.dumps({"inputs": {"image_bytes": [5]}}), 400,
      "not a string"),
+    ("NaN literal in z", _GEN, _Z_BODY.replace("0.0", "NaN", 1), 400, "not a JSON number"),
+    ("Infinity literal in z", _GEN, _Z_BODY.replace("0.0", "-Infinity", 1), 400,
+     "not a JSON number"),
+    ("number beyond a double", _GEN, _Z_BODY.replace("0.0", "1e400", 1), 400,
+     "out of range for a double"),
+    ("huge but finite z", _GEN, _Z_BODY.replace("0.0", "3e38", 1), 400,
+     "input z must hold finite values"),
+    ("JSON nested 10000 deep", _GEN, "[" * 10000 + "]" * 10000, 400, "nesting deeper"),
 ]
 
 
@@ -294,3 +304,26 @@ def test_stop_closes_both_ports(served):
         server.stop()
     assert not any(_accepts(port) for port in ports)
     server.stop()  # stopping twice is harmless
+
+
+def test_rest_content_length_that_is_not_a_number(served, stub):
+    connection = http.client.HTTPConnection("127.0.0.1", served.server.rest_port, timeout=60)
+    try:
+        connection.putrequest("POST", _GEN)
+        connection.putheader("Content-Length", "twelve")
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 400
+        assert "Content-Length" in json.loads(response.read())["error"]
+    finally:
+        connection.close()
+    _still_answers(served, stub)
+
+
+def test_grpc_unknown_dtype_enum(served, stub):
+    with pytest.raises(grpc.RpcError) as error:
+        stub.Predict(_request(seed=_proto(999, [1])), timeout=60)
+    assert error.value.code().name == "INVALID_ARGUMENT"
+    assert "999 (not a DataType)" in error.value.details()
+    _still_answers(served, stub)
+

@@ -74,7 +74,7 @@ def data(tmp_path_factory):
 
 # (a) validation: each new flag's bad values, and the data sources.
 @pytest.mark.parametrize("overrides,needle", [
-    (dict(window="middle"), "--window must be one of ('first', 'random'), got 'middle'"),
+    (dict(window="middle"), "--window must be one of ('first', 'center', 'random'), got 'middle'"),
     (dict(resize="nearest"), "--resize must be one of ('dct', 'bilinear'), got 'nearest'"),
     (dict(stride=0), "--stride must be a positive integer, got 0"),
     (dict(stride=1.5), "--stride must be an integer, got 1.5"),

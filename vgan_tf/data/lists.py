@@ -89,6 +89,37 @@ class ClipList:
                 for path, source in zip(self.paths, self.sources)]
 
 
+def label_subset(entries: ClipList, fraction: float, seed: int = 0, label_base: int = 0,
+                 num_classes: int | None = None) -> ClipList:
+    """`fraction` of the entries of every class, drawn with `seed` (at least one per class),
+    in list order: the few-label training sets of the representation experiments.
+
+    Raises ValueError for a fraction outside (0, 1], and naming the class when
+    `num_classes` is given and a class has no entry at all.
+    """
+    import numpy as np
+
+    if not 0 < fraction <= 1:
+        raise ValueError(f"label fraction must be in (0, 1], got {fraction!r}")
+    labels = np.asarray(entries.class_labels(label_base, num_classes))
+    if num_classes is not None:
+        empty = sorted(set(range(num_classes)) - set(labels.tolist()))
+        if empty:
+            raise ValueError(f"class {empty[0] + label_base} has no entry in the list "
+                             f"({len(empty)} empty class(es)); a class needs at least one "
+                             "labelled clip")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        count = max(1, int(round(fraction * len(members))))
+        keep.extend(rng.choice(members, size=count, replace=False).tolist())
+    keep = sorted(keep)
+    return ClipList(tuple(entries.paths[i] for i in keep),
+                    tuple(entries.tokens[i] for i in keep),
+                    tuple(entries.sources[i] for i in keep))
+
+
 def _as_label(token) -> int:
     try:
         label = int(token)

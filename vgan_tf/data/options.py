@@ -15,7 +15,7 @@ from vgan_tf.data import strips
 from vgan_tf.validation import positive_int
 
 AUTOTUNE = tf.data.AUTOTUNE
-WINDOWS = ("first", "random")
+WINDOWS = ("first", "center", "random")
 _POLICIES = {p.name: p for p in tf.data.experimental.AutoShardPolicy}
 
 
@@ -32,8 +32,8 @@ def _set(obj, name, value):
 class ClipOptions:
     """What a clip is: `frames` frames of `size` x `size`, taken how from the strip.
 
-    window: 'first' (the top of the strip, the original loader) or 'random' (a uniform
-    window that fits where it can). stride: take every stride-th frame. strip_size: refuse
+    window: 'first' (the top of the strip, the original loader), 'center' (the middle
+    window, for evaluation) or 'random' (a uniform window that fits where it can). stride: take every stride-th frame. strip_size: refuse
     strips whose frames are not this many pixels (WRONG_SHAPE); None accepts any.
     min_frames: refuse strips with fewer frames (shorter ones repeat their last frame).
     resize: 'dct' (the default: the JPEG decoder scales by 2, 4 or 8 where the frame
@@ -71,6 +71,9 @@ class ReadOptions:
     repeat: repeat forever (after the checks: a data set whose every file is bad ends).
     drop_remainder: drop a last partial batch.
     with_labels: yield (video, int64 label) pairs; every list entry then needs a label.
+    label_base: the first class's label in the lists (1 for 1-based lists): labels come
+      out 0-based (label - label_base); a label below it is an error naming file:line
+      (for shards, a record below it fails like a record without a label).
     strict: raise InvalidArgumentError on the first bad strip instead of skipping it.
     cache: True caches the checked encoded bytes in memory, a string in files with that
       prefix; the shuffle then happens after the cache, over `shuffle_buffer` strips.
@@ -113,6 +116,7 @@ class ReadOptions:
     service: object = None
     log_stream: object = None
     skip_clips: int = 0
+    label_base: int = 0
 
     def __post_init__(self):
         if (not isinstance(self.skip_clips, int) or isinstance(self.skip_clips, bool)
@@ -120,6 +124,10 @@ class ReadOptions:
             raise ValueError(f"skip_clips must be a non-negative integer, got "
                              f"{self.skip_clips!r}")
         optional_positive_int("shuffle_buffer", self.shuffle_buffer)
+        if not isinstance(self.label_base, int) or isinstance(self.label_base, bool) or \
+                self.label_base < 0:
+            raise ValueError(f"label_base must be a non-negative integer, got "
+                             f"{self.label_base!r}")
         _set(self, "shard", _shard(self.shard))
         _set(self, "auto_shard_policy", _policy(self.auto_shard_policy))
 

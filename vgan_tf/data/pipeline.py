@@ -101,7 +101,7 @@ def _from_list(source, clip, batch_size, options, counter):
     """Names from the list files -> checked elements -> the finished dataset."""
     entries = source.read()
     paths = entries.resolve(source.data_root)
-    labels = (entries.class_labels() if options.with_labels
+    labels = (entries.class_labels(options.label_base) if options.with_labels
               else [max(label, 0) for label in entries.labels])
 
     ds = tf.data.Dataset.from_tensor_slices(
@@ -162,9 +162,11 @@ def _from_shards(source, clip, batch_size, options, counter):
                                        options.strict, clip.strip_size, clip.min_frames,
                                        options.log_stream)
         if options.with_labels:
+            label = features["label"] - options.label_base
             with tf.control_dependencies([tf.debugging.assert_non_negative(
-                    features["label"], ["record without a label:", features["path"]])]):
-                element["label"] = tf.identity(features["label"])
+                    label, ["record without a label (or below label_base):",
+                            features["path"]])]):
+                element["label"] = tf.identity(label)
         else:
             element["label"] = tf.maximum(features["label"], 0)
         return element
@@ -245,6 +247,10 @@ def _decode_stage(ds, clip, options, counter, safety_net):
             start = strips.window_start(element["height"] // element["width"], clip.frames,
                                         clip.stride, tf.stack([tf.cast(base_seed, tf.int64),
                                                                index]))
+        elif clip.window == "center":
+            element = args[0]
+            start = strips.center_start(element["height"] // element["width"], clip.frames,
+                                        clip.stride)
         else:
             element, start = args[0], 0
         video = strips.decode_clip(element["encoded"], clip.frames, clip.size, clip.stride,

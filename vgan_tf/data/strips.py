@@ -99,6 +99,13 @@ def frame_indices(num_strip_frames, frames: int, stride: int = 1, start=0):
         start + (used - 1) * stride
 
 
+def center_start(num_strip_frames, frames: int, stride: int) -> tf.Tensor:
+    """The start frame of the middle window of `frames` frames at `stride` (0 for a clip
+    too short, which then repeats its last frame). int32 scalar."""
+    span = (frames - 1) * stride + 1
+    return tf.maximum(tf.cast(num_strip_frames, tf.int32) - span, 0) // 2
+
+
 def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:
     """A uniform start frame for a random window of `frames` frames at `stride`.
 

@@ -44,8 +44,9 @@ _DIGITS = (
 DIGIT_BITMAPS = np.array([[[c == "1" for c in row] for row in d] for d in _DIGITS], bool)
 """[10, 7, 5] bool: hard-coded 5x7 digit glyphs."""
 
-_PALETTE = np.array([(255, 40, 40), (40, 220, 40), (60, 90, 255), (255, 230, 0),
-                     (255, 0, 255), (0, 230, 230), (255, 140, 0), (255, 255, 255)], np.uint8)
+PALETTE = np.array([(255, 40, 40), (40, 220, 40), (60, 90, 255), (255, 230, 0),
+                    (255, 0, 255), (0, 230, 230), (255, 140, 0), (255, 255, 255)], np.uint8)
+"""[8, 3] uint8 RGB: the sprites' colours (the dynamics scorer finds objects by them)."""
 
 
 def _sprite_scale(size: int) -> int:
@@ -99,7 +100,7 @@ def render_clip(seed: int, index: int, frames: int = 32, size: int = 64):
     limit = np.array([size - sprite_w, size - sprite_h], np.float64)[None, :]
     start = rng.uniform(0.0, 1.0, size=(count, 2)) * limit
     digits = rng.integers(0, 10, size=count)
-    colours = _PALETTE[rng.choice(len(_PALETTE), size=count, replace=False)]
+    colours = PALETTE[rng.choice(len(PALETTE), size=count, replace=False)]
 
     pos, vel = _bounce(start, velocity, np.repeat(limit, count, axis=0), frames)
     corner = np.rint(pos).astype(np.int64)  # [frames, count, 2] (x, y) top-left

@@ -5,15 +5,22 @@ data in `vgan_tf.serving.api` (see docs/serving.md):
 
     from vgan_tf import export
     path = export.export_generator(generator, "/models", model_name="generator")
+    path = export.export_predictor(predictor, "/models")   # /models/predictor/<N>/
 
-writes `/models/generator/<next free version>/` with the signatures of
-`api.GENERATOR_SIGNATURES` and `assets.extra/tf_serving_warmup_requests`.
+writes `/models/<name>/<next free version>/` with the signatures of
+`api.GENERATOR_SIGNATURES` (or `api.PREDICTOR_SIGNATURES`) and
+`assets.extra/tf_serving_warmup_requests`. `future_files` animates image files with a
+predictor (what vgan-predict runs).
 """
+from vgan_tf.export.predictor import PredictorServingModule
 from vgan_tf.export.signatures import GeneratorServingModule
-from vgan_tf.export.writer import (export_generator, export_generator_file, generator_path,
-                                   list_versions, load_generator, next_version)
+from vgan_tf.export.writer import (export_generator, export_generator_file,
+                                   export_predictor, export_predictor_file, generator_path,
+                                   list_versions, load_generator, next_version,
+                                   predictor_path)
 
 __all__ = [
-    "GeneratorServingModule", "export_generator", "export_generator_file", "generator_path",
-    "list_versions", "load_generator", "next_version",
+    "GeneratorServingModule", "PredictorServingModule", "export_generator",
+    "export_generator_file", "export_predictor", "export_predictor_file", "generator_path",
+    "list_versions", "load_generator", "next_version", "predictor_path",
 ]

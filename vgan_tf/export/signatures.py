@@ -42,6 +42,28 @@ def _check_batch(batch_size, max_batch: int):
         [f"batch size must be between 1 and {max_batch} rows; got", batch_size])
 
 
+MAX_ABS_Z = 1e4
+"""Largest |z| a request may hold: latents are N(0, 1) draws; far larger values overflow
+the network to inf/NaN (answered INVALID_ARGUMENT instead of black or NaN videos)."""
+
+
+def check_latents(z, latent_dim: int):
+    """Graph-side guards on a fed z: rank 2 and width latent_dim (a real model server does
+    not check fed shapes against the signature, and the generator would otherwise reshape
+    [1, n * latent] into n videos past the batch guard), every value finite and at most
+    MAX_ABS_Z in magnitude. InvalidArgumentError naming `z` otherwise."""
+    shape = tf.shape(z)
+    good_shape = tf.equal(tf.rank(z), 2) & tf.equal(shape[-1], latent_dim)
+    shape_ok = tf.debugging.Assert(good_shape, [
+        f"input z must be [batch, {latent_dim}] (rank 2, {latent_dim} values per row); got "
+        "shape", shape])
+    with tf.control_dependencies([shape_ok]):
+        values_ok = tf.debugging.Assert(tf.reduce_all(tf.abs(z) <= MAX_ABS_Z), [
+            f"input z must hold finite values of magnitude at most {MAX_ABS_Z:g} (N(0, 1) "
+            "latents); got NaN, infinity or a value beyond that"])
+    return [shape_ok, values_ok]
+
+
 class GeneratorServingModule(tf.Module):
     """Wraps a built video generator (e.g. `TwoStreamGenerator`) with serving signatures.
 
@@ -81,7 +103,9 @@ class GeneratorServingModule(tf.Module):
         return sampling.latents_for_seeds(seed, self.generator.latent_dim)
 
     def _float_parts(self, z):
-        with tf.control_dependencies([_check_batch(tf.shape(z)[0], self.max_batch)]):
+        with tf.control_dependencies(check_latents(z, self.generator.latent_dim)):
+            batch_ok = _check_batch(tf.shape(z)[0], self.max_batch)
+        with tf.control_dependencies([batch_ok]):
             z = tf.identity(z)
         parts = self.generator.generate_parts(z, training=False)
         video = tf.cast(parts["video"], tf.float32)

@@ -52,6 +52,21 @@ def generator_warmup_requests(model_name: str, latent_dim: int, batch_sizes=(1,)
     return requests
 
 
+def predictor_warmup_requests(model_name: str, size: int, batch_sizes=(1,)):
+    """One request per (signature of api.PREDICTOR_SIGNATURES, batch size): grey images,
+    as a PNG file for image_bytes and as pixels for image."""
+    requests = []
+    grey = np.full([size, size, 3], 128, np.uint8)
+    png = tf.io.encode_png(grey).numpy()
+    for batch in batch_sizes:
+        values = {api.IMAGE_BYTES: np.array([png] * batch, dtype=object),
+                  api.IMAGE: np.repeat(grey[None], batch, axis=0)}
+        for name, signature in api.PREDICTOR_SIGNATURES.items():
+            requests.append(predict_request(
+                model_name, name, {i: values[i] for i in signature.inputs}))
+    return requests
+
+
 def write_warmup_requests(saved_model_dir: str, requests) -> str:
     """Writes `requests` (PredictRequest protos) as PredictionLogs; returns the file path."""
     _, prediction_log_pb2 = _serving_apis()

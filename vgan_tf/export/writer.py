@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgan_tf import validation
+from vgan_tf.export import predictor as predictor_lib
 from vgan_tf.export import signatures as signatures_lib
 from vgan_tf.export import warmup as warmup_lib
 from vgan_tf.serving import api
@@ -49,7 +50,8 @@ def generator_path(model_dir: str) -> str:
 
 
 def load_generator(path: str):
-    """Loads a generator saved by training (`<model_dir>/generator.keras`)."""
+    """Loads a generator (or predictor) saved by training (`<model_dir>/generator.keras`,
+    `<model_dir>/predictor.keras`)."""
     importlib.import_module("vgan_tf.models")  # registers the custom Keras classes
 
     if not os.path.exists(path):
@@ -70,9 +72,22 @@ def export_generator(generator, export_base: str, model_name: str = api.GENERATO
     Returns the version directory. Raises FileExistsError if `version` already exists.
     `warmup_batch_sizes=()` skips the warm-up file.
     """
+    _ensure_built(generator)
+
+    def save(staging):
+        module = signatures_lib.GeneratorServingModule(generator, max_batch=max_batch)
+        tf.saved_model.save(module, staging, signatures=module.signatures())
+        if warmup_batch_sizes:
+            warmup_lib.write_warmup_requests(staging, warmup_lib.generator_warmup_requests(
+                model_name, generator.latent_dim, warmup_batch_sizes))
+
+    return _write_version(export_base, model_name, version, save)
+
+
+def _write_version(export_base: str, model_name: str, version, save) -> str:
+    """Runs save(staging_dir), then renames the staging folder to its version folder."""
     if not model_name or "/" in model_name:
         raise ValueError(f"model_name must be a plain folder name, got {model_name!r}")
-    _ensure_built(generator)
     model_base = os.path.join(export_base, model_name)
     if version is None:
         version = next_version(model_base)
@@ -83,12 +98,7 @@ def export_generator(generator, export_base: str, model_name: str = api.GENERATO
     os.makedirs(model_base, exist_ok=True)
     staging = os.path.join(model_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
     try:
-        module = signatures_lib.GeneratorServingModule(generator, max_batch=max_batch)
-        tf.saved_model.save(module, staging, signatures=module.signatures())
-        if warmup_batch_sizes:
-            requests = warmup_lib.generator_warmup_requests(
-                model_name, generator.latent_dim, warmup_batch_sizes)
-            warmup_lib.write_warmup_requests(staging, requests)
+        save(staging)
         try:
             os.rename(staging, final)
         except OSError as error:
@@ -104,3 +114,35 @@ def export_generator(generator, export_base: str, model_name: str = api.GENERATO
 def export_generator_file(path: str, export_base: str, **kwargs) -> str:
     """Loads a `.keras` generator and exports it (kwargs as for `export_generator`)."""
     return export_generator(load_generator(path), export_base, **kwargs)
+
+
+PREDICTOR_FILENAME = "predictor.keras"
+
+
+def predictor_path(model_dir: str) -> str:
+    """Where a --model=future run saves its final predictor: `<model_dir>/predictor.keras`."""
+    return os.path.join(model_dir, PREDICTOR_FILENAME)
+
+
+def export_predictor(predictor, export_base: str, model_name: str = api.PREDICTOR_MODEL,
+                     version: int | None = None, max_batch: int = api.MAX_BATCH,
+                     warmup_batch_sizes=(1,), crop: str = "centre") -> str:
+    """Exports a FuturePredictor with the signatures of `api.PREDICTOR_SIGNATURES` into
+    `export_base/<model_name>/<version>/`; returns the version directory."""
+    if not predictor.built:
+        predictor(np.zeros((1,) + tuple(predictor.image_shape), np.float32), training=False)
+
+    def save(staging):
+        module = predictor_lib.PredictorServingModule(predictor, max_batch=max_batch,
+                                                      crop=crop)
+        tf.saved_model.save(module, staging, signatures=module.signatures())
+        if warmup_batch_sizes:
+            warmup_lib.write_warmup_requests(staging, warmup_lib.predictor_warmup_requests(
+                model_name, predictor.image_shape[0], warmup_batch_sizes))
+
+    return _write_version(export_base, model_name, version, save)
+
+
+def export_predictor_file(path: str, export_base: str, **kwargs) -> str:
+    """Loads a `.keras` predictor and exports it (kwargs as for `export_predictor`)."""
+    return export_predictor(load_generator(path), export_base, **kwargs)

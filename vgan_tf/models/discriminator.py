@@ -19,6 +19,23 @@ from vgan_tf.models.stages import StagedNetwork, stage
 EPS = blocks.DISCRIMINATOR_BN_EPSILON
 
 
+def feature_stack(lay: config_lib.Layout) -> keras.Sequential:
+    """The stage "d_features": video -> last hidden volume, shared by the Discriminator and
+    the ActionClassifier (same layer names, so weights move between them by name)."""
+    widths = lay.widths[::-1]
+    layers = [
+        blocks.down3d(widths[0], "d_conv0"),
+        keras.layers.LeakyReLU(negative_slope=0.2, name="d_lrelu0"),
+    ]
+    for i, width in enumerate(widths[1:], start=1):
+        layers += [
+            blocks.down3d(width, f"d_conv{i}"),
+            blocks.batch_norm(EPS, f"d_bn{i}"),
+            keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_lrelu{i}"),
+        ]
+    return stage("d_features", (lay.frames, lay.size, lay.size, 3), layers)
+
+
 @keras.saving.register_keras_serializable(package="vgan_tf")
 class Discriminator(StagedNetwork):
 
@@ -27,18 +44,7 @@ class Discriminator(StagedNetwork):
     def __init__(self, frames=32, size=64, base_width=64, **kwargs):
         super().__init__(**kwargs)
         self.layout = config_lib.layout(frames, size, base_width)
-        widths = self.layout.widths[::-1]
-        layers = [
-            blocks.down3d(widths[0], "d_conv0"),
-            keras.layers.LeakyReLU(negative_slope=0.2, name="d_lrelu0"),
-        ]
-        for i, width in enumerate(widths[1:], start=1):
-            layers += [
-                blocks.down3d(width, f"d_conv{i}"),
-                blocks.batch_norm(EPS, f"d_bn{i}"),
-                keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_lrelu{i}"),
-            ]
-        self.feature_stack = stage("d_features", self.video_shape, layers)
+        self.feature_stack = feature_stack(self.layout)
         self.logit_head = stage("d_head", self.feature_shape, [
             blocks.down3d(1, "d_logit", kernel=(self.layout.seed_frames, 4, 4), strides=1,
                           padding="valid", dtype="float32"),

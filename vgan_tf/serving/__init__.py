@@ -20,7 +20,7 @@ import importlib
 _LAZY = {
     "ServingError": "base", "Client": "base", "check_batch": "base", "seeds_array": "base",
     "GrpcClient": "grpc_client", "RestClient": "rest_client",
-    "write_videos": "files", "generate_to_files": "files",
+    "write_videos": "files", "generate_to_files": "files", "predict_to_files": "files",
     "DevServer": "dev_server",
 }
 

@@ -81,3 +81,32 @@ GENERATOR_SIGNATURES = {signature.name: signature for signature in (
     Signature(GENERATE_GIF, _SEED_INPUT, {GIF_BYTES: Tensor("string")}),
 )}
 """signature name -> Signature: what the exported generator serves (docs/serving.md)."""
+
+
+# -- the future predictor (still image -> video) ---------------------------------------
+PREDICTOR_MODEL = "predictor"
+"""The served name (and export folder) of the future predictor."""
+
+PREDICT_FROM_IMAGE = "predict_from_image"
+PREDICT_JPEG_STRIP = "predict_jpeg_strip"
+PREDICT_GIF = "predict_gif"
+
+IMAGE_BYTES = "image_bytes"
+IMAGE = "image"
+
+CROPS = ("centre", "none")
+"""How an image of another shape becomes the model's square input: the centre square
+(default), or the whole image resized (aspect ratio not kept)."""
+
+_IMAGE_BYTES_INPUT = {IMAGE_BYTES: Tensor("string")}
+_IMAGE_INPUT = {IMAGE: Tensor("uint8", ("height", "width", 3))}
+
+PREDICTOR_SIGNATURES = {signature.name: signature for signature in (
+    Signature(SERVING_DEFAULT, _IMAGE_BYTES_INPUT, _UINT8_PARTS),
+    Signature(PREDICT_FROM_IMAGE, _IMAGE_INPUT, _UINT8_PARTS),
+    Signature(PREDICT_JPEG_STRIP, _IMAGE_BYTES_INPUT, {STRIP_BYTES: Tensor("string")}),
+    Signature(PREDICT_GIF, _IMAGE_BYTES_INPUT, {GIF_BYTES: Tensor("string")}),
+)}
+"""signature name -> Signature: what the exported predictor serves. `image_bytes` rows are
+JPEG, PNG, GIF or BMP files of any size, decoded, centre-cropped to a square and resized
+to the model size inside the graph; `image` rows are uint8 images of the model size."""

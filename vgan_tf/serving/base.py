@@ -105,3 +105,12 @@ class Client(abc.ABC):
         """Animated GIF bytes made by the server, one per seed."""
         outputs = self.predict({api.SEED: seeds_array(seeds)}, api.GENERATE_GIF)
         return [bytes(b) for b in outputs[api.GIF_BYTES]]
+
+    def predict_images(self, image_bytes, signature_name: str = api.SERVING_DEFAULT) -> dict:
+        """A future predictor's videos for encoded image files (JPEG/PNG bytes, one per
+        row): video [b,T,H,W,3], mask, background (predict_jpeg_strip / predict_gif:
+        strip_bytes / gif_bytes)."""
+        rows = [bytes(b) for b in image_bytes]
+        if not rows:
+            raise ValueError("no images to send")
+        return self.predict({api.IMAGE_BYTES: np.array(rows, dtype=object)}, signature_name)

@@ -55,6 +55,43 @@ _NUMPY = {types_pb2.DT_UINT8: np.uint8, types_pb2.DT_INT32: np.int32,
           types_pb2.DT_STRING: object}
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest JSON nesting a REST request may have (a tensor of rank 60 is already absurd)."""
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range for a double")
+    return value
+
+
+def _json_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings not counted)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
 class ServingStatus(Exception):
     """An error to answer: `code` is a grpc.StatusCode name."""
 
@@ -62,6 +99,14 @@ class ServingStatus(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+def _dtype_enum_name(dtype: int) -> str:
+    """DT_... for a known enum value, else the number (a client may send any int)."""
+    try:
+        return types_pb2.DataType.Name(dtype)
+    except ValueError:
+        return f"{dtype} (not a DataType)"
 
 
 def _dtype_name(dtype: int) -> str:
@@ -202,7 +247,7 @@ def tensor_from_proto(proto) -> np.ndarray:
         raise ServingStatus("INVALID_ARGUMENT", f"tensor shape {dims} is too large")
     if proto.dtype not in _NUMPY:
         raise ServingStatus("INVALID_ARGUMENT",
-                            f"unsupported tensor dtype {types_pb2.DataType.Name(proto.dtype)}")
+                            f"unsupported tensor dtype {_dtype_enum_name(proto.dtype)}")
     count = int(np.prod(dims, dtype=np.int64))
     if proto.tensor_content:
         size = np.dtype(_NUMPY[proto.dtype]).itemsize
@@ -337,7 +382,11 @@ class _RestHandler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: dict):
-        data = json.dumps(body).encode()
+        try:
+            data = json.dumps(body, allow_nan=False).encode()
+        except ValueError:  # NaN or infinity in an output: not JSON
+            status, data = 500, json.dumps({"error": "the model's output holds NaN or "
+                                            "infinity, which JSON cannot carry"}).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -384,7 +433,13 @@ class _RestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         try:
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise ServingStatus("INVALID_ARGUMENT", "Content-Length must be a number of "
+                                    "bytes") from None
+            if length < 0:
+                raise ServingStatus("INVALID_ARGUMENT", "Content-Length must not be negative")
             if length > self.max_body_bytes:
                 raise ServingStatus("INVALID_ARGUMENT", f"request body of {length} bytes is "
                                     "over the limit")
@@ -428,9 +483,15 @@ class _RestHandler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _parse(raw: bytes) -> dict:
+        """The request body as JSON, strictly: NaN/Infinity literals and numbers that
+        overflow a double are refused (not JSON), as is nesting deeper than
+        MAX_JSON_DEPTH (Python's parser would raise RecursionError)."""
         try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
+            text = raw.decode("utf-8")
+            if _json_depth(text) > MAX_JSON_DEPTH:
+                raise ValueError(f"nesting deeper than {MAX_JSON_DEPTH} levels")
+            body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise ServingStatus("INVALID_ARGUMENT", f"JSON Parse error: {error}") from None
         if not isinstance(body, dict):
             raise ServingStatus("INVALID_ARGUMENT", "JSON request must be an object")

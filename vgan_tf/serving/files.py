@@ -19,22 +19,23 @@ SERVED_FILES = ("none", "jpeg_strip", "gif")
 
 
 def write_videos(outputs: dict, seeds, out_dir: str, formats=FORMATS,
-                 fps: float = 8.0) -> list:
+                 fps: float = 8.0, stems=None) -> list:
     """Writes the served videos of `seeds` (one per row of `outputs`) into `out_dir`.
 
     `outputs` is what `client.generate` returned (uint8 video and mask: encoded here), or
     {"strip_bytes": client.generate_jpeg_strips(...)} or {"gif_bytes":
     client.generate_gifs(...)}: served files are written as served (a served strip also
-    gives a GIF when "gif" is in `formats`). Returns the written paths.
+    gives a GIF when "gif" is in `formats`). Returns the written paths. `stems` names the
+    files of each row instead of seed_<s> (the predictor's: its input files' names).
     """
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"formats must be among gif, strip; got {sorted(unknown)}")
     os.makedirs(out_dir, exist_ok=True)
-    seeds = seeds_array(seeds)
+    names = list(stems) if stems is not None else [f"seed_{s}" for s in seeds_array(seeds)]
     paths = []
-    for row, seed in enumerate(seeds):
-        stem = os.path.join(out_dir, f"seed_{seed}")
+    for row, name_ in enumerate(names):
+        stem = os.path.join(out_dir, name_)
         if api.GIF_BYTES in outputs:
             paths.append(stem + ".gif")
             with open(paths[-1], "wb") as handle:
@@ -86,4 +87,29 @@ def generate_to_files(client, seeds, out_dir: str, formats=FORMATS,
         else:
             outputs = client.generate(chunk)
         paths += write_videos(outputs, chunk, out_dir, formats, fps)
+    return paths
+
+
+def predict_to_files(client, image_paths, out_dir: str, formats=FORMATS,
+                     served_files: str = "none", fps: float = 8.0) -> list:
+    """Sends image files (JPEG/PNG, any size) to a served future predictor and writes
+    <name>.gif, <name>_strip.jpg, <name>_mask.gif per image (named after the input file);
+    returns the paths. `served_files` as for generate_to_files."""
+    if served_files not in SERVED_FILES:
+        raise ValueError(f"served_files must be none, jpeg_strip or gif, got {served_files!r}")
+    image_paths = list(image_paths)
+    if not image_paths:
+        raise ValueError("no images to send")
+    signature = {"none": api.SERVING_DEFAULT, "jpeg_strip": api.PREDICT_JPEG_STRIP,
+                 "gif": api.PREDICT_GIF}[served_files]
+    paths = []
+    for start in range(0, len(image_paths), client.max_batch):
+        chunk = image_paths[start:start + client.max_batch]
+        data = []
+        for path in chunk:
+            with open(path, "rb") as handle:
+                data.append(handle.read())
+        outputs = client.predict_images(data, signature)
+        stems = [os.path.splitext(os.path.basename(p))[0] for p in chunk]
+        paths += write_videos(outputs, None, out_dir, formats, fps, stems=stems)
     return paths

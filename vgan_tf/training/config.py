@@ -17,6 +17,9 @@ from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
 GENERATORS = ("two_stream", "one_stream")
+MODELS = ("video", "future")
+"""video: the unconditional VideoGAN (noise -> video); future: the FuturePredictionGAN
+(still image -> video, the original's main_conditional.lua)."""
 _SERVICE_ADDRESS = re.compile(r"^(grpc://)?[^\s:/]+:\d{1,5}$")
 
 
@@ -44,8 +47,8 @@ class TrainConfig:
                                  "<model_dir>/synthetic_data).")
     # How clips are cut from the strips and read (vgan_tf.data).
     window: str = setting("first", "Which frames of a strip make a clip: first (the top, "
-                          "the original loader) or random (a random window that fits, "
-                          "seeded per clip).", choices=WINDOWS)
+                          "the original loader), center (the middle window) or random (a "
+                          "random window that fits, seeded per clip).", choices=WINDOWS)
     stride: int = setting(1, "Take every stride-th frame of the strip.", minimum=1)
     strip_size: int = setting(0, "Refuse (skip) strips whose frames are not this many "
                               "pixels wide; 0 accepts any size (frames are resized to "
@@ -63,6 +66,9 @@ class TrainConfig:
                                 "docs/data.md). Skipped strips are then logged by the "
                                 "workers, not counted here.")
     # Model.
+    model: str = setting("video", "video: the unconditional video GAN (noise -> video); "
+                         "future: future prediction (frame 1 of each clip -> the clip; "
+                         "presets future_paper, future_tiny).", choices=MODELS)
     generator: str = setting("two_stream", "The paper's two-stream generator or its "
                              "one-stream baseline.", choices=GENERATORS)
     frames: int = setting(32, "Frames per clip (a multiple of size/4).", minimum=1)
@@ -70,7 +76,8 @@ class TrainConfig:
     latent_dim: int = setting(100, "Size of the latent vector z (100 in the paper).",
                               minimum=1)
     base_width: int = setting(64, "Channels of the widest-resolution hidden layer (64 in "
-                              "the paper).", minimum=1)
+                              "the paper's video model, 128 in its future predictor and "
+                              "that model's discriminator).", minimum=1)
     # Optimisation (the paper: Adam 2e-4, beta1 0.5, batch 64, mask prior 0.1).
     batch_size: int = setting(64, "GLOBAL batch size: split evenly over all replicas of all "
                               "workers (must be a multiple of the replica count).",
@@ -85,6 +92,9 @@ class TrainConfig:
     beta_1: float = setting(0.5, "Adam beta_1 of both networks.", minimum=0, below=1)
     mask_weight: float = setting(0.1, "Weight of the L1 mask prior (0.1 in the paper).",
                                  minimum=0)
+    l1_weight: float = setting(10.0, "--model=future: weight (lambda) of the mean L1 "
+                               "between the first predicted frame and the input frame (10 "
+                               "in the original).", minimum=0)
     seed: int = setting(0, "Seed of the initial weights, the training noise and the data "
                         "order.")
     shuffle_buffer: int = setting(1024, "Clips in the shuffle buffer.", minimum=1)
@@ -137,6 +147,9 @@ class TrainConfig:
             self.sizes
         except ValueError as error:
             raise ValueError(f"--frames/--size/--latent_dim/--base_width: {error}") from None
+        if self.model == "future" and self.generator != "two_stream":
+            raise ValueError("--generator applies to --model=video only: the future "
+                             "predictor is always two-stream")
         return self
 
     def _validate_data(self):
@@ -171,6 +184,22 @@ PRESETS = {
                       steps=1200, steps_per_epoch=100, checkpoint_every=200,
                       synthetic_clips=1024, num_samples=16, sample_scale=3, log_every=50,
                       summary_every=20, sample_every=200),
+    # The original's future prediction (main_conditional.lua): batch 32, widths 128..1024
+    # (predictor and discriminator), Adam 2e-4 / 0.5, lambda 10.
+    "future_paper": dict(model="future", frames=32, size=64, base_width=128, batch_size=32,
+                         l1_weight=10.0, steps=100_000, steps_per_epoch=1000,
+                         checkpoint_every=1000, log_every=100, summary_every=100,
+                         sample_every=1000),
+    # Seconds on a CPU: every layer of the predictor at 8 frames of 16x16.
+    "future_tiny": dict(model="future", frames=8, size=16, base_width=8, batch_size=8,
+                        steps=20, steps_per_epoch=10, checkpoint_every=10, num_samples=4,
+                        sample_scale=4, synthetic_clips=64, log_every=5, summary_every=5,
+                        sample_every=10),
+    # `make demo-future`: minutes on 2 CPU cores.
+    "future_demo": dict(model="future", frames=16, size=32, base_width=16, batch_size=16,
+                        steps=1000, steps_per_epoch=100, checkpoint_every=200,
+                        g_learning_rate=1e-3, synthetic_clips=1024, num_samples=8,
+                        sample_scale=3, log_every=50, summary_every=20, sample_every=200),
 }
 
 

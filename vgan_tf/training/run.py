@@ -5,8 +5,11 @@ Layout of `model_dir`:
                                 step (the last `keep_checkpoints`)
     tensorboard/                event files (see summaries.py)
     generator.keras             the final generator, loadable with keras.saving.load_model
+                                (predictor.keras for --model=future)
     samples/                    video.gif, foreground.gif, mask.gif, masked_foreground.gif,
-                                background.png for seeds 0 .. num_samples - 1
+                                background.png for seeds 0 .. num_samples - 1; for
+                                --model=future the same predicted from num_samples input
+                                frames, with input.png and beside.gif (see sample_images)
     config.json                 the TrainConfig of the run
     .worker_<i>/                scratch of non-chief workers (multi_worker), removed at end
 
@@ -26,12 +29,14 @@ import os
 import shutil
 
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from vgan_tf import tasks
-from vgan_tf.data import checks
-from vgan_tf.models import Discriminator, OneStreamGenerator, TwoStreamGenerator
+from vgan_tf.data import checks, synthetic
+from vgan_tf.models import (Discriminator, FuturePredictor, OneStreamGenerator,
+                            TwoStreamGenerator)
 from vgan_tf.training import callbacks as callbacks_lib
 from vgan_tf.training import checkpoints as checkpoints_lib
 from vgan_tf.training import input as input_lib
@@ -43,17 +48,32 @@ from vgan_tf.training.errors import BadDataError, InputError
 from vgan_tf.viz import samples
 
 
-def build_gan(config: TrainConfig) -> tasks.VideoGAN:
-    """The compiled VideoGAN of `config`, in config.precision (call inside a strategy scope
-    to distribute)."""
+FINAL_MODEL_FILES = {"video": "generator.keras", "future": "predictor.keras"}
+
+
+def final_model_path(config: TrainConfig) -> str:
+    """Where the run saves its final generator (or predictor) as a .keras file."""
+    return os.path.join(config.model_dir, FINAL_MODEL_FILES[config.model])
+
+
+def build_gan(config: TrainConfig) -> tasks.AdversarialTask:
+    """The compiled task of `config` (VideoGAN, or FuturePredictionGAN for
+    --model=future), in config.precision (call inside a strategy scope to distribute)."""
     s = config.sizes
-    generator_cls = TwoStreamGenerator if config.generator == "two_stream" else OneStreamGenerator
     with precision_lib.policy(config.precision):
-        generator = generator_cls(s.frames, s.size, s.latent_dim, s.base_width,
-                                  name="generator")
+        if config.model == "future":
+            generator = FuturePredictor(s.frames, s.size, s.base_width, name="predictor")
+        else:
+            generator_cls = (TwoStreamGenerator if config.generator == "two_stream"
+                             else OneStreamGenerator)
+            generator = generator_cls(s.frames, s.size, s.latent_dim, s.base_width,
+                                      name="generator")
         discriminator = Discriminator(s.frames, s.size, s.base_width, name="discriminator")
-    gan = tasks.VideoGAN(generator, discriminator, mask_weight=config.mask_weight,
-                           seed=config.seed)
+    if config.model == "future":
+        gan = tasks.FuturePredictionGAN(generator, discriminator, l1_weight=config.l1_weight)
+    else:
+        gan = tasks.VideoGAN(generator, discriminator, mask_weight=config.mask_weight,
+                             seed=config.seed)
     gan.compile(
         g_optimizer=precision_lib.wrap_optimizer(
             tasks.paper_adam(config.g_learning_rate, config.beta_1, name="g_adam"),
@@ -65,6 +85,24 @@ def build_gan(config: TrainConfig) -> tasks.VideoGAN:
     return gan
 
 
+def sample_images(config: TrainConfig, source, num: int) -> np.ndarray | None:
+    """The fixed input frames of a future predictor's samples ([num, size, size, 3] in
+    [-1, 1]), None for the video model. With --synthetic: frame 1 of clips of another
+    synthetic set (seed + 1), so held out from training; otherwise frame 1 of the first
+    clips of the training stream (order fixed by --seed)."""
+    if config.model != "future":
+        return None
+    if config.synthetic:
+        clips = [synthetic.render_clip(config.seed + 1, i, config.frames, config.size)[0]
+                 for i in range(num)]
+        return np.stack([clip[0] for clip in clips]).astype(np.float32) / 127.5 - 1.0
+    frames = []
+    for batch in input_lib.training_data(config, source, stable_iterators=False):
+        frames.extend(batch[:, 0].numpy())
+        if len(frames) >= num:
+            return np.stack(frames[:num]).astype(np.float32)
+
+
 def _check_jit(config: TrainConfig):
     if config.jit_compile and not strategy_lib.has_gpu():
         logging.warning("--jit_compile on a machine without GPU: XLA made the VideoGAN step "
@@ -72,7 +110,8 @@ def _check_jit(config: TrainConfig):
 
 
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
-    """Trains (or resumes) the run described by `config`; returns the VideoGAN.
+    """Trains (or resumes) the run described by `config`; returns the task (VideoGAN or
+    FuturePredictionGAN).
 
     `strategy` defaults to make_strategy(config.strategy). Raises InputError when the data
     cannot be set up and NonFiniteLossError when a loss turns NaN/inf (nothing is saved for
@@ -99,6 +138,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     except (ValueError, OSError, tf.errors.OpError) as error:
         raise InputError(str(error)) from error
     counter = input_lib.make_skip_counter(config)  # outside the strategy scope: a local tally
+    images = sample_images(config, source, max(config.summary_samples, config.num_samples))
     keras.utils.set_random_seed(config.seed)  # the same initial weights in every run
     with strategy.scope():
         gan = build_gan(config)
@@ -134,7 +174,9 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
                                       counter),
             summaries.TensorBoardSummaries(writer, config.summary_every, config.sample_every,
                                            config.batch_size, config.summary_samples,
-                                           counter=counter),
+                                           counter=counter,
+                                           sample_images=None if images is None
+                                           else images[:config.summary_samples]),
         ]
         try:
             _fit(gan, lambda skip: input_lib.training_input(config, strategy, source, skip, counter),
@@ -146,9 +188,15 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
             raise BadDataError(_strict_failure(bad, gan, manager)) from error
         callbacks_lib.log_skip_summary(counter)
     if chief:
-        checkpoints_lib.save_atomically(gan.generator, os.path.join(config.model_dir, "generator.keras"))
-        samples.write_samples(gan.generator, os.path.join(config.model_dir, "samples"),
-                              config.num_samples, 0, config.sample_fps, config.sample_scale)
+        checkpoints_lib.save_atomically(gan.generator, final_model_path(config))
+        if images is None:
+            samples.write_samples(gan.generator, os.path.join(config.model_dir, "samples"),
+                                  config.num_samples, 0, config.sample_fps,
+                                  config.sample_scale)
+        else:
+            samples.write_predictions(gan.generator, images[:config.num_samples],
+                                      os.path.join(config.model_dir, "samples"),
+                                      config.sample_fps, config.sample_scale)
     else:
         shutil.rmtree(os.path.join(work_dir, "checkpoints"), ignore_errors=True)
     return gan

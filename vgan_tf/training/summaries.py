@@ -21,6 +21,9 @@ Tags (under <model_dir>/tensorboard):
                                           side by side; background is one image)
   samples/{video,foreground,mask}_gif     the same grids as animated GIFs (image plugin,
                                           GIF bytes; TensorBoard animates them)
+  samples/input, samples/beside(_gif)     future prediction: the fixed input frames, and
+                                          each input (still) left of its predicted video
+  losses/l1                               future prediction: the first-frame L1 term
 Scalars every `every` steps, samples every `sample_every` steps and at the end.
 
 The summaries are written with `tf.summary.write` and the scalar/image plugins' metadata
@@ -41,7 +44,7 @@ from vgan_tf.viz import grid, samples, video_files
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
                "d_real_acc": "accuracy/d_real", "d_fake_acc": "accuracy/d_fake",
-               "mask_mean": "mask/mean"}
+               "mask_mean": "mask/mean", "l1": "losses/l1"}
 SPARSE_BELOW = 0.1
 
 
@@ -82,9 +85,16 @@ def gif(tag: str, video_uint8: np.ndarray, step: int, fps: float = 8.0):
             video_uint8.shape[1], step)
 
 
-def write_samples(generator, step: int, num: int, seed: int = 0):
-    """Sample summaries for seeds seed .. seed + num - 1 (inference mode)."""
-    parts, pixels = samples.sample_uint8(generator, num, seed)
+def write_samples(generator, step: int, num: int, seed: int = 0, images=None):
+    """Sample summaries for seeds seed .. seed + num - 1 (inference mode), or for a future
+    predictor the videos predicted from `images` [n, H, W, 3] in [-1, 1]."""
+    if images is None:
+        parts, pixels = samples.sample_uint8(generator, num, seed)
+    else:
+        parts, pixels = samples.predict_uint8(generator, images)
+        image("samples/input", pixels["input"], step)
+        image("samples/beside", frame_strips(pixels["beside"]), step)
+        gif("samples/beside_gif", grid.video_grid(pixels["beside"]), step)
     if "mask" in parts:
         image("samples/background", pixels["background"], step)
         scalar("mask/sample_mean", float(np.mean(parts["mask"])), step)
@@ -108,11 +118,13 @@ def write_skip_counts(counts: dict, step: int):
 
 class TensorBoardSummaries(keras.callbacks.Callback):
     """Writes the scalars and samples above into `writer` (a no-op writer off the chief);
-    the data/ scalars when given the run's SkipCounter."""
+    the data/ scalars when given the run's SkipCounter; for a future predictor the
+    samples are predicted from `sample_images` [n, H, W, 3] in [-1, 1]."""
 
     def __init__(self, writer, every: int, sample_every: int, global_batch: int,
-                 num_samples: int = 4, seed: int = 0, counter=None):
+                 num_samples: int = 4, seed: int = 0, counter=None, sample_images=None):
         super().__init__()
+        self.sample_images = sample_images
         self.writer, self.every, self.sample_every = writer, every, sample_every
         self.global_batch, self.num_samples, self.seed = global_batch, num_samples, seed
         self.counter = counter
@@ -151,5 +163,6 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     def _samples(self, step):
         self._last_sampled = step
         with self.writer.as_default():
-            write_samples(self.model.generator, step, self.num_samples, self.seed)
+            write_samples(self.model.generator, step, self.num_samples, self.seed,
+                          self.sample_images)
         self.writer.flush()

@@ -1,0 +1,73 @@
+"""tools/import_torch7.py as a user runs it, and the interop room's boundaries."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from tests.helpers import REPO
+from tests.interop import reference, torch_nets
+from tests.interop import t7_writer as w
+from tests.test_package import _imports, _modules
+from vgan_tf import config as config_lib
+from vgan_tf import models  # noqa: F401  (registers the classes load_model revives)
+
+
+def _run(*args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "tools.import_torch7", *args], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=240)
+
+
+def _our_lines(stderr):
+    return [l for l in stderr.splitlines() if l.strip() and not l.startswith(
+        ("WARNING: All log messages before absl", "I0000", "W0000", "E0000"))]
+
+
+def test_the_binary_converts_and_exports(tmp_path):
+    sizes = config_lib.TINY
+    weights = torch_nets.generator_weights(sizes)
+    t7_path = str(tmp_path / "iter1000_net.t7")
+    w.save(t7_path, torch_nets.generator_tree(sizes, weights, cudnn=True, type_name="Cuda"))
+    out = str(tmp_path / "golf.keras")
+    result = _run(f"--t7={t7_path}", f"--output={out}", f"--export_base={tmp_path}/models",
+                  "--model_name=golf")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"-> {out}" in result.stdout and "golf/1" in result.stdout
+    assert os.path.exists(tmp_path / "models" / "golf" / "1" / "saved_model.pb")
+    z = np.random.default_rng(0).normal(size=(2, sizes.latent_dim)).astype(np.float32)
+    video = np.asarray(keras.saving.load_model(out)(z, training=False))
+    expected = reference.generator(weights, z, len(sizes.layout.widths))["video"]
+    np.testing.assert_allclose(video, reference.to_channels_last(expected), atol=1e-4)
+
+
+def test_a_refused_file_is_one_line_naming_the_module(tmp_path):
+    layout = config_lib.TINY.layout
+    tree = torch_nets.discriminator_tree(layout, torch_nets.discriminator_weights(layout))
+    tree.fields["modules"][3] = w.Module("nn.ReLU", {})  # d_bn1 (Lua index 4) replaced
+    t7_path = str(tmp_path / "netD.t7")
+    w.save(t7_path, tree)
+    for args, needle in [
+            ([f"--t7={t7_path}"], "modules[4]: expected VolumetricBatchNormalization, "
+                                  "found nn.ReLU"),
+            ([f"--t7={tmp_path}/missing.t7"], "missing.t7")]:
+        result = _run(*args, f"--output={tmp_path}/out.keras")
+        lines = _our_lines(result.stderr)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert len(lines) == 1 and lines[0].startswith("import_torch7: error: "), lines
+        assert needle in lines[0], lines
+        assert not os.path.exists(tmp_path / "out.keras")
+
+
+def test_interop_keeps_its_room():
+    edges = _imports(_modules())
+    allowed = ("vgan_tf.config", "vgan_tf.models", "vgan_tf.interop", "vgan_tf.export")
+    found = {m: t for m, t in edges.items() if m.startswith("vgan_tf.interop")}
+    assert "vgan_tf.interop.torch7" in found and "vgan_tf.interop.t7" in found
+    for module, targets in found.items():
+        bad = sorted(t for t in targets if not t.startswith(allowed))
+        assert not bad, f"{module} imports {bad}"
+    assert found["vgan_tf.interop.t7"] == set()  # the format reader: numpy only

@@ -1,0 +1,114 @@
+"""The representation experiment's runs: three regimes trained and evaluated end to end
+on the synthetic scenes (label: the sprites' direction of motion), bad input named, and
+both binaries."""
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from tests.helpers import REPO
+from vgan_tf import training
+from vgan_tf.data import synthetic
+from vgan_tf.training import classification as cls
+
+TINY = dict(frames=8, size=16, base_width=8)
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """A 2-step tiny VideoGAN run (its folder) and labelled train/test lists."""
+    root = tmp_path_factory.mktemp("representation")
+    run = root / "gan"
+    training.train(training.from_preset("tiny", model_dir=str(run), synthetic=True,
+                                        synthetic_clips=16, steps=2, steps_per_epoch=2,
+                                        checkpoint_every=2, num_samples=1, verbose=0))
+    train = synthetic.write_synthetic_dataset(str(root / "train"), 24, frames=8, size=16,
+                                              seed=11)
+    test = synthetic.write_synthetic_dataset(str(root / "test"), 16, frames=8, size=16,
+                                             seed=12)
+    return str(run), train, test
+
+
+def config(tmp_path, fixture, **overrides):
+    run, train, test = fixture
+    values = dict(TINY, model_dir=str(tmp_path / "cls"), train_list=(train,),
+                  test_list=(test,), num_classes=synthetic.NUM_CLASSES, regime="finetune",
+                  pretrained=run, batch_size=8, epochs=1, verbose=0)
+    values.update(overrides)
+    return cls.ClassifierConfig(**values)
+
+
+@pytest.mark.parametrize("regime", ["random_init", "linear", "finetune"])
+def test_each_regime_trains_and_reports(tmp_path, pretrained, regime):
+    extra = {"pretrained": ""} if regime == "random_init" else {}
+    report = cls.train_classifier(config(tmp_path, pretrained, regime=regime, **extra))
+    out = tmp_path / "cls"
+    saved = json.load(open(out / "report.json"))
+    assert saved["top1"] == report["top1"] and saved["settings"]["regime"] == regime
+    assert report["count"] == report["listed"] == 16 and report["trained_on"] == 24
+    assert np.array(report["confusion"]).sum() == 16
+    assert 0 <= report["top1"] <= report["top5"] <= 1
+    assert (out / "confusion.png").stat().st_size > 0
+    classifier = keras.saving.load_model(str(out / "classifier.keras"))
+    pretrained_d = cls.pretrained_discriminator(pretrained[0])
+    same = [np.array_equal(a, b) for a, b in zip(classifier.feature_stack.get_weights(),
+                                                 pretrained_d.feature_stack.get_weights())]
+    if regime == "linear":
+        assert all(same)  # frozen: weights and BatchNorm statistics as pretrained
+    else:
+        assert not all(same)
+
+
+def test_label_fraction_trains_on_a_share_of_every_class(tmp_path, pretrained):
+    report = cls.train_classifier(config(tmp_path, pretrained, label_fraction=0.125))
+    trained = (tmp_path / "cls" / "train_list.txt").read_text().split("\n")
+    assert report["trained_on"] == len([l for l in trained if l and not l.startswith("#")])
+    assert synthetic.NUM_CLASSES <= report["trained_on"] < 24
+
+
+def test_bad_input_is_named(tmp_path, pretrained):
+    with pytest.raises(ValueError, match="does not match the classifier"):
+        cls.train_classifier(config(tmp_path, pretrained, base_width=16))
+    with pytest.raises(ValueError, match=r"train.txt:\d+: class label \d is out of range "
+                                         "for 4 classes"):
+        cls.train_classifier(config(tmp_path, pretrained, num_classes=4))
+    with pytest.raises(ValueError, match="class 8 has no entry"):
+        cls.train_classifier(config(tmp_path, pretrained, num_classes=9, label_fraction=0.5))
+    with pytest.raises(ValueError, match="needs --pretrained"):
+        config(tmp_path, pretrained, pretrained="").validate()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        cls.pretrained_discriminator(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_binaries_train_then_evaluate(tmp_path, pretrained):
+    run, train, test = pretrained
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out = tmp_path / "cls"
+    trained = subprocess.run(
+        [sys.executable, "-m", "tools.finetune_classifier", "--preset=tiny",
+         f"--model_dir={out}", f"--train_list={train}", f"--test_list={test}",
+         f"--num_classes={synthetic.NUM_CLASSES}", "--regime=linear", f"--pretrained={run}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert "top1 " in trained.stdout and (out / "classifier.keras").exists()
+    evaluated = subprocess.run(
+        [sys.executable, "-m", "tools.evaluate_classifier",
+         f"--classifier={out / 'classifier.keras'}", f"--test_list={test}",
+         f"--out_dir={tmp_path / 'eval'}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    first = json.load(open(out / "report.json"))
+    again = json.load(open(tmp_path / "eval" / "report.json"))
+    assert again["confusion"] == first["confusion"] and again["top1"] == first["top1"]
+    missing = subprocess.run(
+        [sys.executable, "-m", "tools.finetune_classifier", "--preset=tiny",
+         f"--model_dir={out}2", f"--train_list={train}", f"--test_list={test}",
+         "--regime=finetune", f"--pretrained={tmp_path}/nothing"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "nothing" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -1,0 +1,79 @@
+"""FuturePredictionGAN: the original's conditional training (main_conditional.lua).
+
+The train step is the shared one of adversarial.py (D on the real clips and on the
+predicted clips as separate batches, non-saturating G loss, BN sync across replicas);
+what is particular here:
+  * the input of the predictor is frame 1 of each real clip, `real[:, 0]`;
+  * G pays `l1_weight` (10 in the original) * mean |first predicted frame - input frame|,
+    the mean over every element of that frame (nn.AbsCriterion), replica-scaled like the
+    adversarial losses;
+  * no mask prior (the original has none here); the mask mean is logged.
+
+Usage:
+    gan = FuturePredictionGAN(FuturePredictor(), Discriminator(base_width=128))
+    gan.compile()                 # Adam(2e-4, beta_1=0.5) for both, as in the original
+    gan.fit(clips, epochs=...)    # batches [batch, frames, size, size, 3] in [-1, 1]
+Logs d_loss, g_loss (adversarial + weighted l1), l1, mask_mean, d_real_acc, d_fake_acc.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from vgan_tf.tasks import losses
+from vgan_tf.tasks.adversarial import AdversarialTask
+
+L1_WEIGHT = 10.0
+
+
+def input_frames(real):
+    """The predictor's inputs: frame 1 of each clip, [batch, size, size, 3]."""
+    return real[:, 0]
+
+
+def first_frame_l1_per_example(video, image):
+    """mean |video[:, 0] - image| of each example: [batch] float32."""
+    diff = tf.abs(tf.cast(video[:, 0], tf.float32) - tf.cast(image, tf.float32))
+    return tf.reduce_mean(tf.reshape(diff, [tf.shape(diff)[0], -1]), axis=1)
+
+
+@keras.saving.register_keras_serializable(package="vgan_tf")
+class FuturePredictionGAN(AdversarialTask):
+    """A FuturePredictor and an unconditioned Discriminator trained with `fit`.
+
+    Args:
+      generator: a FuturePredictor (anything with `video_shape` and
+        `generate_parts(image, training)` returning "video" and optionally "mask").
+      discriminator: a Discriminator for the same video shape (base width 128 in the
+        original).
+      l1_weight: lambda of the first-frame reconstruction term (10 in the original).
+    """
+
+    penalty_metric_names = ("l1", "mask_mean")
+
+    def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, **kwargs):
+        if l1_weight < 0:
+            raise ValueError(f"l1_weight must be >= 0, got {l1_weight}")
+        super().__init__(generator, discriminator, **kwargs)
+        self.l1_weight = float(l1_weight)
+
+    def generate(self, real, training):
+        return self.generator.generate_parts(input_frames(real), training=training)
+
+    def generator_penalty(self, parts, real):
+        if self.l1_weight <= 0:
+            return None
+        return self.l1_weight * tf.nn.compute_average_loss(
+            first_frame_l1_per_example(parts["video"], input_frames(real)))
+
+    def penalty_logs(self, parts, real):
+        l1 = tf.reduce_mean(first_frame_l1_per_example(parts["video"], input_frames(real)))
+        mask = parts.get("mask")
+        mask_mean = (tf.constant(0.0) if mask is None
+                     else tf.reduce_mean(losses.mask_l1_per_example(mask)))
+        return self.l1_weight * l1, {"l1": l1, "mask_mean": mask_mean}
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(l1_weight=self.l1_weight)
+        return config

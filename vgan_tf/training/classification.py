@@ -1,0 +1,250 @@
+"""Action recognition from the learned representation: train a classifier, then measure it.
+
+The original (main_ucf.lua) fine-tuned the discriminator as a classifier and printed
+training-batch accuracy; here a run trains with `model.fit` and then evaluates on a held-out
+list: top-1, top-5, mean per-class accuracy, the confusion matrix (JSON and a picture).
+
+Regimes (`--regime`):
+  random_init  the same network, fresh paper initialisation (nothing pretrained);
+  linear       pretrained features frozen, BatchNorm in inference mode, only the head
+               trains (the paper's "logistic regression" on the representation);
+  finetune     pretrained features, everything trains.
+Pretrained weights (`--pretrained`) come from a VideoGAN training folder (its config.json
+gives the sizes, its latest checkpoint the discriminator) or a `.keras` Discriminator or
+VideoGAN file.
+
+Outputs in `model_dir`: classifier.keras, report.json (scores + the run's settings),
+confusion.png, train_list.txt (the clips trained on, after --label_fraction), backup/
+(exact resume of an interrupted fit, keras BackupAndRestore).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
+from vgan_tf.data import ClipOptions, ListSource, ReadOptions, lists, video_dataset
+from vgan_tf.data.strips import RESIZE_METHODS
+from vgan_tf.metrics import classification as scores
+from vgan_tf.models import Discriminator
+from vgan_tf.models.classifier import ActionClassifier
+from vgan_tf.tasks import paper_adam
+from vgan_tf.training import checkpoints as checkpoints_lib
+from vgan_tf.training import strategy as strategy_lib
+
+REGIMES = ("random_init", "linear", "finetune")
+
+
+@dataclasses.dataclass
+class ClassifierConfig:
+    """One classifier run. Defaults are the original's (Adam 2e-4 / beta1 0.5)."""
+
+    model_dir: str = setting("", "Folder for the classifier, its report and picture.")
+    train_list: tuple = setting((), "Labelled list file(s) ('path label' per line) to train "
+                                "on (repeat the flag or use globs).")
+    test_list: tuple = setting((), "Labelled list file(s) to evaluate on.")
+    data_root: str = setting("", "Folder the list paths are relative to (default: each list "
+                             "file's folder).")
+    num_classes: int = setting(101, "Number of classes.", minimum=1)
+    label_base: int = setting(0, "The first class's label in the lists: 0, or 1 for 1-based "
+                              "lists such as UCF101's classInd numbering.", minimum=0)
+    label_fraction: float = setting(1.0, "Train on this fraction of the training clips of "
+                                    "every class (at least one each), drawn with --seed.",
+                                    minimum=0, exclusive=True)
+    regime: str = setting("finetune", "random_init (fresh network), linear (frozen "
+                          "pretrained features, only the head trains) or finetune "
+                          "(pretrained, everything trains).", choices=REGIMES)
+    pretrained: str = setting("", "A VideoGAN training folder, or a .keras Discriminator or "
+                              "VideoGAN file (needed by linear and finetune).")
+    frames: int = setting(32, "Frames per clip.", minimum=1)
+    size: int = setting(64, "Frame size.", minimum=1)
+    base_width: int = setting(64, "The discriminator's base width.", minimum=1)
+    batch_size: int = setting(64, "Global batch size.", minimum=1)
+    epochs: int = setting(10, "Epochs (passes over the training clips).", minimum=1)
+    learning_rate: float = setting(2e-4, "Adam learning rate.", minimum=0, exclusive=True)
+    beta_1: float = setting(0.5, "Adam beta_1.", minimum=0, below=1)
+    resize: str = setting("dct", "Frame resizing, as for vgan-train.", choices=RESIZE_METHODS)
+    seed: int = setting(0, "Seed of the initial weights, the data order and "
+                        "--label_fraction.")
+    strategy: str = setting("default", "tf.distribute strategy, as for vgan-train.",
+                            choices=strategy_lib.STRATEGIES)
+    verbose: int = setting(1, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per "
+                           "epoch.", choices=(0, 1, 2))
+
+    def validate(self) -> "ClassifierConfig":
+        if not self.model_dir:
+            raise ValueError("--model_dir is required: the folder for the classifier")
+        config_flags.validate_fields(self)
+        for name in ("train_list", "test_list"):
+            if not getattr(self, name):
+                raise ValueError(f"--{name} is required: labelled list file(s)")
+        if self.regime != "random_init" and not self.pretrained:
+            raise ValueError(f"--regime={self.regime} needs --pretrained (a VideoGAN "
+                             "training folder or a .keras discriminator)")
+        if self.regime == "random_init" and self.pretrained:
+            raise ValueError("--regime=random_init trains from a fresh network: drop "
+                             "--pretrained")
+        return self
+
+
+PRESETS = {
+    # UCF101 as in the paper's experiment: 101 classes numbered from 1, batch 256.
+    "ucf101": dict(num_classes=101, label_base=1, batch_size=256, frames=32, size=64,
+                   base_width=64),
+    # Seconds on a CPU, for tests and trying things.
+    "tiny": dict(frames=8, size=16, base_width=8, batch_size=8, epochs=2, verbose=0),
+}
+
+
+def from_preset(name: str, **overrides) -> ClassifierConfig:
+    if name not in PRESETS:
+        raise ValueError(f"--preset must be one of {sorted(PRESETS)}, got {name!r}")
+    return ClassifierConfig(**dict(PRESETS[name], **overrides))
+
+
+def pretrained_discriminator(path: str) -> Discriminator:
+    """The discriminator of a VideoGAN training folder or of a `.keras` file."""
+    if path.endswith(".keras"):
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"--pretrained: no such file {path}")
+        import importlib
+        importlib.import_module("vgan_tf.tasks")  # registers VideoGAN for loading
+        model = keras.saving.load_model(path, safe_mode=True)
+        model = getattr(model, "discriminator", model)
+        if not isinstance(model, Discriminator):
+            raise ValueError(f"--pretrained: {path} holds a {type(model).__name__}, not a "
+                             "Discriminator or VideoGAN")
+        return model
+    settings = os.path.join(path, "config.json")
+    if not os.path.isfile(settings):
+        raise FileNotFoundError(f"--pretrained: {path} is neither a .keras file nor a "
+                                "training folder (no config.json)")
+    with open(settings) as handle:
+        sizes = json.load(handle)
+    discriminator = Discriminator(sizes["frames"], sizes["size"], sizes["base_width"])
+    latest = tf.train.latest_checkpoint(os.path.join(path, "checkpoints"))
+    if latest is None:
+        raise FileNotFoundError(f"--pretrained: {path}/checkpoints holds no checkpoint")
+    tf.train.Checkpoint(discriminator=discriminator).restore(latest).expect_partial()
+    logging.info("Pretrained discriminator from %s", latest)
+    return discriminator
+
+
+def build_classifier(config: ClassifierConfig) -> ActionClassifier:
+    """The compiled classifier of `config`'s regime (pretrained weights loaded)."""
+    classifier = ActionClassifier(config.num_classes, config.frames, config.size,
+                                  config.base_width, name="classifier")
+    if config.regime != "random_init":
+        classifier.load_features(pretrained_discriminator(config.pretrained))
+    if config.regime == "linear":
+        classifier.freeze_features()
+    classifier.compile(
+        optimizer=paper_adam(config.learning_rate, config.beta_1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+                 keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")],
+        jit_compile=False)
+    return classifier
+
+
+def _common_list_dir(entries) -> str:
+    folders = sorted({os.path.dirname(source.rsplit(":", 1)[0]) for source in entries.sources})
+    if len(folders) > 1:
+        raise ValueError(f"--train_list: list files in several folders ({folders[:2]} ...) "
+                         "need --data_root, the folder their paths are relative to")
+    return folders[0]
+
+
+def _labelled(config, list_files, *, train: bool):
+    entries = lists.read_lists(list(list_files))
+    entries.class_labels(config.label_base, config.num_classes)  # errors name file:line
+    return entries
+
+
+def _dataset(config, list_file, *, train: bool):
+    clip = ClipOptions(config.frames, config.size, window="random" if train else "center",
+                       resize=config.resize)
+    options = ReadOptions(shuffle=train, seed=config.seed, repeat=train,
+                          drop_remainder=False, with_labels=True, label_base=config.label_base)
+    return video_dataset(ListSource(list_file, config.data_root or None), clip,
+                         config.batch_size, options)
+
+
+def evaluate(classifier, config: ClassifierConfig, list_files=None) -> dict:
+    """The scores of `classifier` on the test list (centre window of every clip)."""
+    list_files = list(list_files or config.test_list)
+    entries = _labelled(config, list_files, train=False)
+    logits, labels = [], []
+    for videos, batch_labels in _dataset(config, list_files, train=False):
+        logits.append(classifier(videos, training=False).numpy())
+        labels.append(batch_labels.numpy())
+    if not logits:
+        raise ValueError(f"no test clip could be read from {list_files}")
+    report = scores.classification_report(np.concatenate(logits), np.concatenate(labels),
+                                          config.num_classes)
+    report["listed"] = len(entries)
+    return report
+
+
+def train_classifier(config: ClassifierConfig) -> dict:
+    """Trains the classifier of `config`, evaluates it, writes the outputs; returns the
+    report."""
+    config.validate()
+    strategy = strategy_lib.make_strategy(config.strategy)
+    os.makedirs(config.model_dir, exist_ok=True)
+    entries = _labelled(config, config.train_list, train=True)
+    if config.label_fraction < 1:
+        entries = lists.label_subset(entries, config.label_fraction, config.seed,
+                                     config.label_base, config.num_classes)
+    # The clips trained on (after --label_fraction), relative to the training root.
+    train_root = config.data_root or _common_list_dir(entries)
+    train_list = lists.write_list(os.path.join(config.model_dir, "train_list.txt"),
+                                  entries.paths, [int(t) for t in entries.tokens])
+    keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        classifier = build_classifier(config)
+    steps = max(1, -(-len(entries) // config.batch_size))
+    data = _dataset(dataclasses.replace(config, data_root=train_root), train_list,
+                    train=True)
+    logging.info("Training %s on %d clips of %d classes (%d steps per epoch)",
+                 config.regime, len(entries), config.num_classes, steps)
+    classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, verbose=config.verbose,
+                   callbacks=[keras.callbacks.BackupAndRestore(
+                       os.path.join(config.model_dir, "backup"))])
+    checkpoints_lib.save_atomically(classifier,
+                                    os.path.join(config.model_dir, "classifier.keras"))
+    report = evaluate(classifier, config)
+    report["trained_on"] = len(entries)
+    report["settings"] = dataclasses.asdict(config)
+    write_report(report, config.model_dir)
+    return report
+
+
+def write_report(report: dict, out_dir: str) -> list:
+    """report.json and confusion.png in out_dir (each written under a temporary name and
+    renamed); returns their paths."""
+    from PIL import Image
+
+    json_path = os.path.join(out_dir, "report.json")
+    tmp = json_path + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(report, handle, indent=1, default=list)
+    os.replace(tmp, json_path)
+    png_path = os.path.join(out_dir, "confusion.png")
+    tmp = png_path + ".tmp"
+    Image.fromarray(scores.confusion_picture(report["confusion"])).save(tmp, format="PNG")
+    os.replace(tmp, png_path)
+    return [json_path, png_path]
+
+
+def summary_line(report: dict) -> str:
+    return (f"top1 {report['top1']:.4f}  top5 {report['top5']:.4f}  mean class accuracy "
+            f"{report['mean_class_accuracy']:.4f}  on {report['count']} clips "
+            f"(chance {report['chance']:.4f})")
