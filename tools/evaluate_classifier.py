@@ -18,6 +18,8 @@ flags.DEFINE_multi_string("test_list", [], "Labelled list file(s) to evaluate on
 flags.DEFINE_string("data_root", "", "Folder the list paths are relative to.")
 flags.DEFINE_integer("label_base", 0, "The first class's label in the lists (1: 1-based).")
 flags.DEFINE_integer("batch_size", 32, "Clips per batch.")
+flags.DEFINE_integer("test_clips", 1, "Windows per test video whose logits are averaged "
+                     "(1: the centre window).", lower_bound=1)
 flags.DEFINE_string("out_dir", None, "Where report.json and confusion.png go (default: the "
                     "classifier's folder).")
 flags.mark_flag_as_required("classifier")
@@ -43,7 +45,8 @@ def main(argv):
         model_dir=FLAGS.out_dir or os.path.dirname(os.path.abspath(FLAGS.classifier)),
         test_list=tuple(FLAGS.test_list), data_root=FLAGS.data_root,
         num_classes=classifier.num_classes, label_base=FLAGS.label_base, frames=frames,
-        size=size, base_width=classifier.layout.base_width, batch_size=FLAGS.batch_size)
+        size=size, base_width=classifier.layout.base_width, batch_size=FLAGS.batch_size,
+        test_clips=FLAGS.test_clips)
     report = classification_lib.evaluate(classifier, config)
     report["classifier"] = os.path.abspath(FLAGS.classifier)
     os.makedirs(config.model_dir, exist_ok=True)

@@ -179,6 +179,12 @@ def test_center_window_takes_the_middle_frames(data):
         clip = next(clip_dataset(data, ClipOptions(length, SIZE, window="center",
                                                    stride=stride), first).as_numpy_iterator())
         np.testing.assert_allclose(clip, frames[expected], atol=1e-5)
+    for position, expected in ((0.0, [0, 1, 2]), (1.0, [3, 4, 5]), (0.4, [1, 2, 3])):
+        clip = next(clip_dataset(data, ClipOptions(3, SIZE, window="center",
+                                                   position=position), first).as_numpy_iterator())
+        np.testing.assert_allclose(clip, frames[expected], atol=1e-5)
+    with pytest.raises(ValueError, match="position must be in"):
+        ClipOptions(3, SIZE, window="center", position=1.5)
 
 
 def test_explicit_shards_are_disjoint_and_complete(data):

@@ -1,6 +1,7 @@
 """The representation experiment's runs: three regimes trained and evaluated end to end
 on the synthetic scenes (label: the sprites' direction of motion), bad input named, and
 both binaries."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -68,6 +69,29 @@ def test_label_fraction_trains_on_a_share_of_every_class(tmp_path, pretrained):
     trained = (tmp_path / "cls" / "train_list.txt").read_text().split("\n")
     assert report["trained_on"] == len([l for l in trained if l and not l.startswith("#")])
     assert synthetic.NUM_CLASSES <= report["trained_on"] < 24
+
+
+def test_test_clips_average_the_logits_of_spread_windows(tmp_path, pretrained):
+    from vgan_tf.data import ClipOptions, ListSource, ReadOptions, video_dataset
+    from vgan_tf.metrics import classification as scores
+    base = config(tmp_path, pretrained, regime="random_init", pretrained="", frames=4,
+                  size=16)  # 4 of the strips' 8 frames: the windows differ
+    classifier = cls.build_classifier(base)
+    assert cls.test_positions(1) == [0.5] and cls.test_positions(3) == [0.0, 0.5, 1.0]
+    passes = []
+    for position in (0.0, 0.5, 1.0):
+        data = video_dataset(ListSource(pretrained[2]), ClipOptions(4, 16, window="center",
+                                                                  position=position), 8,
+                             ReadOptions(shuffle=False, repeat=False, with_labels=True))
+        passes.append(np.concatenate([classifier(v, training=False).numpy() for v, _ in data]))
+        labels = np.concatenate([l.numpy() for _, l in data])
+    assert not np.allclose(passes[0], passes[2])  # different windows, different logits
+    expected = scores.classification_report(np.mean(passes, axis=0), labels, 8)
+    report = cls.evaluate(classifier, dataclasses.replace(base, test_clips=3))
+    assert report["confusion"] == expected["confusion"] and report["test_clips"] == 3
+    single = cls.evaluate(classifier, base)
+    assert single["confusion"] == scores.classification_report(passes[1], labels,
+                                                               8)["confusion"]
 
 
 def test_bad_input_is_named(tmp_path, pretrained):

@@ -32,9 +32,13 @@ def _set(obj, name, value):
 class ClipOptions:
     """What a clip is: `frames` frames of `size` x `size`, taken how from the strip.
 
-    window: 'first' (the top of the strip, the original loader), 'center' (the middle
-    window, for evaluation) or 'random' (a uniform window that fits where it can). stride: take every stride-th frame. strip_size: refuse
-    strips whose frames are not this many pixels (WRONG_SHAPE); None accepts any.
+    window: 'first' (the top of the strip, the original loader), 'center' (a fixed window
+    for evaluation: the middle one, or where `position` says) or 'random' (a uniform
+    window that fits where it can). position: with 'center', where the window sits
+    within the strip's slack, 0 the top .. 1 the bottom (0.5, the default, is the middle;
+    several positions give several clips of one video). stride: take every stride-th
+    frame. strip_size: refuse strips whose frames are not this many pixels
+    (WRONG_SHAPE); None accepts any.
     min_frames: refuse strips with fewer frames (shorter ones repeat their last frame).
     resize: 'dct' (the default: the JPEG decoder scales by 2, 4 or 8 where the frame
     sizes allow, bilinear otherwise) or 'bilinear' (the original loader's, exactly); see
@@ -48,6 +52,7 @@ class ClipOptions:
     strip_size: int | None = None
     min_frames: int = 1
     resize: str = "dct"
+    position: float = 0.5
 
     def __post_init__(self):
         for name in ("frames", "size", "stride", "min_frames"):
@@ -55,6 +60,8 @@ class ClipOptions:
         optional_positive_int("strip_size", self.strip_size)
         if self.window not in WINDOWS:
             raise ValueError(f"window must be one of {WINDOWS}, got {self.window!r}")
+        if not isinstance(self.position, (int, float)) or not 0 <= self.position <= 1:
+            raise ValueError(f"position must be in [0, 1], got {self.position!r}")
         if self.resize not in strips.RESIZE_METHODS:
             raise ValueError(f"resize must be one of {strips.RESIZE_METHODS}, got "
                              f"{self.resize!r}")

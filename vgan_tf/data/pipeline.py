@@ -250,7 +250,7 @@ def _decode_stage(ds, clip, options, counter, safety_net):
         elif clip.window == "center":
             element = args[0]
             start = strips.center_start(element["height"] // element["width"], clip.frames,
-                                        clip.stride)
+                                        clip.stride, clip.position)
         else:
             element, start = args[0], 0
         video = strips.decode_clip(element["encoded"], clip.frames, clip.size, clip.stride,

@@ -99,11 +99,16 @@ def frame_indices(num_strip_frames, frames: int, stride: int = 1, start=0):
         start + (used - 1) * stride
 
 
-def center_start(num_strip_frames, frames: int, stride: int) -> tf.Tensor:
-    """The start frame of the middle window of `frames` frames at `stride` (0 for a clip
-    too short, which then repeats its last frame). int32 scalar."""
+def center_start(num_strip_frames, frames: int, stride: int,
+                 position: float = 0.5) -> tf.Tensor:
+    """The start frame of the window of `frames` frames at `stride` placed at `position`
+    of the strip's slack (0 the top, 0.5 the middle, rounded down; 0 for a clip too
+    short, which then repeats its last frame). int32 scalar."""
     span = (frames - 1) * stride + 1
-    return tf.maximum(tf.cast(num_strip_frames, tf.int32) - span, 0) // 2
+    slack = tf.maximum(tf.cast(num_strip_frames, tf.int32) - span, 0)
+    if position == 0.5:  # exact integer halving
+        return slack // 2
+    return tf.cast(tf.floor(tf.cast(slack, tf.float32) * position), tf.int32)
 
 
 def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:

@@ -71,6 +71,9 @@ class ClassifierConfig:
     learning_rate: float = setting(2e-4, "Adam learning rate.", minimum=0, exclusive=True)
     beta_1: float = setting(0.5, "Adam beta_1.", minimum=0, below=1)
     resize: str = setting("dct", "Frame resizing, as for vgan-train.", choices=RESIZE_METHODS)
+    test_clips: int = setting(1, "Windows per test video whose logits are averaged: 1 the "
+                              "centre window; K spreads K windows evenly over the strip.",
+                              minimum=1)
     seed: int = setting(0, "Seed of the initial weights, the data order and "
                         "--label_fraction.")
     strategy: str = setting("default", "tf.distribute strategy, as for vgan-train.",
@@ -168,28 +171,42 @@ def _labelled(config, list_files, *, train: bool):
     return entries
 
 
-def _dataset(config, list_file, *, train: bool):
+def _dataset(config, list_file, *, train: bool, position: float = 0.5):
     clip = ClipOptions(config.frames, config.size, window="random" if train else "center",
-                       resize=config.resize)
+                       resize=config.resize, position=position)
     options = ReadOptions(shuffle=train, seed=config.seed, repeat=train,
                           drop_remainder=False, with_labels=True, label_base=config.label_base)
     return video_dataset(ListSource(list_file, config.data_root or None), clip,
                          config.batch_size, options)
 
 
+def test_positions(test_clips: int) -> list:
+    """Window positions (0 top .. 1 bottom) of the test clips of a video: the centre for
+    one, else evenly spread from the top to the bottom."""
+    return [0.5] if test_clips == 1 else list(np.linspace(0.0, 1.0, test_clips))
+
+
 def evaluate(classifier, config: ClassifierConfig, list_files=None) -> dict:
-    """The scores of `classifier` on the test list (centre window of every clip)."""
+    """The scores of `classifier` on the test list: per video, the logits of
+    `config.test_clips` windows averaged (the centre window for 1). The list is read in
+    order once per window, so the k-th logits of every pass belong to the same video."""
     list_files = list(list_files or config.test_list)
     entries = _labelled(config, list_files, train=False)
-    logits, labels = [], []
-    for videos, batch_labels in _dataset(config, list_files, train=False):
-        logits.append(classifier(videos, training=False).numpy())
-        labels.append(batch_labels.numpy())
-    if not logits:
-        raise ValueError(f"no test clip could be read from {list_files}")
-    report = scores.classification_report(np.concatenate(logits), np.concatenate(labels),
+    passes, labels = [], None
+    for position in test_positions(config.test_clips):
+        logits, seen = [], []
+        for videos, batch_labels in _dataset(config, list_files, train=False,
+                                             position=position):
+            logits.append(classifier(videos, training=False).numpy())
+            seen.append(batch_labels.numpy())
+        if not logits:
+            raise ValueError(f"no test clip could be read from {list_files}")
+        passes.append(np.concatenate(logits))
+        labels = np.concatenate(seen)
+    report = scores.classification_report(np.mean(passes, axis=0), labels,
                                           config.num_classes)
     report["listed"] = len(entries)
+    report["test_clips"] = config.test_clips
     return report
 
 
