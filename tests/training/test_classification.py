@@ -54,6 +54,10 @@ def test_each_regime_trains_and_reports(tmp_path, pretrained, regime):
     assert np.array(report["confusion"]).sum() == 16
     assert 0 <= report["top1"] <= report["top5"] <= 1
     assert (out / "confusion.png").stat().st_size > 0
+    from tests.training.test_visibility import read_events
+    events = read_events(str(out / "tensorboard"))
+    assert [step for step, _ in events["classifier/accuracy"]] == [1]
+    assert {"classifier/loss", "classifier/top5"} <= set(events)
     classifier = keras.saving.load_model(str(out / "classifier.keras"))
     pretrained_d = cls.pretrained_discriminator(pretrained[0])
     same = [np.array_equal(a, b) for a, b in zip(classifier.feature_stack.get_weights(),

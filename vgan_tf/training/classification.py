@@ -15,7 +15,8 @@ VideoGAN file.
 
 Outputs in `model_dir`: classifier.keras, report.json (scores + the run's settings),
 confusion.png, train_list.txt (the clips trained on, after --label_fraction), backup/
-(exact resume of an interrupted fit, keras BackupAndRestore).
+(exact resume of an interrupted fit, keras BackupAndRestore), tensorboard/ (loss,
+accuracy and top-5 per epoch).
 """
 from __future__ import annotations
 
@@ -38,8 +39,24 @@ from vgan_tf.models.classifier import ActionClassifier
 from vgan_tf.tasks import paper_adam
 from vgan_tf.training import checkpoints as checkpoints_lib
 from vgan_tf.training import strategy as strategy_lib
+from vgan_tf.training import summaries
 
 REGIMES = ("random_init", "linear", "finetune")
+
+
+class EpochScalars(keras.callbacks.Callback):
+    """TensorBoard scalars of every epoch's logs (classifier/loss, classifier/accuracy,
+    classifier/top5), written without the tensorboard package (summaries.scalar)."""
+
+    def __init__(self, log_dir: str):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir)
+
+    def on_epoch_end(self, epoch, logs=None):
+        with self.writer.as_default():
+            for name, value in (logs or {}).items():
+                summaries.scalar(f"classifier/{name}", float(value), epoch + 1)
+        self.writer.flush()
 
 
 @dataclasses.dataclass
@@ -234,7 +251,8 @@ def train_classifier(config: ClassifierConfig) -> dict:
                  config.regime, len(entries), config.num_classes, steps)
     classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, verbose=config.verbose,
                    callbacks=[keras.callbacks.BackupAndRestore(
-                       os.path.join(config.model_dir, "backup"))])
+                       os.path.join(config.model_dir, "backup")),
+                       EpochScalars(os.path.join(config.model_dir, "tensorboard"))])
     checkpoints_lib.save_atomically(classifier,
                                     os.path.join(config.model_dir, "classifier.keras"))
     report = evaluate(classifier, config)
