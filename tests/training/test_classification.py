@@ -68,8 +68,30 @@ def test_each_regime_trains_and_reports(tmp_path, pretrained, regime):
         assert not all(same)
 
 
+def test_an_interrupted_run_resumes_at_the_next_epoch(tmp_path, pretrained, monkeypatch):
+    """A run that dies after epoch 1 resumes at epoch 2 (keras BackupAndRestore in
+    <model_dir>/backup): epoch 1 is not trained twice."""
+    from tests.training.test_visibility import read_events
+    settings = config(tmp_path, pretrained, epochs=2)
+    original = cls.EpochScalars.on_epoch_end
+
+    def die_after_the_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(cls.EpochScalars, "on_epoch_end", die_after_the_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        cls.train_classifier(settings)
+    monkeypatch.setattr(cls.EpochScalars, "on_epoch_end", original)
+    cls.train_classifier(settings)
+    steps = [step for step, _ in read_events(str(tmp_path / "cls" / "tensorboard"))[
+        "classifier/accuracy"]]
+    assert sorted(steps) == [1, 2]
+
+
 def test_label_fraction_trains_on_a_share_of_every_class(tmp_path, pretrained):
-    report = cls.train_classifier(config(tmp_path, pretrained, label_fraction=0.125))
+    report = cls.train_classifier(config(tmp_path, pretrained, label_fraction=0.125,
+                                         strategy="mirrored"))  # under a strategy scope
     trained = (tmp_path / "cls" / "train_list.txt").read_text().split("\n")
     assert report["trained_on"] == len([l for l in trained if l and not l.startswith("#")])
     assert synthetic.NUM_CLASSES <= report["trained_on"] < 24
