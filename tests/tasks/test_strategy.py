@@ -41,6 +41,20 @@ def test_mirrored_two_replicas_equal_single_device_step(tmp_path):
 
 
 @pytest.mark.slow
+def test_mirrored_two_replicas_equal_single_device_step_for_the_predictor(tmp_path):
+    """The same equivalence for FuturePredictionGAN: input frames, the replica-scaled
+    first-frame L1 term and the shared D/G steps and BatchNorm sync."""
+    out = tmp_path / "mirrored_future.json"
+    result = _run("mirrored_future", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["replicas"] == 2 and report["step"] == 1
+    assert report["trainable_max_diff"] < 1e-6, report
+    assert report["weights_moved"] > 1e-3, report
+    assert report["stats_replica_diff"] == 0.0, report
+
+
+@pytest.mark.slow
 def test_two_workers_fit_to_identical_weights(tmp_path):
     outs = [tmp_path / f"worker{index}.npz" for index in range(2)]
     helpers.run_two_workers(__file__, lambda index: ["worker", tmp_path / "run", outs[index]])
@@ -147,6 +161,84 @@ def _mirrored(out_path):
         json.dump(report, handle)
 
 
+def _mirrored_future(out_path):
+    import keras
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from vgan_tf.models import Discriminator, FuturePredictor
+    from vgan_tf.tasks import FuturePredictionGAN, losses
+    from vgan_tf.tasks import future_gan
+    from vgan_tf.training import make_strategy
+
+    strategy = make_strategy("mirrored")
+    frames, size, width = 8, 16, 8
+
+    def make():
+        gan = FuturePredictionGAN(FuturePredictor(frames, size, width),
+                                  Discriminator(frames, size, width), l1_weight=10.0)
+        gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
+        return gan
+
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        gan = make()
+    ref = make()
+    ref.generator.set_weights(gan.generator.get_weights())
+    ref.discriminator.set_weights(gan.discriminator.get_weights())
+    before = [v.numpy().copy() for v in ref.generator.trainable_variables]
+    real = np.random.default_rng(0).uniform(-1, 1, (4, frames, size, size, 3)).astype("float32")
+    gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, steps_per_epoch=1, verbose=0)
+
+    # Single-device reference: replica r trains on real[2r:2r+2]; gradients are the mean
+    # over replicas of each half's mean loss.
+    G, D = ref.generator, ref.discriminator
+    halves = [real[:2], real[2:]]
+    tapes, parts = [], []
+    for x in halves:
+        tape = tf.GradientTape(persistent=True)
+        with tape:
+            parts.append(G.generate_parts(future_gan.input_frames(x), training=True))
+        tapes.append(tape)
+
+    def mean_grads(grad_lists):
+        return [tf.add_n(list(g)) / len(g) for g in zip(*grad_lists)]
+
+    d_grads = []
+    for x, p in zip(halves, parts):
+        with tf.GradientTape() as t:
+            loss = losses.discriminator_loss_mean(
+                D(x, training=True), D(tf.stop_gradient(p["video"]), training=True))
+        d_grads.append(t.gradient(loss, D.trainable_variables))
+    ref.d_optimizer.apply_gradients(zip(mean_grads(d_grads), D.trainable_variables))
+    g_grads = []
+    for tape, x, p in zip(tapes, halves, parts):
+        with tape:
+            l1 = tf.reduce_mean(tf.abs(p["video"][:, 0] - x[:, 0]))
+            loss = losses.generator_loss_mean(D(p["video"], training=True)) + 10.0 * l1
+        g_grads.append(tape.gradient(loss, G.trainable_variables))
+    ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
+
+    pairs = list(zip(gan.generator.trainable_variables + gan.discriminator.trainable_variables,
+                     G.trainable_variables + D.trainable_variables))
+    report = {
+        "replicas": strategy.num_replicas_in_sync,
+        "trainable_max_diff": max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in pairs),
+        "weights_moved": max(float(np.abs(a - v.numpy()).max())
+                             for a, v in zip(before, gan.generator.trainable_variables)),
+        "step": int(gan.step.value.numpy()),
+        "stats_replica_diff": max(
+            float(np.abs(np.subtract(*[t.numpy() for t in
+                                       strategy.experimental_local_results(v.value)])).max())
+            for v in gan.generator.non_trainable_variables
+            + gan.discriminator.non_trainable_variables),
+    }
+    with open(out_path, "w") as handle:
+        json.dump(report, handle)
+
+
 def _worker(model_dir, out_path):
     from vgan_tf import training
 
@@ -162,4 +254,5 @@ def _worker(model_dir, out_path):
 
 if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
-    {"mirrored": _mirrored, "worker": _worker}[mode](*rest)
+    {"mirrored": _mirrored, "mirrored_future": _mirrored_future,
+     "worker": _worker}[mode](*rest)

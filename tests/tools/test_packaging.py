@@ -65,9 +65,18 @@ def test_wheel_installs_console_scripts_without_a_top_level_tools(tmp_path):
     assert helpfull.returncode == 1, helpfull.stderr[-2000:]  # absl: exit 1 after help
     for flag in ("--model_dir:", "--preset:", "--[no]synthetic:", "--strategy:"):
         assert flag in helpfull.stdout, flag
-    for script in ("vgan-export", "vgan-serving-client", "vgan-make-synthetic",
-                   "vgan-make-shards", "vgan-data-service"):
+    import configparser
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(REPO, "setup.cfg"))
+    scripts = [line.split("=")[0].strip() for line in
+               parser["options.entry_points"]["console_scripts"].strip().splitlines()]
+    assert len(scripts) >= 14 and "vgan-predict" in scripts
+    for script in scripts:
         assert (venv / "bin" / script).exists(), script
+    predict = subprocess.run([str(venv / "bin" / "vgan-predict"), "--helpfull"],
+                             cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert predict.returncode == 1 and "--crop" in predict.stdout, predict.stderr[-2000:]
     mistake = subprocess.run([str(venv / "bin" / "vgan-make-synthetic"), "--num_clips=0",
                               f"--out_dir={tmp_path}/x"], cwd=str(tmp_path), env=env,
                              capture_output=True, text=True, timeout=120)
