@@ -83,3 +83,16 @@ def test_a_setting_needs_help_and_a_supported_type():
 
     with pytest.raises(TypeError, match="sizes: unsupported type"):
         config_flags.define_flags(Bad, flags.FlagValues(), module_name="bad")
+
+
+def test_config_from_flags_applies_a_preset_under_the_given_flags():
+    values = parse("--steps=4")
+    presets = {"short": dict(steps=2, every=5)}
+
+    def from_preset(name, **overrides):
+        return Example(**dict(presets[name], **overrides))
+
+    with_preset = config_flags.config_from_flags(Example, "short", from_preset, values)
+    assert (with_preset.steps, with_preset.every) == (4, 5)  # the flag wins over the preset
+    plain = config_flags.config_from_flags(Example, None, from_preset, values)
+    assert (plain.steps, plain.every) == (4, 0)

@@ -27,10 +27,8 @@ config_flags.define_flags(classification_lib.ClassifierConfig)
 
 
 def config_from_flags() -> classification_lib.ClassifierConfig:
-    overrides = config_flags.overrides_from_flags(classification_lib.ClassifierConfig)
-    if FLAGS.preset:
-        return classification_lib.from_preset(FLAGS.preset, **overrides)
-    return classification_lib.ClassifierConfig(**overrides)
+    return config_flags.config_from_flags(classification_lib.ClassifierConfig,
+                                          FLAGS.preset, classification_lib.from_preset)
 
 
 def main(argv):

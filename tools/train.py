@@ -32,10 +32,8 @@ config_flags.define_flags(config_lib.TrainConfig)
 
 def config_from_flags() -> config_lib.TrainConfig:
     """Preset values, then every flag the user set explicitly."""
-    overrides = config_flags.overrides_from_flags(config_lib.TrainConfig)
-    if FLAGS.preset:
-        return config_lib.from_preset(FLAGS.preset, **overrides)
-    return config_lib.TrainConfig(**overrides)
+    return config_flags.config_from_flags(config_lib.TrainConfig, FLAGS.preset,
+                                          config_lib.from_preset)
 
 
 def main(argv):

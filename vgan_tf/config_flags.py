@@ -128,6 +128,13 @@ def define_flags(cls, flag_values=None, module_name: str | None = None) -> None:
             flags.DEFINE_string(default=default, **args)
 
 
+def config_from_flags(cls, preset: str | None = None, from_preset=None, flag_values=None):
+    """`cls` from the flags given on the command line: `from_preset(preset, **given)` when
+    a preset is named, else `cls(**given)`."""
+    overrides = overrides_from_flags(cls, flag_values)
+    return from_preset(preset, **overrides) if preset else cls(**overrides)
+
+
 def overrides_from_flags(cls, flag_values=None) -> dict:
     """{field: value} for every setting of `cls` given explicitly on the command line
     (or in a --flagfile); lists become tuples."""

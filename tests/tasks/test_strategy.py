@@ -141,24 +141,29 @@ def _mirrored(out_path):
         g_grads.append(tape.gradient(loss, G.trainable_variables))
     ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
 
+    report = _equivalence(strategy, gan, ref, before)
+    report["noise_differs"] = bool(np.abs(zs[0].numpy() - zs[1].numpy()).max() > 0.1)
+    with open(out_path, "w") as handle:
+        json.dump(report, handle)
+
+
+def _equivalence(strategy, gan, ref, before) -> dict:
+    """How far the distributed task `gan` is from the single-device reference `ref`."""
     pairs = list(zip(gan.generator.trainable_variables + gan.discriminator.trainable_variables,
-                     G.trainable_variables + D.trainable_variables))
-    report = {
+                     ref.generator.trainable_variables + ref.discriminator.trainable_variables))
+    return {
         "replicas": strategy.num_replicas_in_sync,
-        "noise_differs": bool(np.abs(zs[0].numpy() - zs[1].numpy()).max() > 0.1),
         "trainable_max_diff": max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in pairs),
         "weights_moved": max(float(np.abs(a - v.numpy()).max())
                              for a, v in zip(before, gan.generator.trainable_variables)),
         "step": int(gan.step.value.numpy()),
-        # BatchNorm moving statistics: one value on both replicas (VideoGAN averages them).
+        # BatchNorm moving statistics: one value on both replicas (the task averages them).
         "stats_replica_diff": max(
             float(np.abs(np.subtract(*[t.numpy() for t in
                                        strategy.experimental_local_results(v.value)])).max())
             for v in gan.generator.non_trainable_variables
             + gan.discriminator.non_trainable_variables),
     }
-    with open(out_path, "w") as handle:
-        json.dump(report, handle)
 
 
 def _mirrored_future(out_path):
@@ -221,22 +226,8 @@ def _mirrored_future(out_path):
         g_grads.append(tape.gradient(loss, G.trainable_variables))
     ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
 
-    pairs = list(zip(gan.generator.trainable_variables + gan.discriminator.trainable_variables,
-                     G.trainable_variables + D.trainable_variables))
-    report = {
-        "replicas": strategy.num_replicas_in_sync,
-        "trainable_max_diff": max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in pairs),
-        "weights_moved": max(float(np.abs(a - v.numpy()).max())
-                             for a, v in zip(before, gan.generator.trainable_variables)),
-        "step": int(gan.step.value.numpy()),
-        "stats_replica_diff": max(
-            float(np.abs(np.subtract(*[t.numpy() for t in
-                                       strategy.experimental_local_results(v.value)])).max())
-            for v in gan.generator.non_trainable_variables
-            + gan.discriminator.non_trainable_variables),
-    }
     with open(out_path, "w") as handle:
-        json.dump(report, handle)
+        json.dump(_equivalence(strategy, gan, ref, before), handle)
 
 
 def _worker(model_dir, out_path):
