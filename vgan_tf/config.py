@@ -29,6 +29,27 @@ class Layout:
     seed_frames: int
     widths: tuple
 
+    @property
+    def video_shape(self) -> tuple:
+        """(frames, size, size, 3): one clip."""
+        return (self.frames, self.size, self.size, 3)
+
+    @property
+    def image_shape(self) -> tuple:
+        """(size, size, 3): one frame."""
+        return (self.size, self.size, 3)
+
+    @property
+    def volume_shape(self) -> tuple:
+        """(seed_frames, 4, 4, widths[0]): the smallest hidden volume (G's first, D's
+        last; 512x2x4x4 at the paper's sizes)."""
+        return (self.seed_frames, 4, 4, self.widths[0])
+
+    @property
+    def code_shape(self) -> tuple:
+        """(4, 4, widths[0]): the smallest hidden image (the frame encoder's code)."""
+        return (4, 4, self.widths[0])
+
 
 def layout(frames: int, size: int, base_width: int) -> Layout:
     """Returns the layer plan of clips [frames, size, size, 3]; raises ValueError for

@@ -51,11 +51,11 @@ class ActionClassifier(StagedNetwork):
 
     @property
     def video_shape(self) -> tuple:
-        return (self.layout.frames, self.layout.size, self.layout.size, 3)
+        return self.layout.video_shape
 
     @property
     def feature_shape(self) -> tuple:
-        return (self.layout.seed_frames, 4, 4, self.layout.widths[0])
+        return self.layout.volume_shape
 
     def _forward(self, video, run):
         return run(self.class_head, run(self.feature_stack, video))

@@ -33,7 +33,7 @@ def feature_stack(lay: config_lib.Layout) -> keras.Sequential:
             blocks.batch_norm(EPS, f"d_bn{i}"),
             keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_lrelu{i}"),
         ]
-    return stage("d_features", (lay.frames, lay.size, lay.size, 3), layers)
+    return stage("d_features", lay.video_shape, layers)
 
 
 @keras.saving.register_keras_serializable(package="vgan_tf")
@@ -54,12 +54,12 @@ class Discriminator(StagedNetwork):
 
     @property
     def video_shape(self) -> tuple:
-        return (self.layout.frames, self.layout.size, self.layout.size, 3)
+        return self.layout.video_shape
 
     @property
     def feature_shape(self) -> tuple:
         """Shape of `features()` per video: (seed_frames, 4, 4, 8 * base_width)."""
-        return (self.layout.seed_frames, 4, 4, self.layout.widths[0])
+        return self.layout.volume_shape
 
     def features(self, video, training=None):
         return self.feature_stack(video, training=training)

@@ -109,17 +109,17 @@ class _ConditionalStreams(StagedNetwork):
     @property
     def video_shape(self) -> tuple:
         """[frames, size, size, 3] of one generated video."""
-        return (self.layout.frames, self.layout.size, self.layout.size, 3)
+        return self.layout.video_shape
 
     @property
     def image_shape(self) -> tuple:
         """[size, size, 3] of one input image (and of the first frame)."""
-        return (self.layout.size, self.layout.size, 3)
+        return self.layout.image_shape
 
     @property
     def code_shape(self) -> tuple:
         """[4, 4, widths[0]] of the encoder's code (4x4x1024 at the default sizes)."""
-        return (4, 4, self.layout.widths[0])
+        return self.layout.code_shape
 
     def _decode(self, code, run):
         hidden = run(self.foreground_stream, code)
@@ -164,11 +164,11 @@ class FrameEncoder(StagedNetwork):
 
     @property
     def image_shape(self) -> tuple:
-        return (self.layout.size, self.layout.size, 3)
+        return self.layout.image_shape
 
     @property
     def code_shape(self) -> tuple:
-        return (4, 4, self.layout.widths[0])
+        return self.layout.code_shape
 
     def _forward(self, image, run):
         return run(self.encoder, image)

@@ -68,7 +68,7 @@ class _VideoGenerator(StagedNetwork):
     @property
     def video_shape(self) -> tuple:
         """[frames, size, size, 3] of one generated video."""
-        return (self.sizes.frames, self.sizes.size, self.sizes.size, 3)
+        return self.layout.video_shape
 
     def _foreground_stream(self):
         return stage("fg_stream", (self.latent_dim,),
