@@ -3,7 +3,9 @@
   python -m tools.evaluate --generator=runs/golf --data_list=test.txt --data_root=/data
   python -m tools.evaluate --generator=export/generator/3 --data_shards='shards/*.tfrecord'
 
---generator is a training directory, a .keras file or an exported SavedModel folder. The
+--generator is a training directory, a .keras file, an exported SavedModel folder or a
+folder of generated GIFs or JPEG/PNG strips (`--frames` for strips of non-square frames;
+unreadable files are named and skipped). The
 real clips' features are cached (see docs/metrics.md); prints one `name: value` line per
 metric (fvd, kvd and, for clips of >= 16 frames, fvd16, kvd16).
 """
@@ -12,7 +14,12 @@ from absl import flags
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("generator", None, "Training directory, .keras file or SavedModel folder.")
+flags.DEFINE_string("generator", None, "Training directory, .keras file, SavedModel folder, "
+                    "or a folder of generated GIFs/strips.")
+flags.DEFINE_integer("frames", None, "Frames per strip of a --generator folder of strips "
+                     "(default: height / width).", lower_bound=1)
+flags.DEFINE_enum("generated_kind", "auto", ["auto", "gif", "strip"], "Which files of a "
+                  "--generator folder: auto (its GIFs if any, else its strips), gif, strip.")
 flags.DEFINE_multi_string("data_list", None, "Real clips: list file or glob (repeatable).")
 flags.DEFINE_string("data_root", None, "What list entries are relative to.")
 flags.DEFINE_multi_string("data_shards", None, "Real clips: TFRecord shard files or globs.")
@@ -37,7 +44,11 @@ def main(argv):
               else data.ShardSource(FLAGS.data_shards))
     options = evaluation.EvalOptions(FLAGS.num_samples, FLAGS.batch_size, FLAGS.seed,
                                      FLAGS.cache_dir)
-    generator = model_sources.load_video_source(FLAGS.generator)
+    try:
+        generator = model_sources.generated_videos(FLAGS.generator, FLAGS.frames,
+                                                   FLAGS.generated_kind)
+    except (FileNotFoundError, ValueError) as error:
+        raise entry.UsageError(f"--generator: {error}")
     frames, size = generator.video_shape[0], generator.video_shape[1]
     clip = data.ClipOptions(frames=frames, size=size, window=FLAGS.window)
     report = evaluation.evaluate(source, clip, generator, options)

@@ -86,3 +86,33 @@ def test_write_top_unit_maps_writes_the_best_ranked_units(scene, tmp_path):
     assert best == [int(u) for u in order[:2]]
     assert len(paths) == 2 * 2 * 2 and all(f"unit{best[0]}_" in p or f"unit{best[1]}_" in p
                                            for p in paths)
+
+
+@pytest.fixture(scope="module")
+def still_scene(scene):
+    """The future predictor's encoder on the first frames of the synthetic clips."""
+    from vgan_tf.models import FuturePredictor
+
+    _, videos, moving = scene
+    keras.utils.set_random_seed(0)
+    return FuturePredictor(FRAMES, SIZE, 16), videos[:, 0], moving[:, 0]
+
+
+def test_encoder_maps_have_the_image_shape_and_rank_on_the_sprite(still_scene, tmp_path):
+    network, images, moving = still_scene
+    for layer in ("enc_relu0", "enc_bn1", "enc_conv2"):
+        assert unit_maps.unit_maps(network, images[:2], layer, 1).shape == (2, SIZE, SIZE)
+    order, scores = unit_maps.rank_units(network, images, moving, "enc_relu0")
+    assert sorted(order.tolist()) == list(range(16)) and list(scores) == sorted(scores)[::-1]
+    best = _peak_on_sprite(unit_maps.unit_maps(network, images, "enc_relu0", order[0])[:, None],
+                           moving[:, None])
+    worst = _peak_on_sprite(
+        unit_maps.unit_maps(network, images, "enc_relu0", order[-1])[:, None], moving[:, None])
+    assert best >= 0.8 and worst < best - 0.2, (best, worst)
+    with pytest.raises(ValueError, match="both"):
+        unit_maps.rank_units(network, images, np.zeros_like(moving), "enc_relu0")
+    top, paths = unit_maps.write_top_unit_maps(network, images[:2], moving[:2], "enc_relu1",
+                                               str(tmp_path), top=2)
+    assert sorted(os.path.basename(p) for p in paths) == sorted(
+        f"enc_relu1_unit{u}_clip{i}.png" for u in top for i in (0, 1))
+    assert np.asarray(Image.open(paths[0])).shape == (SIZE, SIZE, 3)

@@ -9,7 +9,10 @@
 - an exported SavedModel folder (one with saved_model.pb, e.g. export/generator/3/),
   through its `generate_float` signature.
 
-Each gives a `VideoSource`: `latent_dim`, `video_shape` (frames, h, w, 3) and
+`generated_videos(path)` accepts those three and also a folder of GIFs or strips
+(`metrics.video_folder.VideoFolder`): what `vgan-evaluate --generator` measures.
+
+Each model gives a `VideoSource`: `latent_dim`, `video_shape` (frames, h, w, 3) and
 `parts(seeds)` (or `parts_from_z(z)`) -> {"video" [b, T, H, W, 3] in [-1, 1], and where
 the model has them "foreground", "mask" [b, T, H, W, 1] in [0, 1], "background" [b, H, W, 3]} as numpy,
 from the per-seed latents of `vgan_tf.sampling` (so seed s is the video the exported
@@ -128,3 +131,26 @@ def load_video_source(path: str) -> VideoSource:
         return _keras_source(export.load_generator(path), path)
     raise ValueError(f"{path} is not a training directory, a .keras file or a SavedModel "
                      f"folder")
+
+
+def _is_model_folder(path: str) -> bool:
+    from vgan_tf import export
+
+    return any(os.path.exists(os.path.join(path, name)) for name in (
+        "saved_model.pb", CONFIG_NAME, CHECKPOINTS_NAME)) or os.path.isfile(
+            export.generator_path(path))
+
+
+def generated_videos(path: str, frames: int | None = None, kind: str = "auto"):
+    """What makes the generated clips at `path`: a model (`load_video_source`) or, for a
+    folder holding GIFs/strips and no model, a `video_folder.VideoFolder` (frames and
+    kind as there). Both have `video_shape` and `batches(num, batch_size, seed)`."""
+    from vgan_tf.metrics import video_folder
+
+    if os.path.isdir(path) and not _is_model_folder(path) and \
+            video_folder.is_video_folder(path):
+        return video_folder.VideoFolder(path, frames, kind)
+    if frames is not None or kind != "auto":
+        raise ValueError(f"{path} is a model, not a folder of videos: the frame count and "
+                         f"the file kind are for folders")
+    return load_video_source(path)

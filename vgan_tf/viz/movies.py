@@ -12,6 +12,9 @@ latent interpolation between two seeds (slerp). What `vgan-generate` writes.
   foreground.gif, masked_foreground.gif   where it has a foreground (Keras sources)
   interpolation.gif             one row of `steps` videos along slerp(z_a, z_b)
   interpolation.png             the first frames of that row (a strip)
+
+`write_sample_files(source, folder, num, seed)` writes one GIF per seed instead
+(`seed_<s>.gif`), e.g. the generated side of `vgan-evaluate` or another program's FVD.
 """
 from __future__ import annotations
 
@@ -129,4 +132,26 @@ def write_generated(source, out_dir: str, num: int = 16, seed: int = 0, interpol
             path = os.path.join(out_dir, f"{name}.png")
             Image.fromarray(picture).save(path)
         written.append(path)
+    return written
+
+
+def write_sample_files(source, folder: str, num: int, seed: int = 0, fps: float = 8.0,
+                       batch_size: int = 16, progress=None) -> list:
+    """`folder`/seed_<s>.gif for seeds seed .. seed + num - 1 (each written under a
+    temporary name, then renamed); `progress(done, num)` after each batch; the paths."""
+    from vgan_tf.validation import positive_int
+
+    positive_int("num", num)
+    os.makedirs(folder, exist_ok=True)
+    written = []
+    for start in range(seed, seed + num, batch_size):
+        seeds = np.arange(start, min(seed + num, start + batch_size), dtype=np.int64)
+        z = sampling.latents_for_seeds(seeds, source.latent_dim).numpy()
+        for s, video in zip(seeds, _pixels(source.parts_from_z(z)["video"])):
+            path = os.path.join(folder, f"seed_{int(s):06d}.gif")
+            video_files.write_gif(path + ".tmp", video, fps)
+            os.replace(path + ".tmp", path)
+            written.append(path)
+        if progress is not None:
+            progress(len(written), num)
     return written

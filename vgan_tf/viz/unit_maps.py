@@ -3,7 +3,10 @@
 For a network that exposes `activations(inputs, names)` (e.g. `Discriminator`, layers
 d_conv0.., d_bn1.., d_lrelu..), the activation of one unit (channel) of one layer is
 upsampled to the input's [frames, height, width] (linear in time, bilinear in space) and
-overlaid on the frames as a heat map.
+overlaid on the frames as a heat map. Networks of still images work the same way (the
+future predictor's `FrameEncoder`, layers enc_conv0.., enc_bn1.., enc_relu..): their inputs
+are images [b, H, W, 3], their maps [b, H, W], their moving masks [b, H, W] (e.g. the
+first frame of `sprite_masks`), and the files hold one frame.
 
 `rank_units` orders a layer's units by how much more they fire on moving regions than on
 the static background over a set of clips (moving regions given as boolean masks; for the
@@ -21,10 +24,22 @@ from PIL import Image
 from vgan_tf.viz import video_files
 
 
+def _is_image_batch(inputs) -> bool:
+    return np.ndim(inputs) == 4
+
+
 def layer_activations(network, videos, layer: str) -> np.ndarray:
-    """[b, t', h', w', units] float32 activations of `layer` for videos in [-1, 1]."""
-    out = network.activations(np.asarray(videos, np.float32), [layer])[layer]
-    return np.asarray(out, np.float32)
+    """[b, t', h', w', units] float32 activations of `layer` for videos in [-1, 1]
+    ([b, 1, h', w', units] for a network of images [b, H, W, 3])."""
+    out = np.asarray(network.activations(np.asarray(videos, np.float32), [layer])[layer],
+                     np.float32)
+    return out[:, None] if _is_image_batch(videos) else out
+
+
+def _as_videos(inputs) -> np.ndarray:
+    """float32 [b, T, H, W, 3]: videos as they are, images as one-frame videos."""
+    inputs = np.asarray(inputs, np.float32)
+    return inputs[:, None] if _is_image_batch(inputs) else inputs
 
 
 def upsample(maps: np.ndarray, frames: int, height: int, width: int) -> np.ndarray:
@@ -45,23 +60,26 @@ def upsample(maps: np.ndarray, frames: int, height: int, width: int) -> np.ndarr
 
 
 def unit_maps(network, videos, layer: str, unit: int) -> np.ndarray:
-    """[b, T, H, W] float32: unit `unit` of `layer`, upsampled to the videos' shape."""
-    videos = np.asarray(videos, np.float32)
+    """[b, T, H, W] float32: unit `unit` of `layer`, upsampled to the videos' shape
+    ([b, H, W] for images)."""
     acts = layer_activations(network, videos, layer)
     if not 0 <= unit < acts.shape[-1]:
         raise ValueError(f"{layer} has {acts.shape[-1]} units, got unit {unit}")
-    return upsample(acts[..., unit], *videos.shape[1:4])
+    maps = upsample(acts[..., unit], *_as_videos(videos).shape[1:4])
+    return maps[:, 0] if _is_image_batch(videos) else maps
 
 
 def rank_units(network, videos, moving, layer: str, eps: float = 1e-6) -> tuple:
     """(unit indices, best first; their scores) for `layer`: see the module docstring.
-    moving: bool [b, T, H, W], True on moving regions (both classes must occur)."""
-    videos = np.asarray(videos, np.float32)
-    moving = np.asarray(moving, bool)
-    if moving.shape != videos.shape[:4] or moving.all() or not moving.any():
-        raise ValueError("moving must be a bool mask of the videos' [b, T, H, W] with both "
-                         "moving and static pixels")
+    moving: bool [b, T, H, W] ([b, H, W] for images), True on moving regions (both
+    classes must occur)."""
     acts = layer_activations(network, videos, layer)
+    moving = np.asarray(moving, bool)
+    if moving.shape != np.shape(videos)[:-1] or moving.all() or not moving.any():
+        raise ValueError("moving must be a bool mask of the inputs' [b, (T,) H, W] with "
+                         "both moving and static pixels")
+    videos = _as_videos(videos)
+    moving = moving.reshape(videos.shape[:4])
     units = acts.shape[-1]
     full = upsample(np.moveaxis(acts, -1, 1).reshape(-1, *acts.shape[1:4]),
                     *videos.shape[1:4]).reshape(len(videos), units, *videos.shape[1:4])
@@ -99,19 +117,22 @@ def overlay(videos_uint8, maps, alpha: float = 0.5) -> np.ndarray:
 def write_unit_maps(network, videos, layer: str, units, out_dir: str,
                     fps: float = 8.0) -> list:
     """For each unit: `<layer>_unit<k>_clip<i>.gif` (the overlay) and `.png` (its frame
-    where the map peaks), for every clip; returns the paths."""
+    where the map peaks), for every clip (images: the `.png` only); returns the paths."""
     from vgan_tf import sampling
 
     os.makedirs(out_dir, exist_ok=True)
-    videos = np.asarray(videos, np.float32)
+    still = _is_image_batch(videos)
+    videos = _as_videos(videos)
     pixels = sampling.to_uint8(videos).numpy()
     written = []
     for unit in units:
-        maps = unit_maps(network, videos, layer, int(unit))
+        maps = unit_maps(network, videos[:, 0] if still else videos, layer, int(unit))
+        maps = maps[:, None] if still else maps
         shown = overlay(pixels, maps)
         for i, clip in enumerate(shown):
             base = os.path.join(out_dir, f"{layer}_unit{int(unit)}_clip{i}")
-            written.append(video_files.write_gif(base + ".gif", clip, fps))
+            if not still:
+                written.append(video_files.write_gif(base + ".gif", clip, fps))
             peak = int(np.unravel_index(maps[i].argmax(), maps[i].shape)[0])
             Image.fromarray(clip[peak]).save(base + ".png")
             written.append(base + ".png")
