@@ -1,9 +1,10 @@
 """The client against a real TF Serving server, when there is one.
 
 Runs against VGAN_TF_SERVING_ADDRESS (gRPC host:port; VGAN_TF_SERVING_REST optionally gives
-the REST URL) serving a model named VGAN_TF_SERVING_MODEL (default "generator"), or, when
-`tensorflow_model_server` is on PATH, exports a tiny generator and starts the binary.
-Skipped otherwise, with the reason (pytest -ra shows it).
+the REST URL) serving a model named VGAN_TF_SERVING_MODEL (default "generator") and, where
+VGAN_TF_SERVING_PREDICTOR names one, a future predictor; or, when `tensorflow_model_server`
+is on PATH, exports a tiny generator and a tiny predictor and starts the binary with a
+--model_config_file naming both. Skipped otherwise, with the reason (pytest -ra shows it).
 """
 import os
 import shutil
@@ -12,16 +13,21 @@ import subprocess
 import time
 import urllib.request
 
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from vgan_tf import config, export
-from vgan_tf.serving import GrpcClient, RestClient, ServingError, files
-from vgan_tf.models import TwoStreamGenerator
+from vgan_tf.serving import GrpcClient, RestClient, ServingError, api, files
+from vgan_tf.models import FuturePredictor, TwoStreamGenerator
 
 ADDRESS = os.environ.get("VGAN_TF_SERVING_ADDRESS")
 REST = os.environ.get("VGAN_TF_SERVING_REST")
 MODEL = os.environ.get("VGAN_TF_SERVING_MODEL", "generator")
+PREDICTOR = os.environ.get("VGAN_TF_SERVING_PREDICTOR",
+                           None if ADDRESS else api.PREDICTOR_MODEL)
 BINARY = shutil.which("tensorflow_model_server")
 
 pytestmark = [
@@ -39,6 +45,22 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def model_config(base, names) -> str:
+    """A --model_config_file text naming each model under `base` (parsed back with
+    tensorflow-serving-api's proto, so a typo fails here, not in the server)."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    message = model_server_config_pb2.ModelServerConfig()
+    for name in names:
+        entry = message.model_config_list.config.add()
+        entry.name, entry.base_path, entry.model_platform = name, str(base / name), \
+            "tensorflow"
+    text = text_format.MessageToString(message)
+    text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
+    return text
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if ADDRESS:
@@ -49,26 +71,31 @@ def server(tmp_path_factory):
     generator = TwoStreamGenerator(sizes.frames, sizes.size, sizes.latent_dim,
                                    sizes.base_width)
     export.export_generator(generator, str(base), model_name=MODEL)
+    predictor = FuturePredictor(sizes.frames, sizes.size, sizes.base_width)
+    predictor_dir = export.export_predictor(predictor, str(base), model_name=PREDICTOR)
+    config_file = base / "models.config"
+    config_file.write_text(model_config(base, [MODEL, PREDICTOR]))
     grpc_port, rest_port = _free_port(), _free_port()
     process = subprocess.Popen(
         [BINARY, f"--port={grpc_port}", f"--rest_api_port={rest_port}",
-         f"--model_name={MODEL}", f"--model_base_path={base / MODEL}"],
+         f"--model_config_file={config_file}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rest = f"http://127.0.0.1:{rest_port}"
     deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{rest}/v1/models/{MODEL}", timeout=2) as reply:
-                if b"AVAILABLE" in reply.read():
-                    break
-        except OSError:
-            pass
-        if time.time() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("tensorflow_model_server did not serve the model within 60 s")
-        time.sleep(0.5)
+    for name in (MODEL, PREDICTOR):
+        while True:
+            try:
+                with urllib.request.urlopen(f"{rest}/v1/models/{name}", timeout=2) as reply:
+                    if b"AVAILABLE" in reply.read():
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail(f"tensorflow_model_server did not serve {name} within 60 s")
+            time.sleep(0.5)
     try:
-        yield f"127.0.0.1:{grpc_port}", rest, generator
+        yield f"127.0.0.1:{grpc_port}", rest, predictor_dir
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -103,3 +130,42 @@ def test_grpc_and_rest_against_a_real_server(server, tmp_path):
             strip = client.generate_jpeg_strips([5])[0]
             assert strip[:2] == b"\xff\xd8"
             assert client.generate_gifs([5])[0][:6] == b"GIF89a"
+
+
+def _png(image) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.skipif(not PREDICTOR, reason="VGAN_TF_SERVING_PREDICTOR names no predictor on "
+                    "the server at VGAN_TF_SERVING_ADDRESS")
+def test_the_predictor_against_a_real_server(server, tmp_path):
+    """Image bytes in, uint8 video out, equal to the exported graph run in this process
+    where the test exported it; bad images are INVALID_ARGUMENT and the server keeps
+    answering."""
+    address, rest, predictor_dir = server
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (24, 20, 3), dtype=np.uint8) for _ in range(2)]
+    data = [_png(image) for image in images]
+    with GrpcClient(address, model_name=PREDICTOR) as client:
+        outputs = client.predict_images(data)
+        video = outputs["video"]
+        assert video.dtype == np.uint8 and video.ndim == 5 and len(video) == 2
+        np.testing.assert_array_equal(client.predict_images(data[1:])["video"][0], video[1])
+        if predictor_dir is not None:
+            import tensorflow as tf
+            direct = tf.saved_model.load(predictor_dir).signatures[api.SERVING_DEFAULT]
+            np.testing.assert_array_equal(
+                video, direct(**{api.IMAGE_BYTES: tf.constant(data)})["video"].numpy())
+        gif = client.predict_images(data[:1], api.PREDICT_GIF)["gif_bytes"]
+        assert bytes(gif[0])[:6] == b"GIF89a"
+        for bad, needle in ((b"", "empty"), (b"not an image", "not a JPEG, PNG"),
+                            (_png(images[0])[:-30], "")):
+            with pytest.raises(ServingError) as error:
+                client.predict_images([data[0], bad])
+            assert error.value.code == "INVALID_ARGUMENT" and needle in error.value.message
+        np.testing.assert_array_equal(client.predict_images(data)["video"], video)
+    if rest:
+        client = RestClient(rest, model_name=PREDICTOR)
+        np.testing.assert_array_equal(client.predict_images(data)["video"], video)
