@@ -8,7 +8,8 @@
     python -m tools.serving_client --server=localhost:8500 --image=photo.jpg \
         --image=beach.png --out_dir=videos          # the future predictor
 
-Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks; with
+Writes seed_<s>.gif, seed_<s>_strip.jpg (frames stacked vertically) and the masks (over
+REST by default the server's files, without masks: --served_files=none for them); with
 --image, <name>.gif, <name>_strip.jpg and <name>_mask.gif per image file, from the model
 named "predictor" unless --model_name says otherwise.
 """
@@ -32,9 +33,11 @@ flags.DEFINE_integer("seed", 0, "First seed.")
 flags.DEFINE_integer("num", 4, "Number of videos (seeds seed .. seed + num - 1).")
 flags.DEFINE_string("out_dir", "served_videos", "Where to write the files.")
 flags.DEFINE_list("formats", ["gif", "strip"], "gif and/or strip.")
-flags.DEFINE_enum("served_files", "none", ["none", "jpeg_strip", "gif"],
-                  "Ask the server for encoded files (generate_jpeg_strip, generate_gif) "
-                  "instead of uint8 videos and masks.")
+flags.DEFINE_enum("served_files", "auto", ["auto", "none", "jpeg_strip", "gif"],
+                  "auto: uint8 videos and masks over gRPC, files encoded by the server "
+                  "over REST (gif for --formats=gif, else jpeg_strip; no mask files); "
+                  "none: uint8 videos and masks; jpeg_strip, gif: the server's files "
+                  "(generate_jpeg_strip, generate_gif).")
 flags.DEFINE_enum("form", "inputs", ["inputs", "instances"], "REST body form.")
 flags.DEFINE_integer("max_batch", api.MAX_BATCH, "Refuse larger requests before sending.")
 flags.DEFINE_integer("max_receive_mb", 1024, "gRPC receive limit in MiB.")

@@ -70,3 +70,28 @@ def test_export_binary_from_model_dir(generator, tmp_path):
     served = tf.saved_model.load(str(path)).signatures["generate_float"](z=z)["video"]
     np.testing.assert_allclose(served.numpy(), generator(z, training=False).numpy(),
                                atol=1e-5)
+
+
+@pytest.mark.slow
+def test_export_binary_precision_flag(generator, tmp_path):
+    model_path, base = tmp_path / "generator.keras", tmp_path / "models"
+    generator.save(str(model_path))
+
+    def run(*flags):
+        return subprocess.run(
+            [sys.executable, "-m", "tools.export", f"--generator={model_path}",
+             f"--export_base={base}", "--warmup_batch_sizes=", *flags],
+            cwd=REPO, capture_output=True, text=True, timeout=180,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+
+    result = run("--precision=bf16", "--model_name=g16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    reader = tf.train.load_checkpoint(str(base / "g16" / "1" / "variables" / "variables"))
+    kernels = {d for n, d in reader.get_variable_to_dtype_map().items() if "kernel" in n}
+    assert kernels == {tf.bfloat16}
+    served = tf.saved_model.load(str(base / "g16" / "1")).signatures["serving_default"](
+        seed=tf.constant([1, 2], tf.int64))
+    assert served["video"].dtype == tf.uint8
+    bad = run("--precision=fp16", "--model_name=bad")
+    assert bad.returncode != 0 and "precision" in bad.stderr
+    assert not (base / "bad").exists()

@@ -83,3 +83,25 @@ def test_client_binary(served, tmp_path):
     failed = _client_binary(f"--server={served.server.grpc_address}", "--model_name=nope",
                             "--seeds=1", f"--out_dir={out_dir}")
     assert failed.returncode != 0 and "NOT_FOUND" in failed.stderr
+
+
+def test_auto_takes_server_files_over_rest_and_tensors_over_grpc(served, tmp_path):
+    with RestClient(served.server.rest_url) as rest:
+        assert files.resolve_served_files("auto", rest) == "jpeg_strip"
+        assert files.resolve_served_files("auto", rest, ("gif",)) == "gif"
+        assert files.resolve_served_files("none", rest) == "none"
+        paths = files.generate_to_files(rest, [2], str(tmp_path / "rest"))
+        gifs = files.generate_to_files(rest, [2], str(tmp_path / "gif"), formats=("gif",))
+    assert sorted(os.path.basename(p) for p in paths) == ["seed_2.gif", "seed_2_strip.jpg"]
+    strip = video_files.decode_strip((tmp_path / "rest" / "seed_2_strip.jpg").read_bytes(),
+                                     SIZES.frames)
+    expected = served.direct_outputs([2])["video"][0]
+    assert _mean_difference(strip, expected) < 16  # the server's JPEG of the same video
+    assert [os.path.basename(p) for p in gifs] == ["seed_2.gif"]
+    assert (tmp_path / "gif" / "seed_2.gif").read_bytes()[:6] == b"GIF89a"
+    with GrpcClient(served.server.grpc_address) as client:
+        assert files.resolve_served_files("auto", client) == "none"
+        paths = files.generate_to_files(client, [2], str(tmp_path / "grpc"))
+    assert "seed_2_mask.gif" in {os.path.basename(p) for p in paths}
+    with pytest.raises(ValueError, match="served_files must be one of auto"):
+        files.resolve_served_files("mp4", client)

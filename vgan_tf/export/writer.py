@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgan_tf import validation
+from vgan_tf.export import inference
 from vgan_tf.export import predictor as predictor_lib
 from vgan_tf.export import signatures as signatures_lib
 from vgan_tf.export import warmup as warmup_lib
@@ -66,16 +67,26 @@ def _ensure_built(generator):
 
 def export_generator(generator, export_base: str, model_name: str = api.GENERATOR_MODEL,
                      version: int | None = None, max_batch: int = api.MAX_BATCH,
-                     warmup_batch_sizes=(1,)) -> str:
+                     warmup_batch_sizes=(1,), precision: str = "fp32",
+                     fold_batch_norm: bool = True, subpixel_channels: int | None = None
+                     ) -> str:
     """Exports `generator` with the signatures of `api.GENERATOR_SIGNATURES`.
 
     Returns the version directory. Raises FileExistsError if `version` already exists.
-    `warmup_batch_sizes=()` skips the warm-up file.
+    `warmup_batch_sizes=()` skips the warm-up file. What is saved is
+    `inference.inference_network(generator, precision, fold_batch_norm)`: a copy with the
+    BatchNorms folded into the convolutions before them, the k4 s2 transposed convolutions
+    to at most `subpixel_channels` channels (default `inference.SUBPIXEL_CHANNELS`: the
+    output heads) computed as forward convolutions, in fp32 or with bfloat16
+    convolutions (precision="bf16"); the outputs' dtypes do not depend on it.
     """
+    inference.check_precision(precision)
     _ensure_built(generator)
 
     def save(staging):
-        module = signatures_lib.GeneratorServingModule(generator, max_batch=max_batch)
+        network = inference.inference_network(generator, precision, fold_batch_norm,
+                                              subpixel_channels)
+        module = signatures_lib.GeneratorServingModule(network, max_batch=max_batch)
         tf.saved_model.save(module, staging, signatures=module.signatures())
         if warmup_batch_sizes:
             warmup_lib.write_warmup_requests(staging, warmup_lib.generator_warmup_requests(
@@ -126,14 +137,20 @@ def predictor_path(model_dir: str) -> str:
 
 def export_predictor(predictor, export_base: str, model_name: str = api.PREDICTOR_MODEL,
                      version: int | None = None, max_batch: int = api.MAX_BATCH,
-                     warmup_batch_sizes=(1,), crop: str = "centre") -> str:
+                     warmup_batch_sizes=(1,), crop: str = "centre",
+                     precision: str = "fp32", fold_batch_norm: bool = True,
+                     subpixel_channels: int | None = None) -> str:
     """Exports a FuturePredictor with the signatures of `api.PREDICTOR_SIGNATURES` into
-    `export_base/<model_name>/<version>/`; returns the version directory."""
+    `export_base/<model_name>/<version>/`; returns the version directory. `precision`,
+    `fold_batch_norm` and `subpixel_channels` as for `export_generator`."""
+    inference.check_precision(precision)
     if not predictor.built:
         predictor(np.zeros((1,) + tuple(predictor.image_shape), np.float32), training=False)
 
     def save(staging):
-        module = predictor_lib.PredictorServingModule(predictor, max_batch=max_batch,
+        network = inference.inference_network(predictor, precision, fold_batch_norm,
+                                              subpixel_channels)
+        module = predictor_lib.PredictorServingModule(network, max_batch=max_batch,
                                                       crop=crop)
         tf.saved_model.save(module, staging, signatures=module.signatures())
         if warmup_batch_sizes:

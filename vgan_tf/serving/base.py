@@ -51,7 +51,12 @@ def seeds_array(seeds) -> np.ndarray:
 class Client(abc.ABC):
     """A client of one served model: the batch guard and the generator's calls.
 
-    Subclasses implement `predict` (and `metadata`) for one protocol."""
+    Subclasses implement `predict` (and `metadata`) for one protocol.
+    `prefers_served_files`: whether files are better fetched encoded by the server
+    (generate_gif / generate_jpeg_strip) than as uint8 tensors (files.generate_to_files
+    with served_files="auto")."""
+
+    prefers_served_files = False
 
     def __init__(self, model_name: str, version, max_batch: int):
         self.model_name = model_name

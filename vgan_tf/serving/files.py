@@ -15,7 +15,24 @@ from vgan_tf.serving.base import seeds_array
 from vgan_tf.viz import video_files
 
 FORMATS = ("gif", "strip")
-SERVED_FILES = ("none", "jpeg_strip", "gif")
+SERVED_FILES = ("auto", "none", "jpeg_strip", "gif")
+
+
+def resolve_served_files(served_files: str, client, formats=FORMATS) -> str:
+    """"auto": what `client` fetches files with: "none" (uint8 videos and masks, encoded
+    here) where the client carries tensors cheaply (gRPC), server-encoded files where
+    it does not (REST, `client.prefers_served_files`: a uint8 video travels as a JSON
+    number list, far slower than its file's b64 bytes; README, serving section):
+    "gif" when only GIFs are wanted, else "jpeg_strip" (the strip also gives the GIF).
+    No mask files then. Other values are returned as they are, after a check."""
+    if served_files not in SERVED_FILES:
+        raise ValueError(f"served_files must be one of {', '.join(SERVED_FILES)}, got "
+                         f"{served_files!r}")
+    if served_files != "auto":
+        return served_files
+    if not getattr(client, "prefers_served_files", False):
+        return "none"
+    return "gif" if tuple(formats) == ("gif",) else "jpeg_strip"
 
 
 def write_videos(outputs: dict, seeds, out_dir: str, formats=FORMATS,
@@ -66,14 +83,14 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=FORMATS,
 
 
 def generate_to_files(client, seeds, out_dir: str, formats=FORMATS,
-                      served_files: str = "none", fps: float = 8.0) -> list:
+                      served_files: str = "auto", fps: float = 8.0) -> list:
     """Asks `client` for the videos of `seeds` and writes them; returns the paths.
 
     `served_files`: "none" (uint8 videos and masks, encoded here), "jpeg_strip" or "gif"
-    (files encoded by the server). Large seed lists are sent in requests of at most
+    (files encoded by the server), "auto" (`resolve_served_files`: "none" over gRPC,
+    server files over REST). Large seed lists are sent in requests of at most
     `client.max_batch` rows."""
-    if served_files not in SERVED_FILES:
-        raise ValueError(f"served_files must be none, jpeg_strip or gif, got {served_files!r}")
+    served_files = resolve_served_files(served_files, client, formats)
     seeds = seeds_array(seeds)
     if seeds.size == 0:
         raise ValueError("no seeds to generate")
@@ -91,12 +108,11 @@ def generate_to_files(client, seeds, out_dir: str, formats=FORMATS,
 
 
 def predict_to_files(client, image_paths, out_dir: str, formats=FORMATS,
-                     served_files: str = "none", fps: float = 8.0) -> list:
+                     served_files: str = "auto", fps: float = 8.0) -> list:
     """Sends image files (JPEG/PNG, any size) to a served future predictor and writes
     <name>.gif, <name>_strip.jpg, <name>_mask.gif per image (named after the input file);
     returns the paths. `served_files` as for generate_to_files."""
-    if served_files not in SERVED_FILES:
-        raise ValueError(f"served_files must be none, jpeg_strip or gif, got {served_files!r}")
+    served_files = resolve_served_files(served_files, client, formats)
     image_paths = list(image_paths)
     if not image_paths:
         raise ValueError("no images to send")

@@ -3,6 +3,11 @@
 Both body forms: columns (`{"inputs": {name: [...]}}`) and rows (`{"instances": [...]}`).
 String tensors travel as {"b64": ...}, as TF Serving requires for names ending in
 `_bytes`; output dtypes come from the model's `/metadata`. Standard library + numpy only.
+
+A uint8 video travels over REST as a JSON number list (about 4 characters per value, parsed
+number by number on both ends), its GIF or JPEG strip as one b64 string: `RestClient`
+says `prefers_served_files`, so `files.generate_to_files` asks for the server's files
+by default (README, serving section: the measured cost of each).
 """
 from __future__ import annotations
 
@@ -57,6 +62,8 @@ def _decode_json_value(value, dtype):
 
 class RestClient(Client):
     """`POST /v1/models/NAME[/versions/N]:predict` and `GET .../metadata` at `url`."""
+
+    prefers_served_files = True
 
     def __init__(self, url: str, model_name: str = api.GENERATOR_MODEL, version=None,
                  timeout: float = DEFAULT_TIMEOUT_S, max_batch: int = api.MAX_BATCH,
