@@ -5,7 +5,12 @@ Writes synthetic 128x128 strips of 32 frames, then, in the same run and alternat
   full: video_dataset (checks, decode, 32 frames resized to 64x64, [-1, 1], batched),
         with the default resize='dct' (decoder-side scaling) and with the original's
         exact resize='bilinear'
-and prints the rates and the ratios full/raw (target >= 0.9). Each figure is the best of
+and prints the rates and the ratios full/raw (target >= 0.9). With --before=REV (default
+HEAD) the same pipelines as they were at git revision REV (vgan_tf/data/checks.py,
+strips.py and pipeline.py of `git show REV:...`, imported from a temp dir) are timed in the
+same rounds, and their ratios new/old printed: the cost of a change, side by side. It also
+prints the list-time file-type check's cost (lists.not_regular_files: one os.stat per
+strip). Each figure is the best of
 --rounds (and the median, the fairer figure on a shared machine); frames counted are
 decoded strip frames (32 per clip for both). It also prints the process CPU time per frame
 of each (all threads): on a machine shared with other jobs the wall-clock rates swing by
@@ -16,8 +21,11 @@ rate ratio is the inverse of the CPU cost ratio.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -32,6 +40,29 @@ flags.DEFINE_integer("batch_size", 16, "Batch size of the full pipeline.")
 flags.DEFINE_integer("rounds", 3, "Timed rounds of each (best is reported).")
 flags.DEFINE_integer("epochs", 5, "Passes over the strips per timed round.")
 flags.DEFINE_string("data_dir", None, "Where to write the strips (default: a temp dir).")
+flags.DEFINE_string("before", "HEAD", "Git revision whose data pipeline is timed beside the "
+                    "working tree's ('' to skip).")
+
+_OLD_MODULES = ("checks", "strips", "pipeline")
+
+
+def _old_pipeline(revision):
+    """vgan_tf.data.pipeline as it was at `revision` (with that revision's checks and
+    strips; the other modules are today's), imported from a temp dir as vgan_old_data."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    package = os.path.join(tempfile.mkdtemp(prefix="vgan_old_"), "vgan_old_data")
+    os.makedirs(package)
+    open(os.path.join(package, "__init__.py"), "w").close()
+    for name in _OLD_MODULES:
+        text = subprocess.run(["git", "show", f"{revision}:vgan_tf/data/{name}.py"], cwd=root,
+                              check=True, capture_output=True, text=True).stdout
+        text = text.replace("from vgan_tf.data import checks, strips, tfrecord",
+                            "from vgan_old_data import checks, strips\n"
+                            "from vgan_tf.data import tfrecord")
+        with open(os.path.join(package, f"{name}.py"), "w") as f:
+            f.write(text)
+    sys.path.insert(0, os.path.dirname(package))
+    return importlib.import_module("vgan_old_data.pipeline")
 
 
 def _rate(dataset, frames_per_element):
@@ -48,7 +79,9 @@ def main(argv):
     del argv
     import tensorflow as tf
 
-    from vgan_tf.data import ClipOptions, ListSource, ReadOptions, synthetic, video_dataset
+    from vgan_tf.data import (ClipOptions, ListSource, ReadOptions, lists, synthetic,
+                              video_dataset)
+    old = _old_pipeline(FLAGS.before) if FLAGS.before else None
 
     data_dir = FLAGS.data_dir or tempfile.mkdtemp(prefix="vgan_bench_")
     list_file = os.path.join(data_dir, synthetic.LIST_NAME)
@@ -66,15 +99,18 @@ def main(argv):
         # One strip per element: count its frames.
         return ds.map(lambda image: tf.shape(image)[:1]).prefetch(autotune)
 
-    def full(resize):
+    def full(resize, make_dataset=video_dataset):
         batches = FLAGS.epochs * len(paths) // FLAGS.batch_size
         clip = ClipOptions(FLAGS.frames, FLAGS.size, resize=resize)
-        return lambda: video_dataset(source, clip, FLAGS.batch_size,
-                                     ReadOptions(shuffle=True)).take(batches)
+        return lambda: make_dataset(source, clip, FLAGS.batch_size,
+                                    ReadOptions(shuffle=True)).take(batches)
 
     makers = {"raw parallel decode_jpeg": raw,
               "full pipeline (default, dct)": full("dct"),
               "full pipeline, resize=bilinear": full("bilinear")}
+    if old is not None:
+        makers[f"BEFORE ({FLAGS.before}), dct"] = full("dct", old.video_dataset)
+        makers[f"BEFORE ({FLAGS.before}), bilinear"] = full("bilinear", old.video_dataset)
     for make in makers.values():  # warm-up: graph building, page cache
         for _ in make().take(20):
             pass
@@ -96,6 +132,20 @@ def main(argv):
         print(f"ratio {name} / raw: {best[name] / best[raw]:.3f} best, "
               f"{median[name] / median[raw]:.3f} median, {cpu[raw] / cpu[name]:.3f} by CPU "
               f"time (target >= 0.9)")
+    if old is not None:
+        for resize, new in (("dct", "full pipeline (default, dct)"),
+                            ("bilinear", "full pipeline, resize=bilinear")):
+            before = f"BEFORE ({FLAGS.before}), {resize}"
+            print(f"after / before, {resize}: CPU us/frame {cpu[before]:.1f} -> {cpu[new]:.1f} "
+                  f"({cpu[new] / cpu[before]:.3f}x), median frames/s {median[before]:.0f} -> "
+                  f"{median[new]:.0f} ({median[new] / median[before]:.3f}x)")
+    start = time.perf_counter()
+    for _ in range(5):
+        lists.not_regular_files(paths)
+    print(f"list-time file-type check (os.stat per strip): "
+          f"{(time.perf_counter() - start) / 5 / len(paths) * 1e6:.2f} us per strip, once per "
+          f"pipeline made")
+    print(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

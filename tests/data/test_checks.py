@@ -37,7 +37,9 @@ def _bad_segment_length(data):
 
 
 def _bogus_huffman(data):
-    """Keeps every marker but fills the Huffman tables with garbage: the decoder refuses."""
+    """Keeps every marker but fills the Huffman tables' code counts with garbage (more than
+    256 symbols): the decoder refuses; the header check names it corrupt_header in strict
+    mode (outside it, the walk to the scan is left out: decode_failed)."""
     body = bytearray(data)
     pos = 2
     while pos < len(body) - 4:
@@ -50,6 +52,40 @@ def _bogus_huffman(data):
     return bytes(body)
 
 
+def _undefined_quant_table(data):
+    """The frame header's first component points at quantization table 3, never defined:
+    the decoder refuses ("Quantization table 0x03 was not defined"), the header checks do
+    not look at it (decode_failed)."""
+    body = bytearray(data)
+    body[_sof(data) + 12] = 3
+    return bytes(body)
+
+
+def _sof(data):
+    return min(data.find(marker) for marker in (b"\xff\xc0", b"\xff\xc2")
+               if data.find(marker) >= 0)
+
+
+def _patched_frame(data, precision=None, height=None, width=None):
+    """`data` with its frame header's precision byte or dimensions replaced."""
+    body, sof = bytearray(data), _sof(data)
+    if precision is not None:
+        body[sof + 4] = precision
+    if height is not None:
+        body[sof + 5:sof + 7] = height.to_bytes(2, "big")
+    if width is not None:
+        body[sof + 7:sof + 9] = width.to_bytes(2, "big")
+    return bytes(body)
+
+
+def _cut_scan(data, fraction):
+    """The scan cut at `fraction` of its bytes and closed again with an end-of-image marker
+    (libjpeg fills the rest with flat grey and only warns)."""
+    scan = data.rfind(b"\xff\xda")
+    start = scan + 2 + data[scan + 2] * 256 + data[scan + 3]
+    return data[:start + int((len(data) - 2 - start) * fraction)] + b"\xff\xd9"
+
+
 def _cmyk_jpeg():
     buf = io.BytesIO()
     Image.new("CMYK", (SIZE, SIZE * FRAMES), (10, 200, 30, 0)).save(buf, "JPEG")
@@ -57,7 +93,7 @@ def _cmyk_jpeg():
 
 
 def _build_corpus(root):
-    """Writes 12 good strips and 34 bad inputs; returns (list file, good labels, expected)."""
+    """Writes 12 good strips and 43 bad inputs; returns (list file, good labels, expected)."""
     rng = np.random.default_rng(0)
     good = strips.encode_strip(_good_frames(0))
     entries, labels, expected = [], [], {}
@@ -108,7 +144,25 @@ def _build_corpus(root):
     label += 4
     for i in range(2):
         add(f"huffman/h{i}.jpg", _bogus_huffman(strips.encode_strip(_good_frames(50 + i))),
+            "decode_failed", label + i)  # corrupt_header in strict mode
+    label += 2
+    for i in range(2):
+        add(f"quant/u{i}.jpg",
+            _undefined_quant_table(strips.encode_strip(_good_frames(55 + i))),
             "decode_failed", label + i)
+    label += 2
+    for i, fraction in enumerate([0.1, 0.4, 0.6]):  # before the last 16x16 block row
+        add(f"cut/k{i}.jpg", _cut_scan(strips.encode_strip(_good_frames(60 + i)), fraction),
+            "corrupt_data", label + i)
+    label += 3
+    os.makedirs(os.path.join(root, "special", "dir.jpg"))
+    os.mkfifo(os.path.join(root, "special", "pipe.jpg"))
+    add("special/dir.jpg", None, "not_a_file", label)
+    add("special/pipe.jpg", None, "not_a_file", label + 1)
+    label += 2
+    add("unsupported/bits12.jpg", _patched_frame(good, precision=12), "unsupported", label)
+    add("unsupported/huge.jpg", _patched_frame(good, height=65520, width=65520),
+        "unsupported", label + 1)
 
     for i in range(12):  # good clips, including gray and short ones, interleaved
         frames = _good_frames(i)
@@ -156,6 +210,9 @@ def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd):
         assert np.abs(video).sum() > 0  # never zeros
     counts = counter.counts()
     for reason in checks.REASONS[1:]:  # every failure reason, each met at least once
+        if reason == "corrupt_header":  # strict mode's only (checks.jpeg_header)
+            assert counts[reason] == 0
+            continue
         expected_count = sum(1 for r in bad.values() if r == reason)
         assert counts[reason] == expected_count > 0, reason
     assert counts["skipped"] == len(bad)
@@ -217,13 +274,13 @@ def test_strict_mode_counts_good_clips_as_decoded(corpus, tmp_path):
 
 def test_strict_decoder_refusal_is_a_bad_strip_error(corpus, tmp_path):
     root = corpus[0]
-    lists.write_list(str(tmp_path / "l.txt"), ["huffman/h0.jpg"])
+    lists.write_list(str(tmp_path / "l.txt"), ["good/g0.jpg", "quant/u0.jpg"])
     ds = clip_dataset(ListSource(str(tmp_path / "l.txt"), root), ClipOptions(FRAMES, SIZE),
                       ReadOptions(shuffle=False, repeat=False, strict=True))
     with pytest.raises(tf.errors.InvalidArgumentError) as info:
         list(ds)
-    bad = checks.BadStripError.from_op_error(info.value)
-    assert bad.reason == "decode_failed" and bad.name == checks.UNNAMED
+    bad = checks.BadStripError.from_op_error(info.value)  # named: strict's nested decode
+    assert bad.reason == "decode_failed" and bad.name == os.path.join(root, "quant/u0.jpg")
 
 
 def test_only_strict_failures_are_bad_strip_errors():

@@ -9,6 +9,9 @@ code per element. A `filter` drops everything that is not OK; on the failure bra
 (a `tf.cond`), the skip is logged with `tf.print` (the file's path and the reason) and
 counted in a `tf.Variable` (`SkipCounter`), both plain graph ops.
 
+Paths that are not regular files (lists.not_regular_files) get NOT_A_FILE without being
+opened. After decoding, the pipeline names strips whose scan ran out of data
+(CORRUPT_DATA, strips.decode_clip check_fill) with `report`, as here.
 What the header cannot show (a scan that the decoder rejects) is the decoder's to find; the
 pipeline then drops the element with `ignore_errors` and the counter still sees it, as the
 difference between the strips that passed the checks and the clips that were decoded
@@ -33,18 +36,29 @@ CORRUPT = 5
 NOT_SQUARE = 6
 WRONG_SHAPE = 7
 DECODE_FAILED = 8
+CORRUPT_DATA = 9
+NOT_A_FILE = 10
+UNSUPPORTED = 11
+CORRUPT_HEADER = 12
 REASONS = ("ok", "missing", "empty", "not_jpeg", "truncated", "corrupt", "not_square",
-           "wrong_shape", "decode_failed")
+           "wrong_shape", "decode_failed", "corrupt_data", "not_a_file", "unsupported",
+           "corrupt_header")
 """Names of the reason codes, indexed by code."""
 
 QUICK_HEADER_BYTES = 256
+SCAN_HEADER_BYTES = 1024
 HEADER_BYTES = 65536
 LARGE_HEADER_BYTES = 1 << 22
 """How far into a file the frame header (SOF) is looked for: the first 256 bytes, then
-64 KiB, then 4 MiB (EXIF/ICC/APPn metadata of cameras and editors can exceed 64 KiB)."""
+64 KiB, then 4 MiB (EXIF/ICC/APPn metadata of cameras and editors can exceed 64 KiB). With
+scan_checks (jpeg_header), the walk goes on to the first start of scan (SOS) and the first
+look is SCAN_HEADER_BYTES: libjpeg's standard Huffman tables end about 610 bytes in."""
 
 _TAIL_BYTES = 64
 _DOUBLINGS = 7
+MAX_DECODED_VALUES = 1 << 29
+"""TensorFlow's decoder refuses images of height * width * components >= 2**29 values
+("Image too large"); the header check names them `unsupported` instead."""
 
 
 STRICT_TAG = "bad strip (strict mode):"
@@ -87,9 +101,9 @@ class SkipCounter:
 
     Holds an int64 [len(REASONS)] variable on the CPU. Index OK counts strips that passed
     the checks; `decoded` counts clips that came out of the decoder. Read with `counts()`:
-    {reason: n} for the failure reasons (decode_failed = passed - decoded), plus 'passed',
-    'decoded' and 'skipped' (their sum). Counts are per occurrence: a bad file read in
-    three epochs counts three times (once when the encoded bytes are cached).
+    {reason: n} for the failure reasons (decode_failed = passed - decoded - corrupt_data),
+    plus 'passed', 'decoded' and 'skipped' (their sum). Counts are per occurrence: a bad
+    file read in three epochs counts three times (once when the encoded bytes are cached).
     Create it outside any distribution strategy scope (it is a local tally, not a model
     variable).
     """
@@ -114,7 +128,9 @@ class SkipCounter:
         decoded = int(self.decoded_variable.numpy())
         result = {name: values[code] for code, name in enumerate(REASONS) if code not in (
             OK, DECODE_FAILED)}
-        result["decode_failed"] = max(values[OK] - decoded, 0)
+        # A strip that passed the header checks comes out as a clip, is named corrupt_data
+        # (counted in its slot), or was refused by the decoder (the remainder).
+        result["decode_failed"] = max(values[OK] - decoded - values[CORRUPT_DATA], 0)
         result["passed"] = values[OK]
         result["decoded"] = decoded
         result["skipped"] = sum(v for k, v in result.items() if k not in ("passed", "decoded"))
@@ -125,65 +141,127 @@ class SkipCounter:
         self.decoded_variable.assign(0)
 
 
-_SEGMENT, _SOF, _ALONE, _FILL, _BAD = range(5)
-_FIXED_STEP = (0, 0, 2, 1, 0)
+_SEGMENT, _SOF, _ALONE, _FILL, _BAD, _SOS, _DHT = range(7)
+_FIXED_STEP = (0, 0, 2, 1, 0, 0, 0)
+_HAS_LENGTH = (True, True, False, False, False, False, True)
 
 
 def _marker_kinds() -> np.ndarray:
     """[65536] int32 table: kind of the two bytes (hi * 256 + lo) where a marker should be.
 
-    SEGMENT: a marker followed by a 2-byte length; SOF: a frame header; ALONE: a marker
-    without length (TEM, RSTn); FILL: 0xFF padding; BAD: anything else, including scan
-    data, or a start/end of image or start of scan before a frame header.
+    SEGMENT: a marker followed by a 2-byte length; SOF: a frame header; DHT: Huffman tables;
+    SOS: a start of scan; ALONE: a marker without length (TEM, RSTn); FILL: 0xFF padding;
+    BAD: anything else, including scan data and a start or end of image.
     """
     kinds = np.full([256, 256], _BAD, np.int32)
     kinds[0xFF, 0xC0:0xFF] = _SEGMENT
     for lo in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
         kinds[0xFF, lo] = _SOF
+    kinds[0xFF, 0xC4] = _DHT
     kinds[0xFF, [0x01] + list(range(0xD0, 0xD8))] = _ALONE
     kinds[0xFF, 0xFF] = _FILL
-    kinds[0xFF, [0xD8, 0xD9, 0xDA]] = _BAD
+    kinds[0xFF, [0xD8, 0xD9]] = _BAD
+    kinds[0xFF, 0xDA] = _SOS
     return kinds.reshape(-1)
 
 
 _KINDS = _marker_kinds()
+_TABLE_WEIGHTS = tf.constant([[1, 1 << (16 - i)] for i in range(1, 17)], tf.int32)
+"""counts [n, 16] @ this -> [n, 2]: (symbols, Kraft sum) of a Huffman table's code counts."""
 
 
-def _walk(encoded, n, limit):
-    """Walks the segment headers in the first `limit` bytes -> (found, [h, w, c], ran_past).
+def _walk(encoded, n, limit, tables=True, scan=True):
+    """Walks the segment headers in the first `limit` bytes -> (found, [h, w, c, precision],
+    ran_past, scan_ok, scan_past).
 
-    Every byte position gets the position of the segment after it (as if a marker started
-    there; a 64K-entry table classifies the marker in one gather); positions that end the
-    walk (a frame header or a malformed marker) point to themselves, and 2**_DOUBLINGS
-    steps of the walk are taken by pointer doubling: a few gathers over the header instead
-    of a loop of scalar ops (each op costs microseconds in a tf.data function).
+    Two walks at once, from the first segment: one stops at the frame header (SOF: found,
+    dims; ran_past: it ran past `limit`), the other goes on through it to the first start of
+    scan (SOS) and, with `tables`, steps through each Huffman table of every DHT segment
+    on the way (class/index byte, 16 code counts, symbols; a table libjpeg refuses stops
+    it: see jpeg_header). scan_ok: that walk reached an SOS; scan_past: it ran to `limit`
+    (when the file goes on: look further; when it ends there: the file is cut).
+
+    Every byte position gets the position of the step after it (as if a marker, or a
+    table, started there; a 64K-entry table classifies the marker in one gather); positions
+    that end a walk point to themselves, and 2**_DOUBLINGS steps of both walks are taken
+    by pointer doubling in one batched gather per doubling: a few gathers over the header
+    instead of a loop of scalar ops (each op costs microseconds in a tf.data function). The
+    table steps live in a second copy of the positions (indices num_head + 1 and up).
+    scan=False walks to the frame header only (scan_ok True, scan_past False): half the
+    gathers, the default pipeline's look (jpeg_header scan_checks).
     """
     head = tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, 0, tf.minimum(n, limit)),
                                     tf.uint8), tf.int32)
     num_head = tf.size(head)
-    b = tf.concat([head, tf.zeros([10], tf.int32)], axis=0)
-    kind = tf.gather(_KINDS, b[:-9] * 256 + b[1:-8])
-    seg_len = b[2:-7] * 256 + b[3:-6]
-    step = tf.where(tf.equal(kind, _SEGMENT), seg_len + 2, tf.gather(_FIXED_STEP, kind))
-    positions = tf.range(num_head + 1)
-    stop = (step < 3) & (kind != _FILL) & (kind != _ALONE) | tf.equal(kind, _SOF)
-    jump = tf.where(stop, positions, tf.minimum(positions + step, num_head))
+    size = num_head + 1  # positions 0..num_head; num_head: the end of the window
+    b = tf.concat([head, tf.zeros([24], tf.int32)], axis=0)
+    kind = tf.gather(_KINDS, b[:size] * 256 + b[1:size + 1])
+    seg_len = b[2:size + 2] * 256 + b[3:size + 3]
+    step = tf.where(tf.gather(_HAS_LENGTH, kind), seg_len + 2, tf.gather(_FIXED_STEP, kind))
+    positions = tf.range(size)
+    stop = (step < 3) & (kind != _FILL) & (kind != _ALONE)  # malformed, SOS, BAD
+    onward = tf.minimum(positions + step, num_head)
+    to_sof = tf.where(stop | tf.equal(kind, _SOF), positions, onward)
+    if not scan:
+        jump = to_sof
+        for _ in range(_DOUBLINGS):
+            jump = tf.gather(jump, jump)
+        final = tf.gather(jump, tf.minimum(2, num_head))
+        found = tf.equal(tf.gather(kind, final), _SOF) & (final + 10 <= num_head)
+        dims = tf.gather(b, final + tf.constant([5, 6, 7, 8, 9, 4]))
+        dims = tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4], dims[5]])
+        return (found, dims, tf.equal(final, num_head) & (n > num_head), tf.constant(True),
+                tf.constant(False))
+    to_sos = tf.where(stop, positions, onward)
+    if tables:
+        counts = tf.gather(b, positions[:, None] + tf.range(1, 17)[None, :])
+        sums = tf.matmul(counts, _TABLE_WEIGHTS)
+        index = b[:size]
+        table_ok = tf.equal(index & 0xEC, 0) & (sums[:, 0] <= 256) & (sums[:, 1] < 65536)
+        # After the last table comes the next marker (0xFF: never a class/index byte).
+        table_next = tf.where(tf.equal(index, 0xFF), positions, tf.where(
+            table_ok, size + tf.minimum(positions + 17 + sums[:, 0], num_head),
+            size + positions))
+        to_sos = tf.where(tf.equal(kind, _DHT) & tf.logical_not(stop),
+                          size + tf.minimum(positions + 4, num_head), to_sos)
+    else:
+        table_next = size + positions
+    jump = tf.stack([tf.concat([to_sof, size + positions], 0),
+                     tf.concat([to_sos, table_next], 0)])
     for _ in range(_DOUBLINGS):
-        jump = tf.gather(jump, jump)
-    final = tf.gather(jump, tf.minimum(2, num_head))
-    found = tf.equal(tf.gather(kind, final), _SOF) & (final + 10 <= num_head)
-    dims = tf.gather(b, final + tf.constant([5, 6, 7, 8, 9]))
-    dims = tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4]])
-    return found, dims, tf.equal(final, num_head) & (n > num_head)
+        jump = tf.gather(jump, jump, batch_dims=1)
+    final = jump[:, tf.minimum(2, num_head)]
+    found = tf.equal(tf.gather(kind, final[0]), _SOF) & (final[0] + 10 <= num_head)
+    dims = tf.gather(b, final[0] + tf.constant([5, 6, 7, 8, 9, 4]))
+    dims = tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4], dims[5]])
+    scan_ok = tf.equal(tf.gather(kind, tf.minimum(final[1], num_head)), _SOS) & (
+        final[1] + 4 <= num_head)
+    scan_past = tf.equal(final[1], num_head) | tf.equal(final[1], size + num_head)
+    return found, dims, tf.equal(final[0], num_head) & (n > num_head), scan_ok, scan_past
 
 
-def jpeg_header(encoded):
+def jpeg_header(encoded, scan_checks: bool = True):
     """In-graph: JPEG bytes -> (reason, height, width, channels), int32 scalars, no raise.
 
+    scan_checks=False leaves out the walk from the frame header to the first scan (its
+    Huffman tables: CORRUPT_HEADER, and TRUNCATED for a file that ends before its first
+    scan) and looks at the first QUICK_HEADER_BYTES instead of SCAN_HEADER_BYTES: that walk
+    cost about 17 % of the default pipeline's CPU time per frame (docs/data.md). The
+    pipeline uses it in strict mode only (outside it, such strips are the decoder's to
+    refuse: decode_failed, counted); the shard writer keeps the default.
+
     reason is OK, EMPTY, NOT_JPEG (no start-of-image marker), TRUNCATED (no end-of-image
-    marker after the last start-of-scan) or CORRUPT (the segment walk does not reach a sane
-    frame header within LARGE_HEADER_BYTES). Height, width and channels come from the
-    frame header (0 unless OK). The common case costs one look: the frame header within
+    marker after the last start-of-scan, or the file ends inside the segments before the
+    first scan), CORRUPT (the segment walk does not reach a sane frame header within
+    LARGE_HEADER_BYTES), CORRUPT_HEADER (with scan_checks: after the frame header, the walk
+    does not reach a start of scan, or a Huffman table there is one libjpeg refuses: a
+    class/index byte other than 0x00-0x03 or 0x10-0x13, code counts summing to more than
+    256 symbols, or codes that do not fit: Kraft's sum of count_i * 2**(16 - i) >= 2**16,
+    libjpeg's "Bogus Huffman table definition"; tables are checked within the first 64 KiB) or
+    UNSUPPORTED (a frame the decoder refuses:
+    a sample precision other than 8 bits, e.g. 12-bit JPEGs, or height * width *
+    channels >= MAX_DECODED_VALUES). Height, width and channels come from the frame header
+    (0 unless OK). The common case costs one look: the frame header within
     the first QUICK_HEADER_BYTES (where encoders without big metadata blocks put it; the
     work grows with the span) and an end-of-image marker within the last 64 bytes. Only
     when either fails does a tf.cond branch look further: the walk over HEADER_BYTES
@@ -201,26 +279,40 @@ def jpeg_header(encoded):
     tail = tf.io.decode_raw(tf.strings.substr(encoded, tf.maximum(n - _TAIL_BYTES, 0),
                                               _TAIL_BYTES), tf.uint8)
     has_eoi = tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
-    found, dims, ran_past = _walk(encoded, n, QUICK_HEADER_BYTES)
+    quick = SCAN_HEADER_BYTES if scan_checks else QUICK_HEADER_BYTES
+    found, dims, ran_past, scan_ok, scan_past = _walk(encoded, n, quick, scan=scan_checks)
 
     # Two small conds: their untaken branches cost little (measured about 10 us per strip
     # more than the header cond alone; one cond over both looks cost twice that).
-    found, dims = tf.cond(ran_past, lambda: _deep_walk(encoded, n), lambda: (found, dims))
+    found, dims, scan_ok, scan_past = tf.cond(
+        ran_past | scan_past & (n > quick), lambda: _deep_walk(encoded, n, scan_checks),
+        lambda: (found, dims, scan_ok, scan_past))
+    scan_cut = scan_past & tf.logical_not(scan_ok)
     has_eoi = tf.cond(has_eoi | (n <= _TAIL_BYTES), lambda: has_eoi,
                       lambda: _ends_after_last_scan(encoded))
     found &= (dims[0] > 0) & (dims[1] > 0)
+    values = tf.cast(dims[0], tf.int64) * tf.cast(dims[1], tf.int64) * tf.cast(dims[2],
+                                                                                tf.int64)
+    unsupported = tf.not_equal(dims[3], 8) | (values >= MAX_DECODED_VALUES)
+    reason = tf.where(tf.logical_not(has_eoi) | scan_cut, TRUNCATED,
+                      tf.where(unsupported, UNSUPPORTED, OK))
     reason = tf.where(n == 0, EMPTY, tf.where(
         tf.logical_not(has_soi), NOT_JPEG, tf.where(
-            tf.logical_not(found), CORRUPT, tf.where(tf.logical_not(has_eoi), TRUNCATED, OK))))
+            tf.logical_not(found), CORRUPT, tf.where(
+                tf.logical_not(scan_ok) & tf.logical_not(scan_cut), CORRUPT_HEADER, reason))))
     dims = tf.where(tf.equal(reason, OK), dims, 0)
     return reason, dims[0], dims[1], dims[2]
 
 
-def _deep_walk(encoded, n):
-    """The segment walk over HEADER_BYTES, then over LARGE_HEADER_BYTES if it runs past."""
-    found, dims, ran_past = _walk(encoded, n, HEADER_BYTES)
-    return tf.cond(ran_past, lambda: _walk(encoded, n, LARGE_HEADER_BYTES)[:2],
-                   lambda: (found, dims))
+def _deep_walk(encoded, n, scan=True):
+    """The walk over HEADER_BYTES, then over LARGE_HEADER_BYTES (without the Huffman table
+    steps: a [4 Mi, 16] gather) if either walk runs past."""
+    found, dims, ran_past, scan_ok, scan_past = _walk(encoded, n, HEADER_BYTES, scan=scan)
+    return tf.cond(ran_past | scan_past & (n > HEADER_BYTES),
+                   lambda: _walk(encoded, n, LARGE_HEADER_BYTES, tables=False,
+                                 scan=scan)[:2] + _walk(
+                       encoded, n, LARGE_HEADER_BYTES, tables=False, scan=scan)[3:],
+                   lambda: (found, dims, scan_ok, scan_past))
 
 
 def _ends_after_last_scan(encoded):
@@ -250,29 +342,57 @@ def strip_reason(h, w, c, strip_size=None, min_frames: int = 1):
 
 
 def probe_file(path, counter: SkipCounter | None, strict: bool = False, strip_size=None,
-               min_frames: int = 1, log_stream=None):
-    """In-graph: path -> dict(encoded, reason, height, width), reading the file once.
+               min_frames: int = 1, log_stream=None, not_a_file=None,
+               scan_checks: bool = True):
+    """In-graph: path -> dict(encoded, reason, height, width, name), reading the file once.
 
-    A missing file gives reason MISSING and empty bytes (no raise). Failures are logged
-    (path and reason) and counted on the failure branch; with `strict`, raised instead.
+    A missing file gives reason MISSING and empty bytes (no raise). `not_a_file` (a bool
+    tensor; lists.not_regular_files finds them) marks a path that is not a regular file (a
+    directory, a named pipe, a device): it is not opened (a pipe would block the reader
+    for ever) and gets reason NOT_A_FILE. Failures are logged (path and reason) and
+    counted on the failure branch; with `strict`, raised instead. scan_checks: see
+    jpeg_header (the pipeline passes its strict flag; the shard writer keeps the default).
     """
     exists = tf.greater(tf.size(tf.io.matching_files(path)), 0)
-    encoded = tf.cond(exists, lambda: tf.io.read_file(path), lambda: tf.constant(b""))
-    return check_encoded(encoded, path, counter, strict, strip_size, min_frames, log_stream,
-                         missing=tf.logical_not(exists))
+    readable = exists if not_a_file is None else exists & tf.logical_not(not_a_file)
+    encoded = tf.cond(readable, lambda: tf.io.read_file(path), lambda: tf.constant(b""))
+    element = check_encoded(encoded, path, counter, strict, strip_size, min_frames,
+                            log_stream, missing=tf.logical_not(exists),
+                            not_a_file=not_a_file, scan_checks=scan_checks)
+    return element
 
 
 def check_encoded(encoded, name, counter: SkipCounter | None, strict: bool = False,
-                  strip_size=None, min_frames: int = 1, log_stream=None, missing=None):
+                  strip_size=None, min_frames: int = 1, log_stream=None, missing=None,
+                  not_a_file=None, scan_checks: bool = True):
     """In-graph: validates strip bytes named `name` (a path or record key); see probe_file."""
-    reason, h, w, c = jpeg_header(encoded)
+    reason, h, w, c = jpeg_header(encoded, scan_checks)
     reason = tf.where(tf.equal(reason, OK), strip_reason(h, w, c, strip_size, min_frames),
                       reason)
+    if not_a_file is not None:
+        reason = tf.where(not_a_file, NOT_A_FILE, reason)
     if missing is not None:
         reason = tf.where(missing, MISSING, reason)
+    reason = report(reason, name, counter, strict, log_stream)
+    return {"encoded": encoded, "reason": reason, "height": h, "width": w, "name": name}
+
+
+def report(reason, name, counter: SkipCounter | None, strict: bool = False,
+           log_stream=None, count_ok: bool = True):
+    """In-graph: counts `reason` (int32 scalar) and, unless OK, logs `name` with it (the
+    failure branch of a tf.cond) or, with `strict`, raises the one-line strict-mode error.
+    Returns `reason` after those ops. count_ok=False counts failures only (the decode
+    stage: its strips were counted as passed already)."""
     ok = tf.equal(reason, OK)
     reason_name = tf.gather(tf.constant(REASONS), reason)
-    deps = [] if counter is None else [counter.count(reason)]
+    deps = []
+    if counter is not None:
+        if count_ok:
+            deps.append(counter.count(reason))
+        else:  # no cond: adds zero to OK's slot for a good strip
+            deps.append(counter.variable.assign_add(
+                tf.one_hot(reason, len(REASONS), dtype=tf.int64) * tf.cast(
+                    tf.logical_not(ok), tf.int64), use_locking=True))
     if strict:
         deps.append(tf.debugging.Assert(
             ok, [STRICT_TAG, name, "reason:", reason_name], summarize=1))
@@ -286,5 +406,4 @@ def check_encoded(encoded, name, counter: SkipCounter | None, strict: bool = Fal
 
         deps.append(tf.cond(ok, lambda: tf.identity(reason), on_failure))
     with tf.control_dependencies(deps):
-        reason = tf.identity(reason)
-    return {"encoded": encoded, "reason": reason, "height": h, "width": w}
+        return tf.identity(reason)

@@ -20,6 +20,7 @@ import dataclasses
 import os
 import posixpath
 import re
+import stat
 from typing import Iterable, Sequence
 
 import tensorflow as tf
@@ -118,6 +119,27 @@ def label_subset(entries: ClipList, fraction: float, seed: int = 0, label_base: 
     return ClipList(tuple(entries.paths[i] for i in keep),
                     tuple(entries.tokens[i] for i in keep),
                     tuple(entries.sources[i] for i in keep))
+
+
+def not_regular_files(paths: Sequence[str]) -> list:
+    """One bool per resolved path: True where a local path names something that exists
+    and is not a regular file (after symbolic links): a directory, a named pipe (FIFO), a
+    socket or a device. The pipeline refuses those as `not_a_file` without opening them
+    (opening a pipe blocks until a writer comes). One os.stat per local path, when the
+    pipeline is made; paths with a scheme (gs://, ...) are not looked at (object stores
+    hold no pipes) and missing ones are left to the pipeline's own check (`missing`)."""
+    flags = []
+    for path in paths:
+        if _SCHEME.match(path):
+            flags.append(False)
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except (OSError, ValueError):
+            flags.append(False)
+            continue
+        flags.append(not stat.S_ISREG(mode))
+    return flags
 
 
 def _as_label(token) -> int:

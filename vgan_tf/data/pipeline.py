@@ -26,7 +26,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from vgan_tf.data import checks, strips, tfrecord
+from vgan_tf.data import checks, lists, strips, tfrecord
 from vgan_tf.data import service as service_lib
 from vgan_tf.data.options import AUTOTUNE, ClipOptions, ReadOptions, check_batch_size
 from vgan_tf.data.sources import ListSource, ShardSource
@@ -104,8 +104,10 @@ def _from_list(source, clip, batch_size, options, counter):
     labels = (entries.class_labels(options.label_base) if options.with_labels
               else [max(label, 0) for label in entries.labels])
 
+    not_files = lists.not_regular_files(paths)
     ds = tf.data.Dataset.from_tensor_slices(
-        (tf.constant(paths, tf.string), tf.constant(labels, tf.int64)))
+        (tf.constant(paths, tf.string), tf.constant(labels, tf.int64),
+         tf.constant(not_files, tf.bool)))
     if options.shard is not None:
         ds = ds.shard(*options.shard)
     elif options.auto_shard_policy == tf.data.experimental.AutoShardPolicy.HINT:
@@ -121,9 +123,10 @@ def _from_list(source, clip, batch_size, options, counter):
             ds = ds.repeat()
         ds = ds.skip(options.skip_clips)
 
-    def read(path, label):
+    def read(path, label, not_a_file):
         element = checks.probe_file(path, counter, options.strict, clip.strip_size,
-                                    clip.min_frames, options.log_stream)
+                                    clip.min_frames, options.log_stream, not_a_file,
+                                    scan_checks=options.strict)
         element["label"] = label
         return element
 
@@ -160,7 +163,7 @@ def _from_shards(source, clip, batch_size, options, counter):
         features = tfrecord.parse_record(record)
         element = checks.check_encoded(features["strip"], features["path"], counter,
                                        options.strict, clip.strip_size, clip.min_frames,
-                                       options.log_stream)
+                                       options.log_stream, scan_checks=options.strict)
         if options.with_labels:
             label = features["label"] - options.label_base
             with tf.control_dependencies([tf.debugging.assert_non_negative(
@@ -228,12 +231,23 @@ def _from_checked(ds, clip, batch_size, options, counter, *, cache_shuffle_buffe
 
 
 def _decode_stage(ds, clip, options, counter, safety_net):
-    """{encoded, label, height, width} elements -> clips (or (clip, label)).
+    """{encoded, label, height, width, name} elements -> clips (or (clip, label)), each
+    with a `good` flag that _finish drops.
 
-    safety_net drops (and, with a counter, counts) strips that pass the header checks but
-    that the decoder refuses. TFRecord sources go without it: the converter decoded every
-    strip it wrote, record corruption is caught by TFRecord's checksums, and
-    tf.distribute's FILE auto-sharding cannot see through ignore_errors.
+    Every decoded strip is checked for libjpeg's fill of a scan that ran out of data
+    (strips.decode_clip check_fill): those are logged, counted and dropped as
+    corrupt_data (strict: raised), in the decode map itself and a filter after it.
+    safety_net (list sources) drops and counts strips that pass the header checks but that
+    the decoder refuses. Outside strict mode `ignore_errors` drops them: counted
+    (decode_failed, SkipCounter.counts), not named. Naming them with a marker element
+    before each strip and a scan after ignore_errors was measured at +7 to +13 % of CPU
+    time per frame (docs/data.md), so it is not done. Strict mode decodes each strip in a
+    nested dataset (_strict_decode): the error names the file. Strict mode also runs the
+    header checks' walk to the first scan (checks.jpeg_header scan_checks: corrupt_header);
+    outside it such strips are the decoder's to refuse (decode_failed). TFRecord sources
+    go without the safety net: the converter decoded every strip it wrote, record
+    corruption is caught by TFRecord's checksums, and tf.distribute's FILE auto-sharding
+    cannot see through ignore_errors.
     """
     seed = options.seed
     base_seed = seed if seed is not None else int(tf.random.uniform(
@@ -241,7 +255,7 @@ def _decode_stage(ds, clip, options, counter, safety_net):
     if clip.window == "random":  # the window of the i-th clip: a function of (seed, i)
         ds = ds.enumerate(start=options.skip_clips)
 
-    def decode(*args):
+    def decode_only(*args):  # -> (video, label, ran_out, name)
         if clip.window == "random":
             index, element = args
             start = strips.window_start(element["height"] // element["width"], clip.frames,
@@ -253,26 +267,74 @@ def _decode_stage(ds, clip, options, counter, safety_net):
                                         clip.stride, clip.position)
         else:
             element, start = args[0], 0
-        video = strips.decode_clip(element["encoded"], clip.frames, clip.size, clip.stride,
-                                   start, element["height"], element["width"], clip.resize,
-                                   unit_range=False)
-        return (video, element["label"]) if options.with_labels else video
+        video, ran_out = strips.decode_clip(
+            element["encoded"], clip.frames, clip.size, clip.stride, start,
+            element["height"], element["width"], clip.resize, unit_range=False,
+            check_fill=True)
+        return video, element["label"], ran_out, element["name"]
 
-    ds = ds.map(decode, num_parallel_calls=options.num_parallel_calls,
-                deterministic=options.deterministic)
-    if not options.strict and safety_net:
-        ds = ds.ignore_errors()
-    if counter is not None:  # strict mode too: else every clip would read as decode_failed
-        def tally(*element):
-            with tf.control_dependencies([counter.count_decoded()]):
-                return tf.nest.map_structure(tf.identity, element if len(element) > 1
-                                             else element[0])
-        ds = ds.map(tally)
-    return ds
+    def reported(video, label, reason, name):
+        reason = checks.report(reason, name, counter, options.strict, options.log_stream,
+                               count_ok=False)
+        good = tf.equal(reason, checks.OK)
+        return ((video, label) if options.with_labels else (video,)) + (good,)
+
+    def decode(*args):
+        video, label, ran_out, name = decode_only(*args)
+        return reported(video, label, tf.where(ran_out, checks.CORRUPT_DATA, checks.OK), name)
+
+    if options.strict and safety_net:
+        ds = _strict_decode(ds, decode_only, reported, options)
+    else:
+        ds = ds.map(decode, num_parallel_calls=options.num_parallel_calls,
+                    deterministic=options.deterministic)
+        if safety_net:
+            ds = ds.ignore_errors()
+
+    def good(*element):  # with a counter, counts the clip (in strict mode too: else every
+        # clip would read as decode_failed); no cond, no extra map: adds 0 or 1
+        if counter is None:
+            return element[-1]
+        with tf.control_dependencies([counter.decoded_variable.assign_add(
+                tf.cast(element[-1], tf.int64), use_locking=True)]):
+            return tf.identity(element[-1])
+
+    # The flag stays on the element (dropped by _finish's map to [-1, 1]): no extra map.
+    return ds.filter(good)
+
+
+def _strict_decode(ds, decode_only, reported, options):
+    """Strict mode's decode: each strip decoded in a dataset of its own whose decoder error
+    is dropped (ignore_errors) and replaced by a placeholder, so that the error raised
+    names the strip (reason decode_failed) instead of being the decoder's own message,
+    which does not. Costs a nested dataset per strip (measured 11-18 % of CPU time per
+    strip, docs/data.md): strict mode only; errors upstream of the decode (the checks'
+    own) still raise, as they are not inside the nested dataset."""
+    def one(*args):
+        inner = tf.data.Dataset.from_tensors(args).map(
+            lambda *a: (tf.constant(True),) + decode_only(*a)).ignore_errors()
+        spec = inner.element_spec
+        name = args[-1]["name"]  # args: (element,) or (index, element)
+        placeholder = (tf.constant(False), tf.zeros(spec[1].shape, spec[1].dtype),
+                       tf.zeros(spec[2].shape, spec[2].dtype), tf.constant(False), name)
+        return inner.concatenate(tf.data.Dataset.from_tensors(placeholder)).take(1)
+
+    def check(decoded, video, label, ran_out, name):
+        reason = tf.where(decoded, tf.where(ran_out, checks.CORRUPT_DATA, checks.OK),
+                          checks.DECODE_FAILED)
+        return reported(video, label, reason, name)
+
+    # One element per nested dataset: the interleave keeps the order.
+    ds = ds.interleave(one, cycle_length=options.num_parallel_calls, block_length=1,
+                       num_parallel_calls=options.num_parallel_calls,
+                       deterministic=options.deterministic)
+    return ds.map(check)
 
 
 def _to_unit_range(*element):
-    """(video[, label]) with the video mapped from [0, 255] to [-1, 1]."""
+    """(video[, label], good flag) -> video or (video, label), the video mapped from
+    [0, 255] to [-1, 1] (the flag of _decode_stage's filter is dropped here)."""
+    element = element[:-1]
     if len(element) == 1:
         return strips.to_unit_range(element[0])
     return (strips.to_unit_range(element[0]),) + tuple(element[1:])

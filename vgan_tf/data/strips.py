@@ -128,10 +128,45 @@ DCT_FACTORS = (2, 4, 8)
 """Frame-size ratios (strip frame / clip frame) at which resize='dct' scales in the decoder."""
 
 
-def _decode_frames(encoded, indices, num_frames, width, size, resize):
+FILL_VALUE = 128
+"""What libjpeg writes where a scan ran out of data: with no data left its entropy decoder
+leaves every coefficient of the remaining blocks at zero, DC included (jdhuff.c,
+`insufficient_data`), so each of them decodes to exactly 128 in every component, i.e.
+RGB (128, 128, 128), from the point of the cut to the end of the image."""
+
+_MORE_DATA = b"\x00" + bytes(range(0x21, 0x60))
+"""64 bytes (no 0xFF among them; the first 0x00 completes a stuffed 0xFF byte where the
+cut left one) put before the end-of-image marker by the confirmation
+in `_ran_out_of_data`: entropy-coded data for a scan that was cut short, ignored (after a
+libjpeg warning) by a scan that was complete."""
+
+
+def _ran_out_of_data(encoded):
+    """Whether the scan of `encoded` ran out of data before the image's end: bool scalar.
+
+    Only asked where a decoded image ends in a block of exactly flat 128 grey: libjpeg's
+    fill, or picture content that is itself exactly that grey. The two differ in the bytes:
+    a cut scan reads on into more data put before its end-of-image marker (its end then
+    changes), a complete one does not (the image stays the same). So the strip is decoded
+    at ratio 8 (DC only: cheap) as it is and with _MORE_DATA put before the first
+    end-of-image marker after the last start-of-scan, and the two compared.
+    """
+    data = tf.cast(tf.io.decode_raw(encoded, tf.uint8), tf.int32)
+    marker = tf.equal(data[:-1], 0xFF)
+    positions = tf.range(tf.size(data) - 1)
+    last_scan = tf.reduce_max(tf.where(marker & tf.equal(data[1:], 0xDA), positions, -1))
+    ends = marker & tf.equal(data[1:], 0xD9) & (positions > last_scan)
+    end = tf.reduce_min(tf.where(ends, positions, tf.size(data)))
+    extended = tf.strings.join([tf.strings.substr(encoded, 0, end), _MORE_DATA,
+                                tf.strings.substr(encoded, end, -1)])
+    return tf.reduce_any(tf.not_equal(tf.io.decode_jpeg(extended, channels=3, ratio=8),
+                                      tf.io.decode_jpeg(encoded, channels=3, ratio=8)))
+
+
+def _decode_frames(encoded, indices, num_frames, width, size, resize, check_fill=False):
     """Decodes the top `num_frames` frames of a strip `width` wide and takes `indices`
     -> [len(indices), size, size, 3]: uint8 with resize='dct', float32 in [0, 255] with
-    'bilinear'.
+    'bilinear'; with check_fill, (frames, ran_out_of_data) (see decode_clip).
 
     With resize='dct' and a width of 2, 4 or 8 times `size`, libjpeg decodes straight to
     `size` (scaled inverse DCT, the `ratio` attribute): the frames come out at their final
@@ -144,24 +179,39 @@ def _decode_frames(encoded, indices, num_frames, width, size, resize):
     def at_ratio(ratio):
         def decode():
             crop = tf.stack([0, 0, rows // ratio, width // ratio])
-            image = tf.io.decode_and_crop_jpeg(encoded, crop, channels=3, ratio=ratio)
+
+            def decode_bytes(data):
+                return tf.io.decode_and_crop_jpeg(data, crop, channels=3, ratio=ratio)
+
+            image = decode_bytes(encoded)
+            if check_fill:  # one block (a quarter of a 4:2:0 MCU) at this ratio
+                corner = max(1, 8 // ratio)
+                suspect = tf.reduce_all(tf.equal(image[-corner:, -corner:], FILL_VALUE))
             if ratio > 1:
                 frames = tf.reshape(image, [num_frames, size, size, 3])
-                return tf.gather(frames, indices)
-            frames = tf.gather(tf.reshape(image, [num_frames, width, width, 3]), indices)
-            resized = tf.image.resize(frames, [size, size], method="bilinear")
-            if resize == "bilinear":
-                return resized
-            return tf.cast(tf.round(resized), tf.uint8)  # within [0, 255]: no saturation
+                frames = tf.gather(frames, indices)
+            else:
+                frames = tf.gather(tf.reshape(image, [num_frames, width, width, 3]), indices)
+                frames = tf.image.resize(frames, [size, size], method="bilinear")
+                if resize != "bilinear":
+                    frames = tf.cast(tf.round(frames), tf.uint8)  # in [0, 255]: no saturation
+            return (frames, suspect) if check_fill else frames
         return decode
 
     if resize == "bilinear":
-        return at_ratio(1)()
-    exact = tf.equal(width % size, 0)
-    branch = tf.zeros([], tf.int32)
-    for index, factor in enumerate(DCT_FACTORS, start=1):
-        branch = tf.where(exact & tf.equal(width // size, factor), index, branch)
-    return tf.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
+        decoded = at_ratio(1)()
+    else:
+        exact = tf.equal(width % size, 0)
+        branch = tf.zeros([], tf.int32)
+        for index, factor in enumerate(DCT_FACTORS, start=1):
+            branch = tf.where(exact & tf.equal(width // size, factor), index, branch)
+        decoded = tf.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
+    if not check_fill:
+        return decoded
+    # One cond outside the ratio branches (a cond's untaken branch still costs its ops).
+    frames, suspect = decoded
+    return frames, tf.cond(suspect, lambda: _ran_out_of_data(encoded),
+                           lambda: tf.constant(False))
 
 
 def to_unit_range(video) -> tf.Tensor:
@@ -180,7 +230,7 @@ def to_unit_range(video) -> tf.Tensor:
 
 def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
                 height=None, width=None, resize: str = "dct",
-                unit_range: bool = True) -> tf.Tensor:
+                unit_range: bool = True, check_fill: bool = False):
     """In-graph: JPEG strip bytes -> [frames, size, size, 3] float32 in [-1, 1].
 
     Decodes the strip once (only the rows down to the last frame used, which saves the
@@ -200,6 +250,12 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
     averaged again), and differ from bilinear's by about 1.4/255 on average at 2x
     (docs/data.md). At 4x and 8x it low-passes where bilinear reads only 2 of every 4 or
     8 pixels, so the two differ more there.
+
+    check_fill=True returns (clip, ran_out_of_data): a bool scalar, True where libjpeg
+    filled the end of the decoded rows with its flat grey because the scan ran out of data
+    (a scan cut and closed with an end-of-image marker, or desynchronised by flipped bits
+    until the data ran out; libjpeg only warns on stderr). See _ran_out_of_data; a cut
+    below the last row decoded is not seen (those clips are exact).
     """
     if resize not in RESIZE_METHODS:
         raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
@@ -209,6 +265,9 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
     height = tf.cast(height, tf.int32)
     width = tf.cast(width, tf.int32)
     indices, last = frame_indices(height // width, frames, stride, start)
-    clip = _decode_frames(encoded, indices, last + 1, width, size, resize)
+    clip = _decode_frames(encoded, indices, last + 1, width, size, resize, check_fill)
+    if check_fill:
+        clip, ran_out = clip
     clip = tf.ensure_shape(clip, [frames, size, size, 3])
-    return to_unit_range(clip) if unit_range else clip
+    clip = to_unit_range(clip) if unit_range else clip
+    return (clip, ran_out) if check_fill else clip
