@@ -133,3 +133,21 @@ def test_light_modules_import_without_tensorflow():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["False", "False"]
+
+
+def test_importing_the_package_starts_no_tensorflow_runtime():
+    """A multi-worker strategy must be created before TensorFlow's runtime starts; a
+    module that makes a tensor when imported (a module-level tf.constant) would start it."""
+    skip = (".prepare.beam", "interop.t7")  # beam is an optional extra
+    names = [n for n in _modules() if not n.endswith(skip) and ".tools" not in n]
+    code = ("import importlib, sys\n"
+            f"for name in {names!r}:\n"
+            "    importlib.import_module(name)\n"
+            "from tensorflow.python.eager import context\n"
+            "started = context.context()._context_handle is not None\n"
+            "print('started' if started else 'not started')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=300,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("not started"), result.stdout

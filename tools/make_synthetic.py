@@ -14,6 +14,8 @@ flags.DEFINE_integer("frames", 32, "Frames per clip.", lower_bound=1)
 flags.DEFINE_integer("size", 64, "Frame size in pixels.", lower_bound=8)
 flags.DEFINE_integer("strip_size", None, "Strip frame size (default: --size).", lower_bound=8)
 flags.DEFINE_integer("seed", 0, "Data set seed (clip i uses [seed, i]).")
+flags.DEFINE_enum("scene", "digits", ["digits", "simple"], "Scene family: digits (1-3 digit "
+                  "sprites over a texture) or simple (1-2 solid shapes over a gradient).")
 flags.mark_flag_as_required("out_dir")
 
 
@@ -23,7 +25,7 @@ def main(argv):
 
     list_file = synthetic.write_synthetic_dataset(
         FLAGS.out_dir, FLAGS.num_clips, frames=FLAGS.frames, size=FLAGS.size,
-        seed=FLAGS.seed, strip_size=FLAGS.strip_size)
+        seed=FLAGS.seed, strip_size=FLAGS.strip_size, scene=FLAGS.scene)
     print(f"wrote {FLAGS.num_clips} clips; list file {list_file}")
 
 

@@ -125,8 +125,8 @@ def test_video_gan_config_keys(tiny):
     gan = VideoGAN(TwoStreamGenerator(tiny.frames, tiny.size, tiny.latent_dim,
                                       tiny.base_width),
                    Discriminator(tiny.frames, tiny.size, tiny.base_width),
-                   mask_weight=0.2, seed=9)
+                   mask_weight=0.2, seed=9, g_step="updated_d")
     clone = helpers.run_serialization_test(gan)
-    assert (clone.mask_weight, clone.seed) == (0.2, 9)
+    assert (clone.mask_weight, clone.seed, clone.g_step) == (0.2, 9, "updated_d")
     assert set(gan.get_config()) == {"name", "trainable", "dtype", "generator",
-                                     "discriminator", "mask_weight", "seed"}
+                                     "discriminator", "g_step", "mask_weight", "seed"}

@@ -96,3 +96,40 @@ def test_short_training_learns_to_start_from_the_input(tiny):
     trained = held_l1()
     assert trained < 0.7 * untrained, (untrained, trained)
     assert all(np.isfinite(history["d_loss"]))
+
+
+@pytest.mark.parametrize("g_step", ["paper", "updated_d"])
+def test_g_update_goes_through_the_d_of_its_g_step(tiny, g_step):
+    """The predictor shares both G-step forms: its G gradient (adversarial + 10 * l1) goes
+    through D before this step's D update ("paper", one D forward on the predictions) or
+    after it ("updated_d")."""
+    gan = make_gan(tiny, g_step=g_step)
+    assert FuturePredictionGAN.from_config(gan.get_config()).g_step == g_step
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+    x = tf.constant(synthetic_clips(tiny, 4, 0))
+    g_ref = FuturePredictor.from_config(gan.generator.get_config())
+    g_ref.set_weights(gan.generator.get_weights())
+    d_ref = Discriminator.from_config(gan.discriminator.get_config())
+    d_ref.set_weights(gan.discriminator.get_weights())
+    with tf.GradientTape() as g_tape:
+        video = g_ref.generate_parts(x[:, 0], training=True)["video"]
+    with tf.GradientTape() as d_tape:
+        d_loss = losses.discriminator_loss_mean(d_ref(x, training=True),
+                                                d_ref(video, training=True))
+    d_grads = d_tape.gradient(d_loss, d_ref.trainable_variables)
+
+    def g_grads():
+        with g_tape:
+            loss = (losses.generator_loss_mean(d_ref(video, training=True))
+                    + 10.0 * tf.reduce_mean(first_frame_l1_per_example(video, x[:, 0])))
+        return g_tape.gradient(loss, g_ref.trainable_variables)
+
+    if g_step == "paper":
+        grads = g_grads()
+    for v, g in zip(d_ref.trainable_variables, d_grads):
+        v.assign_sub(0.5 * g)
+    if g_step == "updated_d":
+        grads = g_grads()
+    gan.train_step(x)
+    for v, g, got in zip(g_ref.trainable_variables, grads, gan.generator.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), v.numpy() - 0.5 * g.numpy(), atol=3e-6)

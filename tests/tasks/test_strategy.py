@@ -26,9 +26,10 @@ def _run(*args, env=None, timeout=180):
 
 
 @pytest.mark.slow
-def test_mirrored_two_replicas_equal_single_device_step(tmp_path):
+@pytest.mark.parametrize("g_step", ["updated_d", "paper"])
+def test_mirrored_two_replicas_equal_single_device_step(tmp_path, g_step):
     out = tmp_path / "mirrored.json"
-    result = _run("mirrored", str(out))
+    result = _run("mirrored", str(out), g_step)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["replicas"] == 2
@@ -41,11 +42,12 @@ def test_mirrored_two_replicas_equal_single_device_step(tmp_path):
 
 
 @pytest.mark.slow
-def test_mirrored_two_replicas_equal_single_device_step_for_the_predictor(tmp_path):
+@pytest.mark.parametrize("g_step", ["updated_d", "paper"])
+def test_mirrored_two_replicas_equal_single_device_step_for_the_predictor(tmp_path, g_step):
     """The same equivalence for FuturePredictionGAN: input frames, the replica-scaled
     first-frame L1 term and the shared D/G steps and BatchNorm sync."""
     out = tmp_path / "mirrored_future.json"
-    result = _run("mirrored_future", str(out))
+    result = _run("mirrored_future", str(out), g_step)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["replicas"] == 2 and report["step"] == 1
@@ -74,7 +76,7 @@ def test_two_workers_fit_to_identical_weights(tmp_path):
 # -- programs run in a fresh process ---------------------------------------------------
 
 
-def _mirrored(out_path):
+def _mirrored(out_path, g_step):
     import keras
     import tensorflow as tf
 
@@ -92,7 +94,7 @@ def _mirrored(out_path):
     def make():
         g = TwoStreamGenerator(sizes.frames, sizes.size, sizes.latent_dim, sizes.base_width)
         d = Discriminator(sizes.frames, sizes.size, sizes.base_width)
-        gan = VideoGAN(g, d, seed=7)
+        gan = VideoGAN(g, d, seed=7, g_step=g_step)
         # SGD: the update is linear in the gradient, so a wrongly scaled gradient (a
         # missing or doubled 1/replicas) shows as a difference as large as the update.
         gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
@@ -132,13 +134,17 @@ def _mirrored(out_path):
             loss = losses.discriminator_loss_mean(
                 D(x, training=True), D(tf.stop_gradient(p["video"]), training=True))
         d_grads.append(t.gradient(loss, D.trainable_variables))
-    ref.d_optimizer.apply_gradients(zip(mean_grads(d_grads), D.trainable_variables))
-    g_grads = []
+    d_mean = mean_grads(d_grads)
+    if g_step == "updated_d":
+        ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
+    g_grads = []  # "paper": through D before its update
     for tape, p in zip(tapes, parts):
         with tape:
             loss = (losses.generator_loss_mean(D(p["video"], training=True))
                     + ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"])))
         g_grads.append(tape.gradient(loss, G.trainable_variables))
+    if g_step == "paper":
+        ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
     ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
 
     report = _equivalence(strategy, gan, ref, before)
@@ -166,7 +172,7 @@ def _equivalence(strategy, gan, ref, before) -> dict:
     }
 
 
-def _mirrored_future(out_path):
+def _mirrored_future(out_path, g_step):
     import keras
     import tensorflow as tf
 
@@ -183,7 +189,8 @@ def _mirrored_future(out_path):
 
     def make():
         gan = FuturePredictionGAN(FuturePredictor(frames, size, width),
-                                  Discriminator(frames, size, width), l1_weight=10.0)
+                                  Discriminator(frames, size, width), l1_weight=10.0,
+                                  g_step=g_step)
         gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
         return gan
 
@@ -217,13 +224,17 @@ def _mirrored_future(out_path):
             loss = losses.discriminator_loss_mean(
                 D(x, training=True), D(tf.stop_gradient(p["video"]), training=True))
         d_grads.append(t.gradient(loss, D.trainable_variables))
-    ref.d_optimizer.apply_gradients(zip(mean_grads(d_grads), D.trainable_variables))
-    g_grads = []
+    d_mean = mean_grads(d_grads)
+    if g_step == "updated_d":
+        ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
+    g_grads = []  # "paper": through D before its update
     for tape, x, p in zip(tapes, halves, parts):
         with tape:
             l1 = tf.reduce_mean(tf.abs(p["video"][:, 0] - x[:, 0]))
             loss = losses.generator_loss_mean(D(p["video"], training=True)) + 10.0 * l1
         g_grads.append(tape.gradient(loss, G.trainable_variables))
+    if g_step == "paper":
+        ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
     ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
 
     with open(out_path, "w") as handle:

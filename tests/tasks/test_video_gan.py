@@ -74,8 +74,9 @@ def test_discriminator_step_matches_manual_gradient(tiny):
 
 def test_generator_step_matches_manual_gradient(tiny):
     """G's loss is the non-saturating BCE(D(G(z)) -> 1) against the UPDATED D, plus the
-    mask prior, differentiated through the forward pass recorded before the D step."""
-    gan = make_gan(tiny, mask_weight=0.3)
+    mask prior, differentiated through the forward pass recorded before the D step
+    (g_step="updated_d")."""
+    gan = make_gan(tiny, mask_weight=0.3, g_step="updated_d")
     gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
     real = tf.constant(real_batch(tiny))
     d_ref = Discriminator.from_config(gan.discriminator.get_config())
@@ -248,3 +249,60 @@ def test_evaluate_updates_nothing(tiny):
     for a, v in zip(stats, gan.discriminator.non_trainable_variables):
         np.testing.assert_array_equal(a, v.numpy())
     assert int(gan.step.numpy()) == 0
+
+
+def test_paper_g_step_differentiates_through_the_pre_update_discriminator(tiny):
+    """g_step="paper": one D forward on the fake batch serves both updates; D's update is
+    the usual D gradient and G's gradient is that of the G loss (+ mask prior) through
+    D's weights BEFORE this step's D update."""
+    gan = make_gan(tiny, mask_weight=0.3, g_step="paper")
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+    real = tf.constant(real_batch(tiny))
+    d_ref = Discriminator.from_config(gan.discriminator.get_config())
+    d_ref.set_weights(gan.discriminator.get_weights())
+    g_ref = TwoStreamGenerator.from_config(gan.generator.get_config())
+    g_ref.set_weights(gan.generator.get_weights())
+    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    with tf.GradientTape() as g_tape:
+        parts = g_ref.generate_parts(gan.draw_latents(4), training=True)
+        logits = d_ref(parts["video"], training=True)
+        g_loss = bce(tf.ones_like(logits), logits) + 0.3 * tf.reduce_mean(parts["mask"])
+    g_grads = g_tape.gradient(g_loss, g_ref.trainable_variables)
+    with tf.GradientTape() as d_tape:
+        r = d_ref(real, training=True)
+        f = d_ref(tf.stop_gradient(parts["video"]), training=True)
+        d_loss = bce(tf.ones_like(r), r) + bce(tf.zeros_like(f), f)
+    d_grads = d_tape.gradient(d_loss, d_ref.trainable_variables)
+    logs = gan.train_step(real)
+    for v, g, got in zip(g_ref.trainable_variables, g_grads, gan.generator.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), v.numpy() - 0.5 * g.numpy(), atol=2e-6)
+    for v, g, got in zip(d_ref.trainable_variables, d_grads,
+                         gan.discriminator.trainable_variables):
+        np.testing.assert_allclose(got.numpy(), v.numpy() - 0.5 * g.numpy(), atol=2e-6)
+    assert float(logs["g_loss"]) == pytest.approx(float(g_loss), rel=1e-5)
+    assert int(gan.step.numpy()) == 1
+
+
+def test_paper_and_updated_d_g_steps_differ_only_in_g(tiny):
+    """Same start, same data and noise: D's update is the same in both forms, G's is not
+    (the forms differ in which D the G gradient goes through)."""
+    real = tf.constant(real_batch(tiny))
+    results = {}
+    for g_step in ("updated_d", "paper"):
+        keras.utils.set_random_seed(5)
+        gan = make_gan(tiny, g_step=g_step)
+        gan.compile(g_optimizer=keras.optimizers.SGD(0.5),
+                    d_optimizer=keras.optimizers.SGD(0.5))
+        gan.train_step(real)
+        results[g_step] = (snapshot(gan.generator), snapshot(gan.discriminator))
+    (g_new, d_new), (g_paper, d_paper) = results["updated_d"], results["paper"]
+    for a, b in zip(d_new, d_paper):
+        np.testing.assert_allclose(a, b, atol=2e-6)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(g_new, g_paper)) > 1e-5
+
+
+def test_g_step_is_validated_and_kept_in_the_config(tiny):
+    with pytest.raises(ValueError, match="g_step"):
+        make_gan(tiny, g_step="fast")
+    gan = make_gan(tiny, g_step="paper")
+    assert VideoGAN.from_config(gan.get_config()).g_step == "paper"

@@ -166,7 +166,9 @@ def _marker_kinds() -> np.ndarray:
 
 
 _KINDS = _marker_kinds()
-_TABLE_WEIGHTS = tf.constant([[1, 1 << (16 - i)] for i in range(1, 17)], tf.int32)
+_TABLE_WEIGHTS = np.array([[1, 1 << (16 - i)] for i in range(1, 17)], np.int32)
+"""(NumPy, so that importing this module starts no TensorFlow runtime: a multi-worker
+strategy must be created first.)"""
 """counts [n, 16] @ this -> [n, 2]: (symbols, Kraft sum) of a Huffman table's code counts."""
 
 
@@ -215,7 +217,7 @@ def _walk(encoded, n, limit, tables=True, scan=True):
     to_sos = tf.where(stop, positions, onward)
     if tables:
         counts = tf.gather(b, positions[:, None] + tf.range(1, 17)[None, :])
-        sums = tf.matmul(counts, _TABLE_WEIGHTS)
+        sums = tf.matmul(counts, tf.constant(_TABLE_WEIGHTS))
         index = b[:size]
         table_ok = tf.equal(index & 0xEC, 0) & (sums[:, 0] <= 256) & (sums[:, 1] < 65536)
         # After the last table comes the next marker (0xFF: never a class/index byte).

@@ -1,4 +1,8 @@
-"""Synthetic scenes: 1-3 digit sprites moving over a static textured background.
+"""Synthetic scenes: sprites moving over a static background, in two families.
+
+- `digits` (the default): 1-3 digit sprites over a textured background.
+- `simple`: 1-2 solid shapes (discs and squares) over a smooth two-colour gradient: the
+  easiest scene that still shows the paper's idea (movers over a still background).
 
 The embedded default data set (the demo and the tests train on it): every clip has a fixed
 seed, so the same arguments give byte-identical strips, list and ground truth. Each clip
@@ -44,6 +48,9 @@ _DIGITS = (
 DIGIT_BITMAPS = np.array([[[c == "1" for c in row] for row in d] for d in _DIGITS], bool)
 """[10, 7, 5] bool: hard-coded 5x7 digit glyphs."""
 
+SCENES = ("digits", "simple")
+"""The scene families (`scene` of render_clip / write_synthetic_dataset)."""
+
 PALETTE = np.array([(255, 40, 40), (40, 220, 40), (60, 90, 255), (255, 230, 0),
                     (255, 0, 255), (0, 230, 230), (255, 140, 0), (255, 255, 255)], np.uint8)
 """[8, 3] uint8 RGB: the sprites' colours (the dynamics scorer finds objects by them)."""
@@ -72,6 +79,29 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def _smooth_background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A static linear gradient between two muted colours: [size, size, 3] uint8."""
+    coords = (np.arange(size, dtype=np.float32) + 0.5) / size
+    y, x = np.meshgrid(coords, coords, indexing="ij")
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    ramp = (np.cos(angle) * (x - 0.5) + np.sin(angle) * (y - 0.5)) / np.sqrt(0.5) + 0.5
+    low, high = rng.uniform(40, 100, size=3), rng.uniform(70, 130, size=3)
+    image = low[None, None] + (high - low)[None, None] * np.clip(ramp, 0, 1)[..., None]
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def _shape_bitmap(kind: int, side: int) -> np.ndarray:
+    """[side, side] bool: a filled square (kind 0) or disc (kind 1)."""
+    if kind == 0:
+        return np.ones((side, side), bool)
+    centre = (side - 1) / 2.0
+    yy, xx = np.mgrid[0:side, 0:side]
+    return (yy - centre) ** 2 + (xx - centre) ** 2 <= (side / 2.0) ** 2
+
+
+SHAPE_NAMES = ("square", "disc")
+
+
 def _bounce(start: np.ndarray, velocity: np.ndarray, limit: np.ndarray, frames: int):
     """Positions and velocities of points bouncing in [0, limit]: [frames, n, 2] each."""
     t = np.arange(frames, dtype=np.float64)[:, None, None]
@@ -84,14 +114,19 @@ def _bounce(start: np.ndarray, velocity: np.ndarray, limit: np.ndarray, frames: 
     return pos, vel
 
 
-def render_clip(seed: int, index: int, frames: int = 32, size: int = 64):
-    """One clip: ([frames, size, size, 3] uint8, ground-truth dict). Pure function of args."""
+def render_clip(seed: int, index: int, frames: int = 32, size: int = 64,
+                scene: str = "digits"):
+    """One clip: ([frames, size, size, 3] uint8, ground-truth dict). Pure function of args
+    (`scene`: a name of SCENES; digits clips are the same whatever the other family does)."""
+    if scene not in SCENES:
+        raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {scene!r}")
     rng = np.random.default_rng([int(seed), int(index)])
     scale = _sprite_scale(size)
-    sprite_h, sprite_w = 7 * scale, 5 * scale
-    count = int(rng.integers(1, 4))
+    simple = scene == "simple"
+    sprite_h, sprite_w = (6 * scale, 6 * scale) if simple else (7 * scale, 5 * scale)
+    count = int(rng.integers(1, 3 if simple else 4))
     label = int(rng.integers(0, NUM_CLASSES))
-    background = _background(rng, size)
+    background = (_smooth_background if simple else _background)(rng, size)
 
     angles = np.deg2rad(label * 45.0 + rng.uniform(-12.0, 12.0, size=count))
     speeds = rng.uniform(1.0, 3.0, size=count) * size / 64.0
@@ -110,7 +145,8 @@ def render_clip(seed: int, index: int, frames: int = 32, size: int = 64):
     cols = np.arange(sprite_w)
     t_idx = np.arange(frames)[:, None, None]
     for k in range(count):
-        glyph = np.kron(DIGIT_BITMAPS[digits[k]], np.ones((scale, scale), bool))
+        glyph = (_shape_bitmap(int(digits[k]) % 2, sprite_w) if simple else
+                 np.kron(DIGIT_BITMAPS[digits[k]], np.ones((scale, scale), bool)))
         ys = corner[:, k, 1][:, None, None] + rows[None, :, None]
         xs = corner[:, k, 0][:, None, None] + cols[None, None, :]
         mask = np.broadcast_to(glyph, (frames, sprite_h, sprite_w))
@@ -126,6 +162,7 @@ def render_clip(seed: int, index: int, frames: int = 32, size: int = 64):
         "frames": frames,
         "size": size,
         "sprite_size": [sprite_w, sprite_h],
+        "scene": scene,
         "digits": [int(d) for d in digits],
         "colours": colours.tolist(),
         "positions": np.round(pos + np.array([sprite_w, sprite_h]) / 2.0, 4)
@@ -141,13 +178,15 @@ def clip_path(index: int) -> str:
 
 def write_synthetic_dataset(out_dir: str, num_clips: int, frames: int = 32, size: int = 64,
                             seed: int = 0, strip_size: int | None = None,
-                            quality: int = strips.DEFAULT_QUALITY) -> str:
+                            quality: int = strips.DEFAULT_QUALITY,
+                            scene: str = "digits") -> str:
     """Writes `num_clips` synthetic strips, `train.txt` and `ground_truth.jsonl`.
 
     Strip frames are `strip_size` pixels square (default: `size`). Ground-truth positions
     are sprite centres in pixels of the strip frame, [count][frames][x, y]; velocities are
     pixels per frame, [count][frames][vx, vy] (image coordinates, y down), after bounces.
-    Returns the list file's path. Same arguments -> byte-identical files.
+    `scene` picks the family (SCENES); in the simple one a record's "digits" are shape
+    indices (even: square, odd: disc). Returns the list file's path. Same arguments -> byte-identical files.
     """
     num_clips = positive_int("num_clips", num_clips)
     frames = positive_int("frames", frames)
@@ -158,7 +197,7 @@ def write_synthetic_dataset(out_dir: str, num_clips: int, frames: int = 32, size
     tf.io.gfile.makedirs(os.path.join(out_dir, "clips"))
     paths, labels, records = [], [], []
     for index in range(num_clips):
-        video, truth = render_clip(seed, index, frames, strip_size)
+        video, truth = render_clip(seed, index, frames, strip_size, scene)
         rel = clip_path(index)
         with tf.io.gfile.GFile(os.path.join(out_dir, rel), "wb") as f:
             f.write(strips.encode_strip(video, quality))
@@ -170,7 +209,7 @@ def write_synthetic_dataset(out_dir: str, num_clips: int, frames: int = 32, size
         f.write("\n".join(records) + "\n")
     return lists.write_list(
         os.path.join(out_dir, LIST_NAME), paths, labels,
-        header=f"synthetic scenes: {num_clips} clips, {frames} frames of {strip_size}px, "
+        header=f"synthetic {scene} scenes: {num_clips} clips, {frames} frames of {strip_size}px, "
                f"seed {seed}; label = direction ({' '.join(CLASS_NAMES)})")
 
 

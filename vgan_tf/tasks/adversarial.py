@@ -6,11 +6,21 @@ original Torch code:
   1. the generated parts (a dict with "video") in training mode, recorded on G's tape;
   2. D step on the real batch and the fake batch, run as separate batches (separate
      BatchNorm statistics), loss BCE(real->1) + BCE(fake->0);
-  3. G step with the non-saturating loss against the updated D, plus the penalty;
+  3. G step with the non-saturating loss, plus the penalty;
   4. with several replicas, BatchNorm moving statistics are averaged over replicas;
   5. the step counter `step` advances.
 The G forward of step 1 is recorded once and reused in step 3 (the original also reuses
 the same fake batch), which saves a generator forward pass per step.
+
+`g_step` says which D the G step differentiates through:
+  * "paper" (the default): the original's form (main.lua reuses `netD.output` and calls
+    `updateGradInput`): the one D forward on the fake batch of the D step serves both
+    updates, so G's gradient goes through D's pre-update weights (and the same BatchNorm
+    batch statistics); both gradients are taken before either update is applied. One D
+    forward per step less (docs/performance.md has the measured difference,
+    docs/faithfulness.md why it is the default);
+  * "updated_d": a third D forward on the fake batch after the D update (G against the
+    updated D).
 
 `step` is the task's own variable (not an optimizer's `iterations`, which a float16
 loss-scale optimizer does not advance on skipped steps): subclasses name their noise with
@@ -27,6 +37,9 @@ import tensorflow as tf
 
 from vgan_tf.tasks import losses
 
+G_STEPS = ("updated_d", "paper")
+DEFAULT_G_STEP = "paper"
+
 
 def paper_adam(learning_rate: float = 2e-4, beta_1: float = 0.5, name=None):
     """Adam as in the paper: lr 2e-4, beta1 0.5, beta2 0.999, eps 1e-8."""
@@ -41,6 +54,7 @@ class AdversarialTask(keras.Model):
       generator: the network trained to fool D (anything with `video_shape` and
         `trainable_variables`; `generate` says how it is called).
       discriminator: a Discriminator for the same video shape.
+      g_step: "paper" (default) or "updated_d" (see the module docstring).
 
     Subclasses implement `generate(real, training)` and may override
     `generator_penalty(parts, real)` and `penalty_logs(parts, real)`, and extend
@@ -49,8 +63,11 @@ class AdversarialTask(keras.Model):
 
     penalty_metric_names = ()
 
-    def __init__(self, generator, discriminator, **kwargs):
+    def __init__(self, generator, discriminator, g_step=DEFAULT_G_STEP, **kwargs):
         super().__init__(**kwargs)
+        if g_step not in G_STEPS:
+            raise ValueError(f"g_step must be one of {G_STEPS}, got {g_step!r}")
+        self.g_step = g_step
         if tuple(generator.video_shape) != tuple(discriminator.video_shape):
             raise ValueError(
                 f"generator makes videos of shape {generator.video_shape} but the "
@@ -115,15 +132,47 @@ class AdversarialTask(keras.Model):
     # -- training ------------------------------------------------------------------------
     def train_step(self, data):
         real = real_videos(data)
-        with tf.GradientTape() as g_tape:
-            parts = self.generate(real, training=True)
-            fake = parts["video"]
-        real_logits, fake_logits = self.discriminator_step(real, fake)
-        gen_logits = self.generator_step(g_tape, fake, lambda: self.generator_penalty(
-            parts, real))
+        if self.g_step == "paper":
+            parts, real_logits, fake_logits = self.paper_step(real)
+            gen_logits = fake_logits
+        else:
+            with tf.GradientTape() as g_tape:
+                parts = self.generate(real, training=True)
+                fake = parts["video"]
+            real_logits, fake_logits = self.discriminator_step(real, fake)
+            gen_logits = self.generator_step(g_tape, fake, lambda: self.generator_penalty(
+                parts, real))
         self._sync_batch_statistics()
         self.step.assign_add(1)
         return self._logs(real_logits, fake_logits, gen_logits, parts, real)
+
+    def paper_step(self, real):
+        """Both updates from one D forward on the fake batch (the original's form).
+
+        G's gradient is that of the non-saturating loss (+ penalty) through D's weights
+        before this step's D update; both gradients are computed before either update is
+        applied. Returns (parts, real_logits, fake_logits).
+        """
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as g_tape:
+            parts = self.generate(real, training=True)
+            fake = parts["video"]
+            with tf.GradientTape() as d_tape:
+                real_logits = self.discriminator(real, training=True)
+                fake_logits = self.discriminator(fake, training=True)
+                d_loss = losses.discriminator_loss(real_logits, fake_logits)
+                d_loss_scaled = _scale_loss(self.d_optimizer, d_loss)
+            g_loss = losses.generator_loss(fake_logits)
+            extra = self.generator_penalty(parts, real)
+            if extra is not None:
+                g_loss += extra
+            g_loss_scaled = _scale_loss(self.g_optimizer, g_loss)
+        d_grads = d_tape.gradient(d_loss_scaled, d_vars)
+        g_grads = g_tape.gradient(g_loss_scaled, g_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        return parts, real_logits, fake_logits
 
     def discriminator_step(self, real, fake):
         """One D update on the real and the fake batch (separate batches); returns both
@@ -202,6 +251,7 @@ class AdversarialTask(keras.Model):
         config.update(
             generator=keras.saving.serialize_keras_object(self.generator),
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            g_step=self.g_step,
         )
         return config
 

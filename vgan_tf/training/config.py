@@ -13,6 +13,8 @@ from vgan_tf import config_flags
 from vgan_tf.config_flags import setting
 from vgan_tf.data.options import WINDOWS
 from vgan_tf.data.strips import RESIZE_METHODS
+from vgan_tf.data.synthetic import SCENES
+from vgan_tf.tasks.adversarial import DEFAULT_G_STEP, G_STEPS
 from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
@@ -43,6 +45,9 @@ class TrainConfig:
                                  "of --data_list.")
     synthetic: bool = setting(False, "Train on the built-in synthetic sprite scenes.")
     synthetic_clips: int = setting(512, "Clips in the synthetic set.", minimum=1)
+    synthetic_scene: str = setting("digits", "Scene family of the synthetic set: digits (1-3 "
+                                   "digit sprites over a texture) or simple (1-2 solid "
+                                   "shapes over a smooth gradient).", choices=SCENES)
     synthetic_dir: str = setting("", "Where the synthetic set is written (default "
                                  "<model_dir>/synthetic_data).")
     # How clips are cut from the strips and read (vgan_tf.data).
@@ -95,6 +100,11 @@ class TrainConfig:
     l1_weight: float = setting(10.0, "--model=future: weight (lambda) of the mean L1 "
                                "between the first predicted frame and the input frame (10 "
                                "in the original).", minimum=0)
+    g_step: str = setting(DEFAULT_G_STEP, "Which D the G step differentiates through: "
+                          "updated_d (a third D forward on the fake batch after the D "
+                          "update) or paper (the original's form: the D step's forward on "
+                          "the fake batch serves both updates, one D forward less; "
+                          "docs/faithfulness.md).", choices=G_STEPS)
     seed: int = setting(0, "Seed of the initial weights, the training noise and the data "
                         "order.")
     shuffle_buffer: int = setting(1024, "Clips in the shuffle buffer.", minimum=1)

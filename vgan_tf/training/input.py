@@ -51,7 +51,7 @@ def data_source(config: TrainConfig, scratch_dir: str | None = None
                                                     "synthetic_data")
         list_file = synthetic.write_synthetic_dataset(
             root, config.synthetic_clips, frames=config.frames, size=config.size,
-            seed=config.seed)
+            seed=config.seed, scene=config.synthetic_scene)
         return ListSource([list_file], root)
     if config.data_shards:
         return ShardSource(config.data_shards)

@@ -70,10 +70,11 @@ def build_gan(config: TrainConfig) -> tasks.AdversarialTask:
                                       name="generator")
         discriminator = Discriminator(s.frames, s.size, s.base_width, name="discriminator")
     if config.model == "future":
-        gan = tasks.FuturePredictionGAN(generator, discriminator, l1_weight=config.l1_weight)
+        gan = tasks.FuturePredictionGAN(generator, discriminator, l1_weight=config.l1_weight,
+                                        g_step=config.g_step)
     else:
         gan = tasks.VideoGAN(generator, discriminator, mask_weight=config.mask_weight,
-                             seed=config.seed)
+                             seed=config.seed, g_step=config.g_step)
     gan.compile(
         g_optimizer=precision_lib.wrap_optimizer(
             tasks.paper_adam(config.g_learning_rate, config.beta_1, name="g_adam"),
@@ -93,8 +94,8 @@ def sample_images(config: TrainConfig, source, num: int) -> np.ndarray | None:
     if config.model != "future":
         return None
     if config.synthetic:
-        clips = [synthetic.render_clip(config.seed + 1, i, config.frames, config.size)[0]
-                 for i in range(num)]
+        clips = [synthetic.render_clip(config.seed + 1, i, config.frames, config.size,
+                                       config.synthetic_scene)[0] for i in range(num)]
         return np.stack([clip[0] for clip in clips]).astype(np.float32) / 127.5 - 1.0
     frames = []
     for batch in input_lib.training_data(config, source, stable_iterators=False):

@@ -1,0 +1,340 @@
+"""Training speed benchmark (not a test): VideoGAN's train step against plain PyTorch.
+
+Steady-state train steps of VideoGAN at the paper's size (32x64x64, TwoStreamGenerator and
+Discriminator at their default sizes), built by `training.build_gan` and run through the
+model's compiled train function (`make_train_function()`, what `fit` calls), after
+warm-up, for each batch size, precision (fp32, bf16 = mixed_bfloat16) and G-step form
+(`--g_steps`). The same network and update in PyTorch (bench/torch_reference.py, run as a
+worker process in its own venv) is timed the same way, its rounds interleaved with the
+vgan_tf rounds (only one of the two computes at any time), so machine noise hits both.
+
+Per variant it prints videos/s (median and best round), model GFLOP/s (MODEL_GFLOP per
+video per step, the issue's figure; the bench also prints its own count from the layers)
+and the fraction of the peak: the best rate of a 4096x4096 matmul (TF and torch) and of a
+large 3-D convolution (TF), measured in the same run per precision. Then, each on its own
+line: `ratio fp32: X` (vgan_tf / torch at fp32, default G step in both), `ratio best: Y`
+(each framework at its best precision), `peak fraction fp32: Z`, `peak fraction bf16: W`,
+all from the median rounds; beside them the median of per-round ratios of adjacent rounds
+("paired rounds", robust to load that changes between rounds), the peak fractions of the
+best rounds, and the load average per round. `--inter_op` / `--intra_op` set TF's thread
+pools (0: TF's defaults, what `fit` gets).
+
+Setup (torch in its own venv: installing it into .venv would upgrade setuptools there):
+
+    python3 -m venv .venv-torch && .venv-torch/bin/pip install torch==2.14.1 numpy
+
+Run (batch 64 takes tens of seconds per step on 2 cores; `--batches=8` runs one size):
+
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/train_step.py --batches=8,64
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+training = None  # vgan_tf.training, imported in main() after the thread settings
+
+MODEL_GFLOP = 38.7
+"""The issue's figure: GFLOP per video per step (G forward 4.5, D forward 4.2; forward and
+backward of G, and of D on the real and the fake batch), the same for both frameworks."""
+
+flags.DEFINE_list("batches", ["8", "64"], "Batch sizes.")
+flags.DEFINE_list("precisions", ["fp32", "bf16"], "fp32 and/or bf16.")
+flags.DEFINE_list("g_steps", ["updated_d", "paper"], "G-step forms of vgan_tf (and torch).")
+flags.DEFINE_integer("rounds", 3, "Timed rounds per variant (interleaved).")
+flags.DEFINE_integer("steps", 2, "Steps per round.")
+flags.DEFINE_integer("warmup", 2, "Untimed steps per variant before the rounds.")
+flags.DEFINE_bool("torch", True, "Time the PyTorch reference too.")
+flags.DEFINE_string("torch_python", os.path.join(REPO, ".venv-torch", "bin", "python"),
+                    "Python of the venv holding torch.")
+flags.DEFINE_integer("frames", 32, "Frames per clip.")
+flags.DEFINE_integer("size", 64, "Frame size.")
+flags.DEFINE_integer("base_width", 64, "Base width.")
+flags.DEFINE_string("json", "", "Also write the results here.")
+flags.DEFINE_integer("inter_op", 0, "TF inter-op threads (0: TF's default).")
+flags.DEFINE_integer("intra_op", 0, "TF intra-op threads (0: TF's default).")
+FLAGS = flags.FLAGS
+
+
+# -- FLOP count of the layers ---------------------------------------------------------
+
+
+def _conv_macs(layer):
+    """Multiply-adds of one forward of a conv / transposed conv layer for one example."""
+    kernel = np.prod(layer.kernel.shape[:-2])
+    if "Transpose" in type(layer).__name__:
+        cout, cin = layer.kernel.shape[-2], layer.kernel.shape[-1]
+        positions = np.prod(layer.input.shape[1:-1])  # every input position, every tap
+    else:
+        cin, cout = layer.kernel.shape[-2], layer.kernel.shape[-1]
+        positions = np.prod(layer.output.shape[1:-1])
+    return int(positions * kernel * cin * cout)
+
+
+def conv_layers(network):
+    return [layer for stage in network.layers for layer in stage.layers
+            if "Conv" in type(layer).__name__]
+
+
+def flop_count(generator, discriminator):
+    """GFLOP per video: forwards and the executed steps of both G-step forms.
+
+    A backward pass costs an input gradient and a weight gradient, each the forward's FLOP,
+    except the input gradient of a network's first layer (z, or the real batch), which
+    nothing needs; "G through D" needs D's input gradients only.
+    """
+    g = [2 * _conv_macs(layer) for layer in conv_layers(generator)]
+    d = [2 * _conv_macs(layer) for layer in conv_layers(discriminator)]
+    g_fwd, d_fwd = sum(g) / 1e9, sum(d) / 1e9
+    g_bwd = (2 * sum(g) - g[0]) / 1e9
+    d_bwd_weights = (2 * sum(d) - d[0]) / 1e9   # weight grads + input grads but layer 0
+    d_input_grads = sum(d) / 1e9                # through D to its input
+    g_total = g_fwd + g_bwd
+    issue = g_total + 2 * (3 * d_fwd)           # the issue's coarse count
+    updated_d = g_total + 2 * (d_fwd + d_bwd_weights) + d_fwd + d_input_grads
+    paper = g_total + 2 * (d_fwd + d_bwd_weights) + d_input_grads
+    return dict(g_forward=g_fwd, d_forward=d_fwd, coarse=issue, updated_d=updated_d,
+                paper=paper)
+
+
+# -- peak candidates --------------------------------------------------------------------
+
+
+def _best_seconds(fn, reps):
+    fn()
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def tf_matmul_rate(precision, n=4096, reps=5):
+    dtype = tf.bfloat16 if precision == "bf16" else tf.float32
+    a = tf.cast(tf.random.normal([n, n]), dtype)
+    b = tf.cast(tf.random.normal([n, n]), dtype)
+    fn = tf.function(lambda: tf.reduce_sum(tf.cast(tf.matmul(a, b)[0, :8], tf.float32)))
+    return 2 * n ** 3 / _best_seconds(lambda: fn().numpy(), reps) / 1e9
+
+
+def tf_conv3d_rate(precision, reps=3):
+    """A large stride-1 3x3x3 conv, 128 -> 128 channels over [4, 16, 32, 32]."""
+    dtype = tf.bfloat16 if precision == "bf16" else tf.float32
+    x = tf.cast(tf.random.normal([4, 16, 32, 32, 128]), dtype)
+    w = tf.cast(tf.random.normal([3, 3, 3, 128, 128]) * 0.01, dtype)
+    fn = tf.function(lambda: tf.reduce_sum(tf.cast(tf.nn.conv3d(
+        x, w, [1] * 5, "SAME")[0, 0, 0, 0], tf.float32)))
+    flop = 2 * 4 * 16 * 32 * 32 * 27 * 128 * 128
+    return flop / _best_seconds(lambda: fn().numpy(), reps) / 1e9
+
+
+# -- the two frameworks' steps ----------------------------------------------------------
+
+
+class TfVariant:
+    """One compiled VideoGAN at (batch, precision, g_step), driven like `fit` drives it."""
+
+    def __init__(self, batch, precision, g_step, work):
+        config = training.from_preset(
+            "paper", model_dir=work, synthetic=True, frames=FLAGS.frames, size=FLAGS.size,
+            base_width=FLAGS.base_width, batch_size=batch, precision=precision,
+            g_step=g_step)
+        self.gan = training.build_gan(config)
+        real = np.random.default_rng(0).uniform(
+            -1, 1, (batch, FLAGS.frames, FLAGS.size, FLAGS.size, 3)).astype("float32")
+        self.iterator = iter(tf.data.Dataset.from_tensors(real).repeat())
+        self.gan.make_train_function()
+        for _ in range(FLAGS.warmup):
+            self._step()
+
+    def _step(self):
+        logs = self.gan.train_function(self.iterator)
+        return float(logs["d_loss"])  # waits for the step
+
+    def time_steps(self, steps):
+        start = time.perf_counter()
+        for _ in range(steps):
+            self._step()
+        return time.perf_counter() - start
+
+
+class TorchWorker:
+    """bench/torch_reference.py --worker in the torch venv; one command at a time."""
+
+    def __init__(self, python):
+        self.process = subprocess.Popen(
+            [python, os.path.join(REPO, "bench", "torch_reference.py"), "--worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def ask(self, **command):
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the torch worker died (see its stderr above)")
+        return json.loads(line)
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def _summary(per_step, batch, peak, model_gflop):
+    median, best = statistics.median(per_step), min(per_step)
+    vps = batch / median
+    return dict(videos_s=vps, videos_s_best=batch / best, gflops=vps * model_gflop,
+                peak_fraction=vps * model_gflop / peak, per_step=per_step)
+
+
+def main(argv):
+    del argv
+    batches = [int(b) for b in FLAGS.batches]
+    if FLAGS.inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op)
+    if FLAGS.intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op)
+    global training
+    from vgan_tf import training  # noqa: E402  (some modules make tensors on import)
+    load0 = os.getloadavg()
+    worker = TorchWorker(FLAGS.torch_python) if FLAGS.torch else None
+    work = tempfile.mkdtemp(prefix="vgan_train_step_")
+    tf_variants, keys = {}, []
+    for batch in batches:
+        for precision in FLAGS.precisions:
+            for g_step in FLAGS.g_steps:
+                key = f"b{batch}_{precision}_{g_step}"
+                keys.append((key, batch, precision, g_step))
+                tf_variants[key] = TfVariant(batch, precision, g_step,
+                                             os.path.join(work, key))
+                if worker:
+                    worker.ask(cmd="build", key=key, batch=batch, precision=precision,
+                               g_step=g_step, frames=FLAGS.frames, size=FLAGS.size,
+                               base_width=FLAGS.base_width, warmup=FLAGS.warmup)
+    times = {(key, fw): [] for key, *_ in keys for fw in ("vgan_tf", "torch")}
+    peaks = {p: {} for p in FLAGS.precisions}
+    loads = []
+    for round_ in range(FLAGS.rounds):
+        # Peak candidates in every round too (the best round counts), then the variants,
+        # the two frameworks back to back, in alternating order.
+        for precision in FLAGS.precisions:
+            candidates = {"tf matmul": tf_matmul_rate(precision),
+                          "tf conv3d": tf_conv3d_rate(precision)}
+            if worker:
+                candidates["torch matmul"] = worker.ask(
+                    cmd="matmul", precision=precision)["gflops"]
+            for name, rate in candidates.items():
+                peaks[precision][name] = max(peaks[precision].get(name, 0.0), rate)
+        order = keys if round_ % 2 == 0 else keys[::-1]
+        for key, *_ in order:
+            frameworks = ["vgan_tf", "torch"] if worker else ["vgan_tf"]
+            if round_ % 2:
+                frameworks = frameworks[::-1]
+            for framework in frameworks:
+                if framework == "vgan_tf":
+                    seconds = tf_variants[key].time_steps(FLAGS.steps)
+                else:
+                    seconds = worker.ask(cmd="round", key=key, steps=FLAGS.steps)["seconds"]
+                times[(key, framework)].append(seconds / FLAGS.steps)
+        loads.append(os.getloadavg())
+    info = worker.ask(cmd="info") if worker else {}
+    if worker:
+        worker.close()
+
+    any_gan = next(iter(tf_variants.values())).gan
+    flop = flop_count(any_gan.generator, any_gan.discriminator)
+    paper_size = (FLAGS.frames, FLAGS.size, FLAGS.base_width) == (32, 64, 64)
+    model_gflop = MODEL_GFLOP if paper_size else flop["coarse"]
+    print(f"machine: {os.cpu_count()} CPUs; TF {tf.__version__}; torch {info.get('torch')}"
+          f" ({info.get('threads')} threads)")
+    print(f"size {FLAGS.frames}x{FLAGS.size}x{FLAGS.size}, base width {FLAGS.base_width}; "
+          f"{FLAGS.rounds} rounds x {FLAGS.steps} steps after {FLAGS.warmup} warm-up steps")
+    print(f"FLOP count per video (GFLOP): G forward {flop['g_forward']:.2f}, D forward "
+          f"{flop['d_forward']:.2f}; step, issue's coarse count {flop['coarse']:.1f} "
+          f"(model GFLOP used: {model_gflop:.2f}); executed: updated_d {flop['updated_d']:.1f}, "
+          f"paper {flop['paper']:.1f}")
+    peak = {}
+    for precision, candidates in peaks.items():
+        peak[precision] = max(candidates.values())
+        print(f"peak {precision}: {peak[precision]:.0f} GFLOP/s (" + ", ".join(
+            f"{name} {rate:.0f}" for name, rate in candidates.items()) + ")")
+    results = {}
+    print("| batch | precision | g_step | framework | videos/s median | best | model "
+          "GFLOP/s | peak fraction |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key, batch, precision, g_step in keys:
+        for framework in ("vgan_tf", "torch"):
+            if not times[(key, framework)]:
+                continue
+            r = _summary(times[(key, framework)], batch, peak[precision], model_gflop)
+            results[(key, framework)] = r
+            print(f"| {batch} | {precision} | {g_step} | {framework} | {r['videos_s']:.2f} | "
+                  f"{r['videos_s_best']:.2f} | {r['gflops']:.0f} | "
+                  f"{r['peak_fraction']:.2f} |")
+    default_g = training.TrainConfig().g_step
+    print(f"load average: start {load0[0]:.2f}, per round "
+          + ", ".join(f"{l[0]:.2f}" for l in loads))
+    if max(l[0] for l in loads) > os.cpu_count():
+        print(f"note: load above {os.cpu_count()} (the cores): other processes shared the "
+              "cores; torch's threads slow down more than TF's when they do, so the "
+              "ratios are above those of an idle machine (docs/performance.md)")
+    for batch in batches:
+        def vps(precision, framework, g_step=default_g):
+            r = results.get((f"b{batch}_{precision}_{g_step}", framework))
+            return r["videos_s"] if r else None
+        if "paper" in FLAGS.g_steps and "updated_d" in FLAGS.g_steps:
+            for precision in FLAGS.precisions:
+                a, b = vps(precision, "vgan_tf", "paper"), vps(precision, "vgan_tf", "updated_d")
+                pairs = zip(times[(f"b{batch}_{precision}_paper", "vgan_tf")],
+                            times[(f"b{batch}_{precision}_updated_d", "vgan_tf")])
+                paired_g = statistics.median(u / p for p, u in pairs)
+                print(f"batch {batch} {precision}: vgan_tf paper / updated_d: x{a / b:.2f} "
+                      f"(medians), x{paired_g:.2f} (paired rounds)")
+        tail = "" if len(batches) == 1 else f" (batch {batch})"
+        def paired(precision, g_step=default_g):
+            """Median over rounds of torch's step time / vgan_tf's, adjacent rounds."""
+            key = f"b{batch}_{precision}_{g_step}"
+            return statistics.median(
+                b / a for a, b in zip(times[(key, "vgan_tf")], times[(key, "torch")]))
+
+        if worker and default_g in FLAGS.g_steps:
+            for g_step in FLAGS.g_steps:
+                print(f"batch {batch} {g_step}: vgan_tf / torch per precision, paired "
+                      "rounds: " + ", ".join(f"{p} x{paired(p, g_step):.2f}"
+                                             for p in FLAGS.precisions))
+            if "fp32" in FLAGS.precisions:
+                print(f"ratio fp32{tail}: {vps('fp32', 'vgan_tf') / vps('fp32', 'torch'):.2f}")
+            best_tf = max(vps(p, "vgan_tf") for p in FLAGS.precisions)
+            best_torch = max(vps(p, "torch") for p in FLAGS.precisions)
+            print(f"ratio best{tail}: {best_tf / best_torch:.2f}")
+        for precision in FLAGS.precisions:
+            r = results.get((f"b{batch}_{precision}_{default_g}", "vgan_tf"))
+            if r:
+                print(f"peak fraction {precision}{tail}: {r['peak_fraction']:.2f}")
+        for precision in FLAGS.precisions:
+            r = results.get((f"b{batch}_{precision}_{default_g}", "vgan_tf"))
+            if r:
+                print(f"(best round) peak fraction {precision}{tail}: "
+                      f"{r['videos_s_best'] * model_gflop / peak[precision]:.2f}")
+    if FLAGS.json:
+        with open(FLAGS.json, "w") as handle:
+            json.dump({"peaks": peaks, "flop": flop, "loads": loads,
+                       "results": {f"{k}/{fw}": v for (k, fw), v in results.items()}},
+                      handle, indent=2)
+
+
+if __name__ == "__main__":
+    app.run(main)
