@@ -150,9 +150,13 @@ def scores(clips, options: DynamicsOptions = DynamicsOptions(), reference=None) 
     """Scores of a set of clips: background_std, count_mean, count_consistency and
     acceleration averaged over clips (NaN accelerations ignored), all speeds pooled, and
     with `reference` speeds also `speed_w1`."""
+    import warnings
+
     per_clip = [clip_scores(clip, options) for clip in clips]
-    out = {key: float(np.nanmean([s[key] for s in per_clip]))
-           for key in ("background_std", "count_mean", "count_consistency", "acceleration")}
+    with warnings.catch_warnings():  # a key NaN in every clip is NaN, without a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = {key: float(np.nanmean([s[key] for s in per_clip])) for key in (
+            "background_std", "count_mean", "count_consistency", "acceleration")}
     out["speeds"] = np.concatenate([s["speeds"] for s in per_clip])
     if reference is not None:
         out["speed_w1"] = speed_w1(out["speeds"], reference)

@@ -155,3 +155,21 @@ def write_sample_files(source, folder: str, num: int, seed: int = 0, fps: float 
         if progress is not None:
             progress(len(written), num)
     return written
+
+
+def frame_strips(source, seeds, every: int = 2, scale: int = 1) -> np.ndarray:
+    """uint8 [H', W', 3]: for each seed one row of its video's frames 0, every, 2 * every..
+    and, where the model has a mask, a row of the same frames of the mask beneath it (the
+    picture of docs/demo.md)."""
+    from vgan_tf.validation import positive_int
+
+    positive_int("every", every)
+    parts = source.parts(np.asarray(seeds, np.int64))
+    rows = []
+    for i in range(len(seeds)):
+        rows.append(_pixels(parts["video"][i, ::every]))
+        if "mask" in parts:
+            rows.append(_pixels(parts["mask"][i, ::every], 0.0, 1.0))
+    frames = np.stack(rows)  # [rows, frames, H, W, 3]
+    picture = grid.image_grid(frames.reshape(-1, *frames.shape[2:]), cols=frames.shape[1])
+    return _scaled(picture, scale)

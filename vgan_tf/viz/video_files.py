@@ -28,18 +28,36 @@ def encode_gif(video, fps: float = 8.0, loop: int = 0) -> bytes:
     video = _check_video(video)
     frames = [Image.fromarray(frame) for frame in video]
     buffer = io.BytesIO()
+    duration = max(1, int(round(1000.0 / fps)))
+    # Pillow merges identical consecutive frames into one of a longer duration; the
+    # comment keeps the frame duration so that decode_gif gives every frame back.
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=max(1, int(round(1000.0 / fps))), loop=loop, disposal=1)
+                   duration=duration, loop=loop, disposal=1,
+                   comment=f"{_FRAME_MS}{duration}".encode())
     return buffer.getvalue()
 
 
+_FRAME_MS = "vgan_tf frame_ms="
+
+
 def decode_gif(data: bytes) -> np.ndarray:
-    """uint8 [frames, height, width, 3] from GIF bytes."""
+    """uint8 [frames, height, width, 3] from GIF bytes. A frame that lasts k frame
+    durations (how GIF writers store repeated frames) is given back k times; the frame
+    duration is the one encode_gif wrote in the comment, else the shortest frame's."""
     image = Image.open(io.BytesIO(data))
-    frames = []
+    comment = image.info.get("comment", b"")
+    comment = comment.decode("latin-1") if isinstance(comment, bytes) else str(comment)
+    frames, durations = [], []
     for index in range(getattr(image, "n_frames", 1)):
         image.seek(index)
         frames.append(np.asarray(image.convert("RGB")))
+        durations.append(image.info.get("duration") or 0)
+    base = min(durations) if all(durations) else 0
+    if comment.startswith(_FRAME_MS) and comment[len(_FRAME_MS):].isdigit():
+        base = int(comment[len(_FRAME_MS):])
+    if base > 0:
+        repeats = [max(1, int(round(d / base))) for d in durations]
+        frames = [f for f, k in zip(frames, repeats) for _ in range(k)]
     return np.stack(frames)
 
 

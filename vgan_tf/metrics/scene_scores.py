@@ -1,0 +1,130 @@
+"""How well a generator trained on the synthetic scenes shows the paper's idea: moving
+objects, separated by the mask from a background that stays still. What `make demo` prints
+and what docs/demo.md's configurations were chosen by.
+
+    report = score_generator(load_video_source("demo_out"), SceneOptions(scene="simple"))
+    for line in report.lines(): print(line)
+
+Held-out real clips are rendered from `SceneOptions.held_out_seed` (training uses seed 0,
+the predictor's samples seed 1: the default 1000 is neither), generated ones come from
+seeds 0 .. num_samples - 1. The scores:
+- `fvd`, `kvd`: I3D Fréchet / kernel distance to the held-out clips (metrics.fvd; with
+  few clips FVD is biased upward, so compare configurations at the same num_samples);
+- `background_std`, `count_mean`: metrics.dynamics on the generated clips (real: printed
+  beside them);
+- `mask_movers`, `mask_background`: the mean of the generator's mask on the pixels that
+  move in its own video (dynamics.foreground_masks) and on the others; a mask that
+  covers the movers and leaves the background to the static stream has the first high
+  and the second low (`mask_contrast` = their difference). Generators without a mask (the
+  one-stream baseline) have none of the three.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from vgan_tf.metrics import dynamics, fvd
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneOptions:
+    """scene: synthetic family (data.synthetic.SCENES); num_samples: clips per side;
+    held_out_seed: the held-out real clips' data-set seed; batch_size: generator and I3D
+    batch; cache_dir: where the real clips' I3D features are cached (None: the user cache
+    dir; "": no cache)."""
+    scene: str = "digits"
+    num_samples: int = 128
+    held_out_seed: int = 1000
+    batch_size: int = 16
+    cache_dir: str | None = None
+
+    def __post_init__(self):
+        from vgan_tf.data.synthetic import SCENES
+        from vgan_tf.validation import positive_int
+
+        if self.scene not in SCENES:
+            raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {self.scene!r}")
+        positive_int("num_samples", self.num_samples)
+        positive_int("batch_size", self.batch_size)
+        if self.num_samples < 2:
+            raise ValueError("num_samples must be at least 2 (a covariance needs two clips)")
+
+
+@dataclasses.dataclass
+class SceneReport:
+    values: dict
+    real: dict
+
+    def lines(self) -> list:
+        out = []
+        for name, value in self.values.items():
+            line = f"{name}: {value:.4f}"
+            if name in self.real:
+                line += f"  (held-out real clips: {self.real[name]:.4f})"
+            out.append(line)
+        return out
+
+
+def held_out_clips(options: SceneOptions, frames: int, size: int) -> np.ndarray:
+    """uint8 [num_samples, frames, size, size, 3]: the held-out real clips."""
+    from vgan_tf.data import synthetic
+
+    return np.stack([synthetic.render_clip(options.held_out_seed, i, frames, size,
+                                           options.scene)[0]
+                     for i in range(options.num_samples)])
+
+
+def mask_scores(videos, masks) -> dict:
+    """mask_movers, mask_background, mask_contrast of videos [b, T, H, W, 3] in [-1, 1]
+    and their masks [b, T, H, W, 1] in [0, 1] (see the module docstring)."""
+    on, off = [], []
+    for video, mask in zip(videos, masks):
+        moving = dynamics.foreground_masks(video)
+        if moving.any():
+            on.append(float(mask[..., 0][moving].mean()))
+        if (~moving).any():
+            off.append(float(mask[..., 0][~moving].mean()))
+    movers = float(np.mean(on)) if on else float("nan")
+    background = float(np.mean(off)) if off else float("nan")
+    return {"mask_movers": movers, "mask_background": background,
+            "mask_contrast": movers - background}
+
+
+def score_generator(source, options: SceneOptions = SceneOptions(),
+                    features: fvd.ClipFeatures | None = None) -> SceneReport:
+    """The scores of the module docstring for `source` (a model_sources.VideoSource)."""
+    import os
+
+    from vgan_tf.metrics import i3d, i3d_weights
+
+    frames, size = source.video_shape[0], source.video_shape[1]
+    i3d.check_frames(frames)
+    real = held_out_clips(options, frames, size)
+    features = features or fvd.ClipFeatures()
+    n, b = options.num_samples, options.batch_size
+    parts = [source.parts(np.arange(start, min(n, start + b)))
+             for start in range(0, n, b)]
+    fake = np.concatenate([p["video"] for p in parts])
+
+    def real_features():
+        unit = real.astype(np.float32) / 127.5 - 1.0
+        return features.of_batches((unit[i:i + b] for i in range(0, n, b)), n)
+
+    if options.cache_dir == "":
+        real_f = real_features()
+    else:
+        folder = options.cache_dir or os.path.join(i3d_weights.cache_dir(), "fvd_stats")
+        description = {"synthetic_scene": options.scene, "frames": frames, "size": size,
+                       "held_out_seed": options.held_out_seed, "num_samples": n}
+        real_f, _ = fvd.StatisticsCache(folder).get_or_compute(description, real_features)
+    fake_f = features.of_batches((fake[i:i + b] for i in range(0, n, b)), n)
+    distances = fvd.distances(real_f, fake_f)
+    values = {"fvd": distances["fvd"], "kvd": distances["kvd"]}
+    generated, held_out = dynamics.scores(fake), dynamics.scores(real)
+    for name in ("background_std", "count_mean"):
+        values[name] = generated[name]
+    if "mask" in parts[0]:
+        values.update(mask_scores(fake, np.concatenate([p["mask"] for p in parts])))
+    real_values = {name: held_out[name] for name in ("background_std", "count_mean")}
+    return SceneReport(values, real_values)
