@@ -31,6 +31,7 @@ from vgan_tf.metrics import fvd, model_sources, scene_scores  # noqa: E402
 CANDIDATES = {
     "today": ("tiny_demo", dict(synthetic_scene="digits", g_step="updated_d")),
     "demo": ("demo", dict(synthetic_scene="simple")),
+    "demo_paper_g_step": ("demo", dict(synthetic_scene="simple", g_step="paper")),
     "simple": ("tiny_demo", dict(synthetic_scene="simple")),
     "simple_mask1": ("tiny_demo", dict(synthetic_scene="simple", mask_weight=1.0)),
     "simple_lr1e-3": ("tiny_demo", dict(synthetic_scene="simple", g_learning_rate=1e-3)),
