@@ -25,8 +25,9 @@ from . import entry
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", None, sorted(config_lib.PRESETS),
-                  "Named settings: paper (the paper's), tiny (seconds on CPU), tiny_demo "
-                  "(make demo). Explicit flags override the preset.")
+                  "Named settings: paper (the paper's), tiny (seconds on CPU), demo (make "
+                  "demo), tiny_demo (the old demo), future_paper, future_tiny, future_demo. "
+                  "Explicit flags override the preset.")
 config_flags.define_flags(config_lib.TrainConfig)
 
 
