@@ -72,18 +72,24 @@ def test_discriminator_step_matches_manual_gradient(tiny):
 
 
 
+
+def _sgd_and_reference_copies(gan, tiny):
+    """Compiles gan with SGD(0.5) for both networks; returns a real batch, copies of D and
+    G with the same weights, and the BCE on logits (for gradients computed by hand)."""
+    gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
+    d_ref = Discriminator.from_config(gan.discriminator.get_config())
+    d_ref.set_weights(gan.discriminator.get_weights())
+    g_ref = TwoStreamGenerator.from_config(gan.generator.get_config())
+    g_ref.set_weights(gan.generator.get_weights())
+    return (tf.constant(real_batch(tiny)), d_ref, g_ref,
+            keras.losses.BinaryCrossentropy(from_logits=True))
+
 def test_generator_step_matches_manual_gradient(tiny):
     """G's loss is the non-saturating BCE(D(G(z)) -> 1) against the UPDATED D, plus the
     mask prior, differentiated through the forward pass recorded before the D step
     (g_step="updated_d")."""
     gan = make_gan(tiny, mask_weight=0.3, g_step="updated_d")
-    gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
-    real = tf.constant(real_batch(tiny))
-    d_ref = Discriminator.from_config(gan.discriminator.get_config())
-    d_ref.set_weights(gan.discriminator.get_weights())
-    g_ref = TwoStreamGenerator.from_config(gan.generator.get_config())
-    g_ref.set_weights(gan.generator.get_weights())
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    real, d_ref, g_ref, bce = _sgd_and_reference_copies(gan, tiny)
     with tf.GradientTape() as g_tape:
         parts = g_ref.generate_parts(gan.draw_latents(4), training=True)
     with tf.GradientTape() as d_tape:
@@ -256,13 +262,7 @@ def test_paper_g_step_differentiates_through_the_pre_update_discriminator(tiny):
     the usual D gradient and G's gradient is that of the G loss (+ mask prior) through
     D's weights BEFORE this step's D update."""
     gan = make_gan(tiny, mask_weight=0.3, g_step="paper")
-    gan.compile(g_optimizer=keras.optimizers.SGD(0.5), d_optimizer=keras.optimizers.SGD(0.5))
-    real = tf.constant(real_batch(tiny))
-    d_ref = Discriminator.from_config(gan.discriminator.get_config())
-    d_ref.set_weights(gan.discriminator.get_weights())
-    g_ref = TwoStreamGenerator.from_config(gan.generator.get_config())
-    g_ref.set_weights(gan.generator.get_weights())
-    bce = keras.losses.BinaryCrossentropy(from_logits=True)
+    real, d_ref, g_ref, bce = _sgd_and_reference_copies(gan, tiny)
     with tf.GradientTape() as g_tape:
         parts = g_ref.generate_parts(gan.draw_latents(4), training=True)
         logits = d_ref(parts["video"], training=True)

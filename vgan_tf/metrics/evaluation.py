@@ -30,11 +30,16 @@ class EvalOptions:
     cache_dir: str | None = None
 
     def __post_init__(self):
-        from vgan_tf.validation import positive_int
-        positive_int("num_samples", self.num_samples)
-        positive_int("batch_size", self.batch_size)
-        if self.num_samples < 2:
-            raise ValueError("num_samples must be at least 2 (a covariance needs two clips)")
+        check_sample_counts(self.num_samples, self.batch_size)
+
+
+def check_sample_counts(num_samples: int, batch_size: int):
+    """num_samples >= 2 (a covariance needs two clips) and batch_size >= 1, or ValueError."""
+    from vgan_tf.validation import positive_int
+    positive_int("num_samples", num_samples)
+    positive_int("batch_size", batch_size)
+    if num_samples < 2:
+        raise ValueError("num_samples must be at least 2 (a covariance needs two clips)")
 
 
 @dataclasses.dataclass

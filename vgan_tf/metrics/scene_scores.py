@@ -41,14 +41,11 @@ class SceneOptions:
 
     def __post_init__(self):
         from vgan_tf.data.synthetic import SCENES
-        from vgan_tf.validation import positive_int
+        from vgan_tf.metrics.evaluation import check_sample_counts
 
         if self.scene not in SCENES:
             raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {self.scene!r}")
-        positive_int("num_samples", self.num_samples)
-        positive_int("batch_size", self.batch_size)
-        if self.num_samples < 2:
-            raise ValueError("num_samples must be at least 2 (a covariance needs two clips)")
+        check_sample_counts(self.num_samples, self.batch_size)
 
 
 @dataclasses.dataclass
