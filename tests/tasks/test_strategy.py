@@ -84,7 +84,7 @@ def _mirrored(out_path, g_step):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from vgan_tf import config as config_lib
-    from vgan_tf.tasks import VideoGAN, losses
+    from vgan_tf.tasks import VideoGAN
     from vgan_tf.models import Discriminator, TwoStreamGenerator
     from vgan_tf.training import make_strategy
 
@@ -115,14 +115,32 @@ def _mirrored(out_path, g_step):
     # Single-device reference: replica r trains on real[2r:2r+2] with the noise replica r
     # draws at step 0; BatchNorm sees each replica's half on its own; gradients are the
     # mean over replicas of each half's mean loss.
-    G, D = ref.generator, ref.discriminator
-    halves = [real[:2], real[2:]]
     zs = [ref.draw_latents(2, replica=r, step=0) for r in range(2)]
+    _reference_step(ref, [real[:2], real[2:]], zs, g_step, lambda p, x: (
+        ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"]))))
+
+    report = _equivalence(strategy, gan, ref, before)
+    report["noise_differs"] = bool(np.abs(zs[0].numpy() - zs[1].numpy()).max() > 0.1)
+    with open(out_path, "w") as handle:
+        json.dump(report, handle)
+
+
+def _reference_step(ref, halves, inputs, g_step, penalty):
+    """One training step of the single-device reference `ref` as two replicas would take
+    it: replica r sees halves[r] and G's input inputs[r]; BatchNorm sees each half on its
+    own; gradients are the mean over replicas of each half's mean loss; G's loss adds
+    penalty(parts, half). g_step "updated_d": G through the updated D; "paper": G through D
+    before its update."""
+    import tensorflow as tf
+
+    from vgan_tf.tasks import losses
+
+    G, D = ref.generator, ref.discriminator
     tapes, parts = [], []
-    for z in zs:
+    for x in inputs:
         tape = tf.GradientTape(persistent=True)
         with tape:
-            parts.append(G.generate_parts(z, training=True))
+            parts.append(G.generate_parts(x, training=True))
         tapes.append(tape)
 
     def mean_grads(grad_lists):
@@ -138,19 +156,13 @@ def _mirrored(out_path, g_step):
     if g_step == "updated_d":
         ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
     g_grads = []  # "paper": through D before its update
-    for tape, p in zip(tapes, parts):
+    for tape, x, p in zip(tapes, halves, parts):
         with tape:
-            loss = (losses.generator_loss_mean(D(p["video"], training=True))
-                    + ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"])))
+            loss = losses.generator_loss_mean(D(p["video"], training=True)) + penalty(p, x)
         g_grads.append(tape.gradient(loss, G.trainable_variables))
     if g_step == "paper":
         ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
     ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
-
-    report = _equivalence(strategy, gan, ref, before)
-    report["noise_differs"] = bool(np.abs(zs[0].numpy() - zs[1].numpy()).max() > 0.1)
-    with open(out_path, "w") as handle:
-        json.dump(report, handle)
 
 
 def _equivalence(strategy, gan, ref, before) -> dict:
@@ -180,7 +192,7 @@ def _mirrored_future(out_path, g_step):
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from vgan_tf.models import Discriminator, FuturePredictor
-    from vgan_tf.tasks import FuturePredictionGAN, losses
+    from vgan_tf.tasks import FuturePredictionGAN
     from vgan_tf.tasks import future_gan
     from vgan_tf.training import make_strategy
 
@@ -206,36 +218,9 @@ def _mirrored_future(out_path, g_step):
 
     # Single-device reference: replica r trains on real[2r:2r+2]; gradients are the mean
     # over replicas of each half's mean loss.
-    G, D = ref.generator, ref.discriminator
     halves = [real[:2], real[2:]]
-    tapes, parts = [], []
-    for x in halves:
-        tape = tf.GradientTape(persistent=True)
-        with tape:
-            parts.append(G.generate_parts(future_gan.input_frames(x), training=True))
-        tapes.append(tape)
-
-    def mean_grads(grad_lists):
-        return [tf.add_n(list(g)) / len(g) for g in zip(*grad_lists)]
-
-    d_grads = []
-    for x, p in zip(halves, parts):
-        with tf.GradientTape() as t:
-            loss = losses.discriminator_loss_mean(
-                D(x, training=True), D(tf.stop_gradient(p["video"]), training=True))
-        d_grads.append(t.gradient(loss, D.trainable_variables))
-    d_mean = mean_grads(d_grads)
-    if g_step == "updated_d":
-        ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
-    g_grads = []  # "paper": through D before its update
-    for tape, x, p in zip(tapes, halves, parts):
-        with tape:
-            l1 = tf.reduce_mean(tf.abs(p["video"][:, 0] - x[:, 0]))
-            loss = losses.generator_loss_mean(D(p["video"], training=True)) + 10.0 * l1
-        g_grads.append(tape.gradient(loss, G.trainable_variables))
-    if g_step == "paper":
-        ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
-    ref.g_optimizer.apply_gradients(zip(mean_grads(g_grads), G.trainable_variables))
+    _reference_step(ref, halves, [future_gan.input_frames(x) for x in halves], g_step,
+                    lambda p, x: 10.0 * tf.reduce_mean(tf.abs(p["video"][:, 0] - x[:, 0])))
 
     with open(out_path, "w") as handle:
         json.dump(_equivalence(strategy, gan, ref, before), handle)
