@@ -178,6 +178,17 @@ def test_not_regular_files(tmp_path):
         False, True, True, False, True, False, False, False]
 
 
+def test_unreadable_files_are_not_files(tmp_path, monkeypatch):
+    """A file this process may not read is refused before the read (whose error would
+    vanish uncounted). Root reads everything, so os.access is what the test varies."""
+    (tmp_path / "f.jpg").write_bytes(b"x")
+    (tmp_path / "g.jpg").write_bytes(b"x")
+    locked = str(tmp_path / "g.jpg")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: real_access(p, mode) and p != locked)
+    assert lists.not_regular_files([str(tmp_path / "f.jpg"), locked]) == [False, True]
+
+
 @pytest.mark.parametrize("kind", ["bits12", "huge"])
 def test_frames_the_decoder_refuses_are_named_unsupported(tmp_path, capfd, kind):
     good = strips.encode_strip(_scenes(1)[0])

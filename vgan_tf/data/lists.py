@@ -124,10 +124,12 @@ def label_subset(entries: ClipList, fraction: float, seed: int = 0, label_base: 
 def not_regular_files(paths: Sequence[str]) -> list:
     """One bool per resolved path: True where a local path names something that exists
     and is not a regular file (after symbolic links): a directory, a named pipe (FIFO), a
-    socket or a device. The pipeline refuses those as `not_a_file` without opening them
-    (opening a pipe blocks until a writer comes). One os.stat per local path, when the
-    pipeline is made; paths with a scheme (gs://, ...) are not looked at (object stores
-    hold no pipes) and missing ones are left to the pipeline's own check (`missing`)."""
+    socket or a device; or a regular file this process may not read (os.access), whose
+    read would fail before any check and vanish uncounted. The pipeline refuses those as
+    `not_a_file` without opening them (opening a pipe blocks until a writer comes). One
+    os.stat per local path, when the pipeline is made (and os.access for the regular
+    files); paths with a scheme (gs://, ...) are not looked at (object stores hold no
+    pipes) and missing ones are left to the pipeline's own check (`missing`)."""
     flags = []
     for path in paths:
         if _SCHEME.match(path):
@@ -138,7 +140,7 @@ def not_regular_files(paths: Sequence[str]) -> list:
         except (OSError, ValueError):
             flags.append(False)
             continue
-        flags.append(not stat.S_ISREG(mode))
+        flags.append(not stat.S_ISREG(mode) or not os.access(path, os.R_OK))
     return flags
 
 
