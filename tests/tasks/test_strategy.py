@@ -100,17 +100,8 @@ def _mirrored(out_path, g_step):
         gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
         return gan
 
-    keras.utils.set_random_seed(0)
-    with strategy.scope():
-        gan = make()
-    ref = make()
-    ref.generator.set_weights(gan.generator.get_weights())
-    ref.discriminator.set_weights(gan.discriminator.get_weights())
-    before = [v.numpy().copy() for v in ref.generator.trainable_variables]
-
-    rng = np.random.default_rng(0)
-    real = rng.uniform(-1, 1, (4, sizes.frames, sizes.size, sizes.size, 3)).astype("float32")
-    gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, steps_per_epoch=1, verbose=0)
+    gan, ref, before, real = _fit_one_step_beside_a_copy(
+        strategy, make, (sizes.frames, sizes.size, sizes.size, 3))
 
     # Single-device reference: replica r trains on real[2r:2r+2] with the noise replica r
     # draws at step 0; BatchNorm sees each replica's half on its own; gradients are the
@@ -123,6 +114,25 @@ def _mirrored(out_path, g_step):
     report["noise_differs"] = bool(np.abs(zs[0].numpy() - zs[1].numpy()).max() > 0.1)
     with open(out_path, "w") as handle:
         json.dump(report, handle)
+
+
+def _fit_one_step_beside_a_copy(strategy, make, video_shape):
+    """A task made under `strategy` and a single-device copy `ref` with its weights; the
+    distributed one fits one step on 4 seeded real clips of `video_shape`. Returns (gan,
+    ref, G's trainable values before the step, the real batch)."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    with strategy.scope():
+        gan = make()
+    ref = make()
+    ref.generator.set_weights(gan.generator.get_weights())
+    ref.discriminator.set_weights(gan.discriminator.get_weights())
+    before = [v.numpy().copy() for v in ref.generator.trainable_variables]
+    real = np.random.default_rng(0).uniform(-1, 1, (4,) + tuple(video_shape)).astype("float32")
+    gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, steps_per_epoch=1, verbose=0)
+    return gan, ref, before, real
 
 
 def _reference_step(ref, halves, inputs, g_step, penalty):
@@ -206,15 +216,8 @@ def _mirrored_future(out_path, g_step):
         gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
         return gan
 
-    keras.utils.set_random_seed(0)
-    with strategy.scope():
-        gan = make()
-    ref = make()
-    ref.generator.set_weights(gan.generator.get_weights())
-    ref.discriminator.set_weights(gan.discriminator.get_weights())
-    before = [v.numpy().copy() for v in ref.generator.trainable_variables]
-    real = np.random.default_rng(0).uniform(-1, 1, (4, frames, size, size, 3)).astype("float32")
-    gan.fit(tf.data.Dataset.from_tensors(real), epochs=1, steps_per_epoch=1, verbose=0)
+    gan, ref, before, real = _fit_one_step_beside_a_copy(strategy, make,
+                                                         (frames, size, size, 3))
 
     # Single-device reference: replica r trains on real[2r:2r+2]; gradients are the mean
     # over replicas of each half's mean loss.
