@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -43,24 +44,39 @@ flags.DEFINE_string("data_dir", None, "Where to write the strips (default: a tem
 flags.DEFINE_string("before", "HEAD", "Git revision whose data pipeline is timed beside the "
                     "working tree's ('' to skip).")
 
-_OLD_MODULES = ("checks", "strips", "pipeline")
+_OLD_MODULES = ("checks", "strips", "pipeline", "control")
+
+
+def _import_old(text, present):
+    """`text` with each `from vgan_tf.data import a, b` line split: the modules of
+    `present` (that revision's own) from vgan_old_data, the rest from today's package."""
+    def rewrite(match):
+        names = [n.strip() for n in match.group(1).split(",")]
+        old = [n for n in names if n in present]
+        new = [n for n in names if n not in present]
+        lines = ([f"from vgan_old_data import {', '.join(old)}"] if old else []) + (
+            [f"from vgan_tf.data import {', '.join(new)}"] if new else [])
+        return "\n".join(lines)
+    return re.sub(r"^from vgan_tf\.data import ([\w, ]+)$", rewrite, text, flags=re.M)
 
 
 def _old_pipeline(revision):
-    """vgan_tf.data.pipeline as it was at `revision` (with that revision's checks and
-    strips; the other modules are today's), imported from a temp dir as vgan_old_data."""
+    """vgan_tf.data.pipeline as it was at `revision` (with that revision's checks, strips
+    and control; the other modules are today's), imported from a temp dir as
+    vgan_old_data."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     package = os.path.join(tempfile.mkdtemp(prefix="vgan_old_"), "vgan_old_data")
     os.makedirs(package)
     open(os.path.join(package, "__init__.py"), "w").close()
+    texts = {}
     for name in _OLD_MODULES:
-        text = subprocess.run(["git", "show", f"{revision}:vgan_tf/data/{name}.py"], cwd=root,
-                              check=True, capture_output=True, text=True).stdout
-        text = text.replace("from vgan_tf.data import checks, strips, tfrecord",
-                            "from vgan_old_data import checks, strips\n"
-                            "from vgan_tf.data import tfrecord")
+        shown = subprocess.run(["git", "show", f"{revision}:vgan_tf/data/{name}.py"],
+                               cwd=root, capture_output=True, text=True)
+        if shown.returncode == 0:  # control.py is newer than some revisions
+            texts[name] = shown.stdout
+    for name, text in texts.items():
         with open(os.path.join(package, f"{name}.py"), "w") as f:
-            f.write(text)
+            f.write(_import_old(text, set(texts)))
     sys.path.insert(0, os.path.dirname(package))
     return importlib.import_module("vgan_old_data.pipeline")
 

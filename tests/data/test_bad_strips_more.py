@@ -288,7 +288,7 @@ def _header_corpus():
 def test_corrupt_headers_outside_strict_mode_are_decode_failed(tmp_path, capfd):
     """Outside strict mode the header checks leave out the walk to the first scan
     (checks.jpeg_header scan_checks, for speed): the decoder refuses these strips, and
-    they are dropped and counted as decode_failed, not named (docs/data.md)."""
+    they are dropped, counted and named as decode_failed (docs/data.md)."""
     files, bad = _header_corpus()
     for name in bad:
         assert _refused(files[name]), name  # what the decoder would have said
@@ -308,7 +308,10 @@ def test_corrupt_headers_outside_strict_mode_are_decode_failed(tmp_path, capfd):
     counts = counter.counts()
     assert counts["corrupt_header"] == 0 and counts["decode_failed"] == 5
     assert counts["skipped"] == 5 and counts["decoded"] == 4
-    assert "reason:" not in capfd.readouterr().err  # counted, not named
+    log = capfd.readouterr().err
+    assert log.count("reason:") == 5
+    for name in bad + ["quant/u.jpg"]:
+        assert f'"{tmp_path / name}" reason: "decode_failed"' in log, name
 
 
 @pytest.mark.parametrize("name", ["dht/many.jpg", "dht/kraft.jpg", "nosos/n.jpg"])
@@ -377,10 +380,11 @@ def test_header_check_passes_valid_encodings():
 
 
 @pytest.mark.parametrize("window", ["first", "random"])
-def test_decoder_refusals_outside_strict_mode_are_counted(tmp_path, capfd, window):
+def test_decoder_refusals_outside_strict_mode_are_named(tmp_path, capfd, window):
     """Strips only the decoder can refuse (an undefined quantization table), mixed into
-    good ones (two in a row, one last): counted as decode_failed, not named (the known
-    limit of docs/data.md), and the good clips come out exact and in order."""
+    good ones (two in a row, one last): named and counted as decode_failed (the decode
+    map's order and a scan after ignore_errors, pipeline._Failures), and the good clips
+    come out exact and in order."""
     scenes = _scenes(8, seed=12)
     order = ["g0", "u0", "g1", "g2", "u1", "u2", "g3", "g4", "u3"]
     files, good_names = {}, []
@@ -410,4 +414,69 @@ def test_decoder_refusals_outside_strict_mode_are_counted(tmp_path, capfd, windo
     counts = counter.counts()
     assert counts["decode_failed"] == 4 and counts["skipped"] == 4
     assert counts["decoded"] == len(good_names) and counts["passed"] == len(order)
-    assert "reason:" not in capfd.readouterr().err
+    log = capfd.readouterr().err
+    assert log.count("reason:") == 4
+    for name in order:
+        line = f'"{tmp_path / name}.jpg" reason: "decode_failed"'
+        assert (line in log) == name.startswith("u"), name
+
+
+def _refusal_corpus(tmp_path, n_good=6, refused=(1, 2, 5, 8)):
+    scenes = _scenes(4, seed=13)
+    files = {}
+    for i in range(n_good + len(refused)):
+        data = strips.encode_strip(scenes[i % len(scenes)])
+        files[f"s{i}.jpg"] = _undefined_quant_table(data) if i in refused else data
+    return _write(str(tmp_path), files), [f"s{i}.jpg" for i in refused], files
+
+
+@pytest.mark.parametrize("how", ["shuffled_no_seed", "repeated_batched", "skip_clips"])
+def test_decoder_refusals_are_named_in_shuffled_repeated_pipelines(tmp_path, capfd, how):
+    """Each refused strip read is named once per epoch, whatever the order: a shuffle
+    without a seed (the default, deterministic=False: the decode map keeps its own
+    order), repeats with batches, and a resumed stream (skip_clips: the indices start
+    there)."""
+    list_file, refused, files = _refusal_corpus(tmp_path)
+    source = ListSource(list_file, str(tmp_path))
+    clip = ClipOptions(4, SIZE, window="random")
+    counter = checks.SkipCounter()
+    if how == "shuffled_no_seed":
+        ds = clip_dataset(source, clip, ReadOptions(repeat=False), counter)
+        epochs, clips = 1, len(list(ds))
+        assert clips == len(files) - len(refused)
+    elif how == "repeated_batched":
+        from vgan_tf.data import video_dataset
+        ds = video_dataset(source, clip, 3, ReadOptions(seed=4, prefetch=0), counter)
+        good = len(files) - len(refused)
+        batches = list(ds.take(2 * good // 3))  # exactly two epochs of clips
+        assert all(b.shape[0] == 3 for b in batches)
+        epochs = 2
+    else:
+        ds = clip_dataset(source, clip, ReadOptions(shuffle=False, repeat=False,
+                                                    skip_clips=3), counter)
+        assert len(list(ds)) == len(files) - 3 - 2  # s0 s1 s2 skipped unread; s5 s8 fail
+        epochs, refused = 1, refused[2:]
+    log = capfd.readouterr().err
+    for name in refused:
+        found = log.count(f'"{tmp_path / name}" reason: "decode_failed"')
+        assert epochs <= found <= epochs + 1, name  # + the read-ahead of a next epoch
+    assert log.count("reason:") == counter.counts()["decode_failed"] >= epochs * len(refused)
+
+
+def test_reads_that_fail_after_the_checks_are_counted(tmp_path, capfd):
+    """A listed file that turns into a directory after the pipeline was made (its read
+    raises; the list-time pass saw a file): counted as read_failed with a line, also when
+    it is the last strip (the end marker after the last strip, pipeline._end_element)."""
+    list_file, _, files = _refusal_corpus(tmp_path, n_good=5, refused=())
+    ds = clip_dataset(ListSource(list_file, str(tmp_path)), ClipOptions(4, SIZE),
+                      ReadOptions(shuffle=False, repeat=False, with_labels=True),
+                      counter := checks.SkipCounter())
+    for name in ("s1.jpg", "s4.jpg"):
+        os.remove(tmp_path / name)
+        os.mkdir(tmp_path / name)
+    labels = [int(label) for _, label in ds.as_numpy_iterator()]
+    assert labels == [0, 2, 3]
+    counts = counter.counts()
+    assert counts["read_failed"] == 2 and counts["skipped"] == 2 and counts["missing"] == 0
+    log = capfd.readouterr().err
+    assert log.count(f'"{checks.READ_UNNAMED}" reason: "read_failed"') == 2

@@ -13,10 +13,10 @@ Paths that are not regular files (lists.not_regular_files) get NOT_A_FILE withou
 opened. After decoding, the pipeline names strips whose scan ran out of data
 (CORRUPT_DATA, strips.decode_clip check_fill) with `report`, as here.
 What the header cannot show (a scan that the decoder rejects) is the decoder's to find; the
-pipeline then drops the element with `ignore_errors` and the counter still sees it, as the
-difference between the strips that passed the checks and the clips that were decoded
-(reason DECODE_FAILED); TensorFlow logs that error itself. In strict mode every failure
-raises InvalidArgumentError naming the file and the reason instead.
+pipeline then drops the element with `ignore_errors`, and names and counts it after
+(DECODE_FAILED, pipeline._Failures: the decode map's order and a scan see the gap; a read
+that raised after the checks is READ_FAILED). In strict mode every failure raises
+InvalidArgumentError naming the file and the reason instead.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ import sys
 import numpy as np
 
 import tensorflow as tf
+
+from vgan_tf.data import control
 
 OK = 0
 MISSING = 1
@@ -40,9 +42,10 @@ CORRUPT_DATA = 9
 NOT_A_FILE = 10
 UNSUPPORTED = 11
 CORRUPT_HEADER = 12
+READ_FAILED = 13
 REASONS = ("ok", "missing", "empty", "not_jpeg", "truncated", "corrupt", "not_square",
            "wrong_shape", "decode_failed", "corrupt_data", "not_a_file", "unsupported",
-           "corrupt_header")
+           "corrupt_header", "read_failed")
 """Names of the reason codes, indexed by code."""
 
 QUICK_HEADER_BYTES = 256
@@ -63,6 +66,9 @@ MAX_DECODED_VALUES = 1 << 29
 
 STRICT_TAG = "bad strip (strict mode):"
 UNNAMED = "(a strip that passed the checks; the JPEG decoder does not name it)"
+READ_UNNAMED = ("(unnamed: a strip whose read raised an error after the checks; the warning "
+                "from TensorFlow before this line, Error raised with error message ..., "
+                "names it)")
 _DECODER_FAILURE = "jpeg::Uncompress failed"
 _STRICT_FIELDS = re.compile(r"\[bad strip \(strict mode\):\] \[(.*?)\] \[reason:\] \[(\w+)\]")
 
@@ -101,8 +107,10 @@ class SkipCounter:
 
     Holds an int64 [len(REASONS)] variable on the CPU. Index OK counts strips that passed
     the checks; `decoded` counts clips that came out of the decoder. Read with `counts()`:
-    {reason: n} for the failure reasons (decode_failed = passed - decoded - corrupt_data),
-    plus 'passed', 'decoded' and 'skipped' (their sum). Counts are per occurrence: a bad
+    {reason: n} for the failure reasons, plus 'passed', 'decoded' and 'skipped' (their
+    sum). Every reason is counted where the strip is named, decode_failed and read_failed
+    too (pipeline._Failures); passed - decoded - corrupt_data - decode_failed is the strips
+    still in flight (read ahead, not yet decoded). Counts are per occurrence: a bad
     file read in three epochs counts three times (once when the encoded bytes are cached).
     Create it outside any distribution strategy scope (it is a local tally, not a model
     variable).
@@ -126,11 +134,7 @@ class SkipCounter:
     def counts(self) -> dict:
         values = [int(v) for v in self.variable.numpy()]
         decoded = int(self.decoded_variable.numpy())
-        result = {name: values[code] for code, name in enumerate(REASONS) if code not in (
-            OK, DECODE_FAILED)}
-        # A strip that passed the header checks comes out as a clip, is named corrupt_data
-        # (counted in its slot), or was refused by the decoder (the remainder).
-        result["decode_failed"] = max(values[OK] - decoded - values[CORRUPT_DATA], 0)
+        result = {name: values[code] for code, name in enumerate(REASONS) if code != OK}
         result["passed"] = values[OK]
         result["decoded"] = decoded
         result["skipped"] = sum(v for k, v in result.items() if k not in ("passed", "decoded"))
@@ -286,11 +290,11 @@ def jpeg_header(encoded, scan_checks: bool = True):
 
     # Two small conds: their untaken branches cost little (measured about 10 us per strip
     # more than the header cond alone; one cond over both looks cost twice that).
-    found, dims, scan_ok, scan_past = tf.cond(
+    found, dims, scan_ok, scan_past = control.cond(
         ran_past | scan_past & (n > quick), lambda: _deep_walk(encoded, n, scan_checks),
         lambda: (found, dims, scan_ok, scan_past))
     scan_cut = scan_past & tf.logical_not(scan_ok)
-    has_eoi = tf.cond(has_eoi | (n <= _TAIL_BYTES), lambda: has_eoi,
+    has_eoi = control.cond(has_eoi | (n <= _TAIL_BYTES), lambda: has_eoi,
                       lambda: _ends_after_last_scan(encoded))
     found &= (dims[0] > 0) & (dims[1] > 0)
     values = tf.cast(dims[0], tf.int64) * tf.cast(dims[1], tf.int64) * tf.cast(dims[2],
@@ -310,7 +314,7 @@ def _deep_walk(encoded, n, scan=True):
     """The walk over HEADER_BYTES, then over LARGE_HEADER_BYTES (without the Huffman table
     steps: a [4 Mi, 16] gather) if either walk runs past."""
     found, dims, ran_past, scan_ok, scan_past = _walk(encoded, n, HEADER_BYTES, scan=scan)
-    return tf.cond(ran_past | scan_past & (n > HEADER_BYTES),
+    return control.cond(ran_past | scan_past & (n > HEADER_BYTES),
                    lambda: _walk(encoded, n, LARGE_HEADER_BYTES, tables=False,
                                  scan=scan)[:2] + _walk(
                        encoded, n, LARGE_HEADER_BYTES, tables=False, scan=scan)[3:],
@@ -357,7 +361,7 @@ def probe_file(path, counter: SkipCounter | None, strict: bool = False, strip_si
     """
     exists = tf.greater(tf.size(tf.io.matching_files(path)), 0)
     readable = exists if not_a_file is None else exists & tf.logical_not(not_a_file)
-    encoded = tf.cond(readable, lambda: tf.io.read_file(path), lambda: tf.constant(b""))
+    encoded = control.cond(readable, lambda: tf.io.read_file(path), lambda: tf.constant(b""))
     element = check_encoded(encoded, path, counter, strict, strip_size, min_frames,
                             log_stream, missing=tf.logical_not(exists),
                             not_a_file=not_a_file, scan_checks=scan_checks)
@@ -406,6 +410,6 @@ def report(reason, name, counter: SkipCounter | None, strict: bool = False,
                                                    output_stream=stream)]):
                 return tf.identity(reason)
 
-        deps.append(tf.cond(ok, lambda: tf.identity(reason), on_failure))
+        deps.append(control.cond(ok, lambda: tf.identity(reason), on_failure))
     with tf.control_dependencies(deps):
         return tf.identity(reason)

@@ -8,14 +8,16 @@ sources.ShardSource: TFRecord shards), `clip` what a clip is (options.ClipOption
 stages, all graph ops (no Python per element):
 
   names -> [shard] -> [shuffle names] -> [repeat -> skip names (skip_clips)] -> read +
-  check (parallel) -> filter OK -> [cache encoded bytes -> shuffle] -> [repeat] -> decode
-  to [0, 255] (parallel) -> [batch] -> map to [-1, 1] -> [tf.data service] -> prefetch
+  check (parallel) -> filter OK -> [cache encoded bytes -> shuffle] -> [repeat] -> (lists:
+  + an end element, enumerate) -> decode to [0, 255] (parallel; lists: ordered, then
+  ignore_errors and a scan naming what it dropped, _Failures) -> [batch] -> map to [-1, 1]
+  -> [tf.data service] -> prefetch
 
 (shards: shard files -> [shard] -> [shuffle files] -> interleave records -> [shuffle
 records] -> parse + check -> the same stages from the filter on.)
 
 Checking before decoding is how bad files are skipped, named and counted without Python
-(see checks.py). Shuffling file names (not decoded clips) gives a full shuffle for the price
+(see checks.py); what only the decoder finds is named after it (_Failures). Shuffling file names (not decoded clips) gives a full shuffle for the price
 of a list of strings, reshuffled every epoch; with a seed the order is deterministic.
 Repeating after the filter means a data set whose every file is bad ends instead of
 spinning forever.
@@ -23,10 +25,11 @@ spinning forever.
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import tensorflow as tf
 
-from vgan_tf.data import checks, lists, strips, tfrecord
+from vgan_tf.data import checks, control, lists, strips, tfrecord
 from vgan_tf.data import service as service_lib
 from vgan_tf.data.options import AUTOTUNE, ClipOptions, ReadOptions, check_batch_size
 from vgan_tf.data.sources import ListSource, ShardSource
@@ -105,9 +108,10 @@ def _from_list(source, clip, batch_size, options, counter):
               else [max(label, 0) for label in entries.labels])
 
     not_files = lists.not_regular_files(paths)
+    path_tensor = tf.constant(paths, tf.string)
     ds = tf.data.Dataset.from_tensor_slices(
-        (tf.constant(paths, tf.string), tf.constant(labels, tf.int64),
-         tf.constant(not_files, tf.bool)))
+        (path_tensor, tf.constant(labels, tf.int64), tf.constant(not_files, tf.bool),
+         tf.range(len(paths), dtype=tf.int64)))
     if options.shard is not None:
         ds = ds.shard(*options.shard)
     elif options.auto_shard_policy == tf.data.experimental.AutoShardPolicy.HINT:
@@ -123,11 +127,12 @@ def _from_list(source, clip, batch_size, options, counter):
             ds = ds.repeat()
         ds = ds.skip(options.skip_clips)
 
-    def read(path, label, not_a_file):
+    def read(path, label, not_a_file, position):
         element = checks.probe_file(path, counter, options.strict, clip.strip_size,
                                     clip.min_frames, options.log_stream, not_a_file,
                                     scan_checks=options.strict)
         element["label"] = label
+        element["position"] = position  # in the list: names what the decoder refuses
         return element
 
     ds = ds.map(read, num_parallel_calls=options.num_parallel_calls,
@@ -138,7 +143,7 @@ def _from_list(source, clip, batch_size, options, counter):
                          cache_shuffle_buffer=options.shuffle_buffer or min(len(paths), 4096),
                          repeat=options.repeat and not names_skipped,
                          skip_checked=0 if names_skipped else options.skip_clips,
-                         policy=options.auto_shard_policy, safety_net=True)
+                         policy=options.auto_shard_policy, paths=path_tensor)
 
 
 def _from_shards(source, clip, batch_size, options, counter):
@@ -181,7 +186,7 @@ def _from_shards(source, clip, batch_size, options, counter):
                          cache_shuffle_buffer=shuffle_buffer, repeat=options.repeat,
                          skip_checked=options.skip_clips,
                          policy=_SHARD_AUTO_SHARD_POLICY if policy is None else policy,
-                         safety_net=False)
+                         paths=None)
 
 
 def _end_when_all_bad(ds, limit):
@@ -211,7 +216,7 @@ def _end_when_all_bad(ds, limit):
 
 
 def _from_checked(ds, clip, batch_size, options, counter, *, cache_shuffle_buffer, repeat,
-                  skip_checked, policy, safety_net):
+                  skip_checked, policy, paths):
     """Checked {encoded, reason, label, height, width} elements -> the finished dataset.
 
     skip_checked skips good encoded strips (read and checked, not decoded); repeat is
@@ -226,22 +231,22 @@ def _from_checked(ds, clip, batch_size, options, counter, *, cache_shuffle_buffe
         ds = ds.repeat()
     if skip_checked:
         ds = ds.skip(skip_checked)
-    ds = _decode_stage(ds, clip, options, counter, safety_net)
+    ds = _decode_stage(ds, clip, options, counter, paths)
     return _finish(ds, batch_size, options, policy)
 
 
-def _decode_stage(ds, clip, options, counter, safety_net):
+def _decode_stage(ds, clip, options, counter, paths):
     """{encoded, label, height, width, name} elements -> clips (or (clip, label)), each
     with a `good` flag that _finish drops.
 
     Every decoded strip is checked for libjpeg's fill of a scan that ran out of data
     (strips.decode_clip check_fill): those are logged, counted and dropped as
     corrupt_data (strict: raised), in the decode map itself and a filter after it.
-    safety_net (list sources) drops and counts strips that pass the header checks but that
-    the decoder refuses. Outside strict mode `ignore_errors` drops them: counted
-    (decode_failed, SkipCounter.counts), not named. Naming them with a marker element
-    before each strip and a scan after ignore_errors was measured at +7 to +13 % of CPU
-    time per frame (docs/data.md), so it is not done. Strict mode decodes each strip in a
+    paths (list sources: the list's paths, a string tensor) turns on the safety net for
+    strips that pass the header checks but that the decoder refuses, or whose read raised
+    after the checks: `ignore_errors` drops them, and outside strict mode (and without a
+    tf.data service) _Failures names them (decode_failed; read_failed, unnamed) and counts
+    them, at about +0-1 % of CPU time per frame (docs/data.md). Strict mode decodes each strip in a
     nested dataset (_strict_decode): the error names the file. Strict mode also runs the
     header checks' walk to the first scan (checks.jpeg_header scan_checks: corrupt_header);
     outside it such strips are the decoder's to refuse (decode_failed). TFRecord sources
@@ -252,21 +257,29 @@ def _decode_stage(ds, clip, options, counter, safety_net):
     seed = options.seed
     base_seed = seed if seed is not None else int(tf.random.uniform(
         [], 0, 2 ** 31 - 1, dtype=tf.int64))
-    if clip.window == "random":  # the window of the i-th clip: a function of (seed, i)
+    safety_net = paths is not None
+    naming = safety_net and not options.strict and options.service is None
+    if naming:  # a last element marks the end of a finite stream (see _Failures)
+        ds = ds.concatenate(tf.data.Dataset.from_tensors(_end_element(ds, clip)))
+    indexed = clip.window == "random" or naming
+    if indexed:  # the window of the i-th clip is a function of (seed, i)
         ds = ds.enumerate(start=options.skip_clips)
+    failures = _Failures(paths, counter, options.log_stream) if naming else None
 
     def decode_only(*args):  # -> (video, label, ran_out, name)
-        if clip.window == "random":
+        if indexed:
             index, element = args
+        else:
+            element = args[0]
+        if clip.window == "random":
             start = strips.window_start(element["height"] // element["width"], clip.frames,
                                         clip.stride, tf.stack([tf.cast(base_seed, tf.int64),
                                                                index]))
         elif clip.window == "center":
-            element = args[0]
             start = strips.center_start(element["height"] // element["width"], clip.frames,
                                         clip.stride, clip.position)
         else:
-            element, start = args[0], 0
+            start = 0
         video, ran_out = strips.decode_clip(
             element["encoded"], clip.frames, clip.size, clip.stride, start,
             element["height"], element["width"], clip.resize, unit_range=False,
@@ -280,16 +293,27 @@ def _decode_stage(ds, clip, options, counter, safety_net):
         return ((video, label) if options.with_labels else (video,)) + (good,)
 
     def decode(*args):
+        if naming:  # the strip is noted before the decoder can fail
+            index, element = args
+            with tf.control_dependencies([failures.note(index, element["position"])]):
+                args = (tf.identity(index), element)
         video, label, ran_out, name = decode_only(*args)
-        return reported(video, label, tf.where(ran_out, checks.CORRUPT_DATA, checks.OK), name)
+        element = reported(video, label, tf.where(ran_out, checks.CORRUPT_DATA, checks.OK),
+                           name)
+        if naming:  # the end marker is no clip; the index goes on to the scan
+            end = tf.less(args[1]["position"], 0)
+            element = element[:-1] + (element[-1] & tf.logical_not(end), args[0])
+        return element
 
     if options.strict and safety_net:
         ds = _strict_decode(ds, decode_only, reported, options)
     else:
         ds = ds.map(decode, num_parallel_calls=options.num_parallel_calls,
-                    deterministic=options.deterministic)
+                    deterministic=True if naming else options.deterministic)
         if safety_net:
-            ds = ds.ignore_errors()
+            ds = ds.ignore_errors(log_warning=True)
+        if naming:
+            ds = ds.scan(tf.constant(options.skip_clips, tf.int64), failures.step)
 
     def good(*element):  # with a counter, counts the clip (in strict mode too: else every
         # clip would read as decode_failed); no cond, no extra map: adds 0 or 1
@@ -301,6 +325,78 @@ def _decode_stage(ds, clip, options, counter, safety_net):
 
     # The flag stays on the element (dropped by _finish's map to [-1, 1]): no extra map.
     return ds.filter(good)
+
+
+def _end_element(ds, clip):
+    """An element of `ds`'s structure after the last strip: a valid black strip (of the
+    clip's size, enough frames for any window) at list position -1. Decoded once per pass;
+    it lets _Failures see the refusals among the last strips (then no clip follows)."""
+    frames = (clip.frames - 1) * clip.stride + 1
+    encoded = tf.io.encode_jpeg(tf.zeros([frames * clip.size, clip.size, 3], tf.uint8))
+    spec = ds.element_spec
+    element = {key: tf.zeros(value.shape, value.dtype) for key, value in spec.items()}
+    element.update(encoded=encoded, reason=tf.constant(checks.OK, spec["reason"].dtype),
+                   height=tf.constant(frames * clip.size, spec["height"].dtype),
+                   width=tf.constant(clip.size, spec["width"].dtype),
+                   name=tf.constant("(the end of the strips)"),
+                   position=tf.constant(-1, spec["position"].dtype))
+    return element
+
+
+class _Failures:
+    """Names the strips lost to an error between the checks and the clip: the decoder's
+    refusals (decode_failed) and errors upstream, such as a read that failed after the
+    checks were made (read_failed).
+
+    The decode map notes each strip's stream index -> list position in a hash table before
+    decoding and keeps its order (deterministic=True); `ignore_errors` drops a strip whose
+    decode (or read) raised; a `scan` after it sees the indices arrive in order, and a gap
+    is a lost strip: its path from the list (decode_failed), or none in the table
+    (read_failed: that error came before the decode map; `enumerate` counted the element
+    too, and TensorFlow's warning from ignore_errors, "Error raised with error message",
+    holds the error). Every index seen is
+    removed from the table, which holds only the strips in flight. Costs an int64 table
+    insert, a remove and a scan step per strip; a table of strings (the paths themselves)
+    cost +3 % of the pipeline's CPU time, this one about nothing (docs/data.md)."""
+
+    def __init__(self, paths, counter, log_stream):
+        self.paths, self.counter, self.log_stream = paths, counter, log_stream
+        self.table = tf.lookup.experimental.MutableHashTable(tf.int64, tf.int64, -1)
+
+    def note(self, index, position):
+        return self.table.insert(index[tf.newaxis], position[tf.newaxis])
+
+    def step(self, expected, element):
+        index = element[-1]
+
+        def name_lost():
+            lost = tf.range(expected, index)
+            positions = self.table.lookup(lost)
+            read = positions < 0
+            reasons = tf.where(read, checks.READ_FAILED, checks.DECODE_FAILED)
+            shown = tf.where(read, checks.READ_UNNAMED,
+                             tf.gather(self.paths, tf.maximum(positions, 0)))
+            reason_names = tf.gather(tf.constant(checks.REASONS), reasons)
+            deps = [self.table.remove(lost)]
+            if self.counter is not None:
+                deps.append(self.counter.variable.assign_add(tf.reduce_sum(tf.one_hot(
+                    reasons, len(checks.REASONS), dtype=tf.int64), axis=0),
+                    use_locking=True))
+            stream = sys.stderr if self.log_stream is None else self.log_stream
+
+            def log(i):  # one line each, as checks.report writes them
+                with tf.control_dependencies([tf.print(
+                        "vgan_tf.data: skipped strip", shown[i], "reason:", reason_names[i],
+                        output_stream=stream)]):
+                    return i + 1
+
+            deps.append(tf.while_loop(lambda i: i < tf.size(lost), log, [tf.constant(0)]))
+            with tf.control_dependencies(deps):
+                return tf.identity(index)
+
+        seen = control.cond(index > expected, name_lost, lambda: tf.identity(index))
+        with tf.control_dependencies([self.table.remove(seen[tf.newaxis])]):
+            return seen + 1, element[:-1]
 
 
 def _strict_decode(ds, decode_only, reported, options):

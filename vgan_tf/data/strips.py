@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from vgan_tf.data import control
+
 DEFAULT_QUALITY = 95
 
 
@@ -205,12 +207,13 @@ def _decode_frames(encoded, indices, num_frames, width, size, resize, check_fill
         branch = tf.zeros([], tf.int32)
         for index, factor in enumerate(DCT_FACTORS, start=1):
             branch = tf.where(exact & tf.equal(width // size, factor), index, branch)
-        decoded = tf.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
+        decoded = control.switch_case(branch,
+                                      [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
     if not check_fill:
         return decoded
     # One cond outside the ratio branches (a cond's untaken branch still costs its ops).
     frames, suspect = decoded
-    return frames, tf.cond(suspect, lambda: _ran_out_of_data(encoded),
+    return frames, control.cond(suspect, lambda: _ran_out_of_data(encoded),
                            lambda: tf.constant(False))
 
 

@@ -19,8 +19,8 @@ from vgan_tf.training.errors import NonFiniteLossError
 
 LOSS_LOGS = ("d_loss", "g_loss")
 
-CHECK_REASONS = tuple(r for r in checks.REASONS if r not in ("ok", "decode_failed"))
-"""The reasons the in-graph checks give (exact per read; see skip_counts)."""
+CHECK_REASONS = tuple(r for r in checks.REASONS if r != "ok")
+"""The reasons a strip is skipped for (each counted where it is named; see skip_counts)."""
 
 
 def log_value(value) -> float:
@@ -51,11 +51,9 @@ class StepRate:
 def skip_counts(counter: checks.SkipCounter) -> dict:
     """{'skipped': n, reason: n for each reason of CHECK_REASONS, 'passed', 'decoded'}.
 
-    'skipped' sums the strips the checks refused, counted per read (a bad file read in
-    three epochs counts three times; once with the encoded bytes cached) and including the
-    pipeline's read-ahead. Decoder refusals (SkipCounter's decode_failed = passed -
-    decoded) are left out: while training runs, passed - decoded also counts the strips
-    inside the decoder at that moment, so it is an upper bound, not a count.
+    'skipped' sums the strips skipped for every reason, decoder refusals (decode_failed)
+    included, counted per read (a bad file read in three epochs counts three times; once
+    with the encoded bytes cached) and including the pipeline's read-ahead.
     """
     counts = counter.counts()
     result = {reason: counts[reason] for reason in CHECK_REASONS}
