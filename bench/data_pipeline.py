@@ -4,7 +4,8 @@ Writes synthetic 128x128 strips of 32 frames, then, in the same run and alternat
   raw:  read_file + tf.io.decode_jpeg of the same files, num_parallel_calls=AUTOTUNE
   full: video_dataset (checks, decode, 32 frames resized to 64x64, [-1, 1], batched),
         with the default resize='dct' (decoder-side scaling) and with the original's
-        exact resize='bilinear'
+        exact resize='bilinear'; and (--full_checks) the default with
+        ReadOptions(full_checks=True), whose cost is printed against the default
 and prints the rates and the ratios full/raw (target >= 0.9). With --before=REV (default
 HEAD) the same pipelines as they were at git revision REV (vgan_tf/data/checks.py,
 strips.py and pipeline.py of `git show REV:...`, imported from a temp dir) are timed in the
@@ -41,6 +42,8 @@ flags.DEFINE_integer("batch_size", 16, "Batch size of the full pipeline.")
 flags.DEFINE_integer("rounds", 3, "Timed rounds of each (best is reported).")
 flags.DEFINE_integer("epochs", 5, "Passes over the strips per timed round.")
 flags.DEFINE_string("data_dir", None, "Where to write the strips (default: a temp dir).")
+flags.DEFINE_bool("full_checks", True, "Also time the default pipeline with "
+                  "ReadOptions(full_checks=True).")
 flags.DEFINE_string("before", "HEAD", "Git revision whose data pipeline is timed beside the "
                     "working tree's ('' to skip).")
 
@@ -115,15 +118,17 @@ def main(argv):
         # One strip per element: count its frames.
         return ds.map(lambda image: tf.shape(image)[:1]).prefetch(autotune)
 
-    def full(resize, make_dataset=video_dataset):
+    def full(resize, make_dataset=video_dataset, **read):
         batches = FLAGS.epochs * len(paths) // FLAGS.batch_size
         clip = ClipOptions(FLAGS.frames, FLAGS.size, resize=resize)
         return lambda: make_dataset(source, clip, FLAGS.batch_size,
-                                    ReadOptions(shuffle=True)).take(batches)
+                                    ReadOptions(shuffle=True, **read)).take(batches)
 
     makers = {"raw parallel decode_jpeg": raw,
               "full pipeline (default, dct)": full("dct"),
               "full pipeline, resize=bilinear": full("bilinear")}
+    if FLAGS.full_checks:
+        makers["full pipeline, full_checks"] = full("dct", full_checks=True)
     if old is not None:
         makers[f"BEFORE ({FLAGS.before}), dct"] = full("dct", old.video_dataset)
         makers[f"BEFORE ({FLAGS.before}), bilinear"] = full("bilinear", old.video_dataset)
@@ -155,6 +160,11 @@ def main(argv):
             print(f"after / before, {resize}: CPU us/frame {cpu[before]:.1f} -> {cpu[new]:.1f} "
                   f"({cpu[new] / cpu[before]:.3f}x), median frames/s {median[before]:.0f} -> "
                   f"{median[new]:.0f} ({median[new] / median[before]:.3f}x)")
+    if FLAGS.full_checks:
+        default, checked = "full pipeline (default, dct)", "full pipeline, full_checks"
+        print(f"full_checks / default: CPU us/frame {cpu[default]:.1f} -> {cpu[checked]:.1f} "
+              f"({cpu[checked] / cpu[default]:.3f}x), median frames/s {median[default]:.0f} "
+              f"-> {median[checked]:.0f} ({median[checked] / median[default]:.3f}x)")
     start = time.perf_counter()
     for _ in range(5):
         lists.not_regular_files(paths)

@@ -99,18 +99,23 @@ def test_cut_scan_in_strict_mode_is_a_bad_strip_error(tmp_path):
     assert bad.reason == "corrupt_data" and bad.name == str(tmp_path / "cut.jpg")
 
 
-def test_cut_strips_in_shards_are_skipped_when_read(tmp_path):
-    """The shard converter decodes without an error what libjpeg fills: the reader names the
-    record instead."""
+def test_cut_strips_are_left_out_of_shards_and_skipped_when_read(tmp_path):
+    """The shard converter leaves a cut strip out (its full checks, corrupt_data); a shard
+    that holds one anyway (written by other means) has the record named when read."""
+    from vgan_tf.data import tfrecord
     scenes = _scenes(3)
     files = {"a.jpg": strips.encode_strip(scenes[0]),
              "cut.jpg": _cut_scan(strips.encode_strip(scenes[1]), 0.4),
              "b.jpg": strips.encode_strip(scenes[2])}
     list_file = _write(str(tmp_path), files)
-    write_shards(ListSource(list_file, str(tmp_path)), str(tmp_path / "shards"), 1,
-                 progress=False)
+    report = write_shards(ListSource(list_file, str(tmp_path)), str(tmp_path / "shards"), 1,
+                          progress=False)
+    assert report.written == 2 and report.skipped["corrupt_data"] == 1
+    with tf.io.TFRecordWriter(str(tmp_path / "other.tfrecord")) as writer:
+        for label, (name, data) in enumerate(files.items()):
+            writer.write(tfrecord.make_example(data, label, name))
     counter = checks.SkipCounter()
-    out = list(clip_dataset(ShardSource(str(tmp_path / "shards" / "*")),
+    out = list(clip_dataset(ShardSource(str(tmp_path / "other.tfrecord")),
                             ClipOptions(FRAMES, SIZE),
                             ReadOptions(shuffle=False, repeat=False, with_labels=True),
                             counter).as_numpy_iterator())
@@ -212,8 +217,9 @@ def test_frames_the_decoder_refuses_are_named_unsupported(tmp_path, capfd, kind)
 
 
 def test_known_limit_smaller_declared_height_decodes_its_real_top_rows():
-    """Documented limit (docs/data.md): a frame header declaring fewer rows than the scan
-    holds is decoded as the declared image (libjpeg warns about extraneous bytes only);
+    """Documented limit of the default pipeline (docs/data.md): a frame header declaring
+    fewer rows than the scan holds is decoded as the declared image (libjpeg warns about
+    extraneous bytes only; the full checks name it corrupt_data);
     the frames that come out are the strip's real top frames, not fill (but for the
     colours of the declared image's last pixel row: chroma upsampling at its new edge)."""
     frames = _scenes(1)[0]
@@ -227,6 +233,9 @@ def test_known_limit_smaller_declared_height_decodes_its_real_top_rows():
     expected = strips.decode_clip(good, 2, STRIP, unit_range=False)
     clip, expected = clip.numpy().reshape(-1, STRIP, 3), expected.numpy().reshape(-1, STRIP, 3)
     np.testing.assert_array_equal(clip[:-1], expected[:-1])
+    # The full checks see it: the scan holds data past the declared image (scan_damaged).
+    assert bool(strips.scan_damaged(bytes(body), STRIP * 2, STRIP))
+    assert not bool(strips.scan_damaged(good, STRIP * FRAMES, STRIP))
 
 
 def _segment(data, marker):

@@ -108,6 +108,7 @@ def test_data_flag_errors_name_the_flag(tmp_path, overrides, needle):
 def test_good_data_flags_validate_and_become_pipeline_options(tmp_path):
     config = tiny(tmp_path, data_shards=("s/*.tfrecord",), window="random", stride=3,
                   strip_size=64, resize="bilinear", data_cache=True, strict_data=True,
+                  data_full_checks=True,
                   data_service="grpc://dispatcher.example:5050").validate()
     for address in ("host:5050", "grpc://10.0.0.7:5050", ""):
         assert dataclasses.replace(config, data_service=address).validate()
@@ -116,7 +117,7 @@ def test_good_data_flags_validate_and_become_pipeline_options(tmp_path):
                                strip_size=64, resize="bilinear")
     assert read == ReadOptions(seed=config.seed, deterministic=True,
                                shuffle_buffer=config.shuffle_buffer, cache=True, strict=True,
-                               service="grpc://dispatcher.example:5050")
+                               full_checks=True, service="grpc://dispatcher.example:5050")
     assert input_lib.data_source(config) == ShardSource(("s/*.tfrecord",))
     # Default flags ask for the library's defaults (--strip_size=0 and --data_service=''
     # become None); training only pins the order (seed, deterministic) and the buffer.

@@ -82,6 +82,12 @@ class ReadOptions:
       out 0-based (label - label_base); a label below it is an error naming file:line
       (for shards, a record below it fails like a record without a label).
     strict: raise InvalidArgumentError on the first bad strip instead of skipping it.
+      Strict mode also runs the full checks.
+    full_checks: also run the checks that cost a second look at every strip (about two
+      more decodes at ratio 8 and the walk to the first scan): Huffman tables and the scan's
+      presence (corrupt_header), a scan that ran out of data anywhere or that ended before
+      its data, as flipped bits leave it (corrupt_data; strips.scan_damaged). Skipped,
+      named and counted as the other checks are (docs/data.md).
     cache: True caches the checked encoded bytes in memory, a string in files with that
       prefix; the shuffle then happens after the cache, over `shuffle_buffer` strips.
     shuffle_buffer: None means the source's default: lists shuffle all names (up to 2**20)
@@ -113,6 +119,7 @@ class ReadOptions:
     drop_remainder: bool = True
     with_labels: bool = False
     strict: bool = False
+    full_checks: bool = False
     cache: bool | str = False
     shuffle_buffer: int | None = None
     num_parallel_calls: int = AUTOTUNE

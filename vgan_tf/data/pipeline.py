@@ -130,7 +130,7 @@ def _from_list(source, clip, batch_size, options, counter):
     def read(path, label, not_a_file, position):
         element = checks.probe_file(path, counter, options.strict, clip.strip_size,
                                     clip.min_frames, options.log_stream, not_a_file,
-                                    scan_checks=options.strict)
+                                    scan_checks=options.strict or options.full_checks)
         element["label"] = label
         element["position"] = position  # in the list: names what the decoder refuses
         return element
@@ -168,7 +168,8 @@ def _from_shards(source, clip, batch_size, options, counter):
         features = tfrecord.parse_record(record)
         element = checks.check_encoded(features["strip"], features["path"], counter,
                                        options.strict, clip.strip_size, clip.min_frames,
-                                       options.log_stream, scan_checks=options.strict)
+                                       options.log_stream,
+                                       scan_checks=options.strict or options.full_checks)
         if options.with_labels:
             label = features["label"] - options.label_base
             with tf.control_dependencies([tf.debugging.assert_non_negative(
@@ -283,7 +284,7 @@ def _decode_stage(ds, clip, options, counter, paths):
         video, ran_out = strips.decode_clip(
             element["encoded"], clip.frames, clip.size, clip.stride, start,
             element["height"], element["width"], clip.resize, unit_range=False,
-            check_fill=True)
+            check_fill=True, full_checks=options.strict or options.full_checks)
         return video, element["label"], ran_out, element["name"]
 
     def reported(video, label, reason, name):

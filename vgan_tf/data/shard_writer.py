@@ -2,8 +2,9 @@
 
 Shards are written in parallel (a thread per shard, each with its own parallel tf.data
 reader) with a progress bar on stderr. Bad strips are skipped, logged by path and counted,
-with the same checks as the pipeline plus a full decode, so shards hold only strips the
-pipeline can decode.
+with the pipeline's full checks (ReadOptions.full_checks: Huffman tables, a scan that ran
+out or ended early) plus a full decode, so shards hold only strips the pipeline decodes
+whole. Each shard is written under a temporary name and renamed when complete.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 
 import tensorflow as tf
 
-from vgan_tf.data import checks, tfrecord
+from vgan_tf.data import checks, strips, tfrecord
 from vgan_tf.validation import positive_int
 from vgan_tf.data.sources import ListSource
 
@@ -60,30 +61,39 @@ class ShardReport:
 
 
 def _write_one(paths, rels, labels, out_path, counter, strip_size, progress, log_stream):
-    """Writes one shard: the checked, fully decodable strips of its entries."""
+    """Writes one shard (to a temporary name, renamed when complete): the checked, fully
+    decodable strips of its entries whose scans are whole (strips.scan_damaged)."""
     ds = tf.data.Dataset.from_tensor_slices((paths, rels, labels))
 
     def read(path, rel, label):
         element = checks.probe_file(path, counter, False, strip_size, 1, log_stream)
-        return element["encoded"], element["reason"], rel, label
+        return (element["encoded"], element["reason"], element["height"], element["width"],
+                rel, label)
 
     ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    written, decode_failed = 0, 0
-    with tf.io.TFRecordWriter(out_path) as writer:
-        for encoded, reason, rel, label in ds.as_numpy_iterator():
+    written, failed = 0, {"decode_failed": 0, "corrupt_data": 0}
+    stream = log_stream or sys.stderr
+    partial = f"{out_path}.partial"
+    with tf.io.TFRecordWriter(partial) as writer:
+        for encoded, reason, height, width, rel, label in ds.as_numpy_iterator():
             if reason == checks.OK:
                 try:
                     tf.io.decode_jpeg(encoded, channels=3)
                 except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-                    decode_failed += 1
-                    (log_stream or sys.stderr).write(
-                        f"vgan_tf.data: skipped strip \"{rel.decode()}\" reason: "
-                        f"\"decode_failed\" ({e.message.strip()[:200]})\n")
+                    failed["decode_failed"] += 1
+                    stream.write(f"vgan_tf.data: skipped strip \"{rel.decode()}\" reason: "
+                                 f"\"decode_failed\" ({e.message.strip()[:200]})\n")
                 else:
-                    writer.write(tfrecord.make_example(encoded, int(label), rel.decode()))
-                    written += 1
+                    if bool(strips.scan_damaged(encoded, height, width)):
+                        failed["corrupt_data"] += 1
+                        stream.write(f"vgan_tf.data: skipped strip \"{rel.decode()}\" "
+                                     f"reason: \"corrupt_data\"\n")
+                    else:
+                        writer.write(tfrecord.make_example(encoded, int(label), rel.decode()))
+                        written += 1
             progress.update(1)
-    return written, decode_failed
+    tf.io.gfile.rename(partial, out_path, overwrite=True)
+    return written, failed
 
 
 def write_shards(source: ListSource, out_dir: str, num_shards: int,
@@ -120,5 +130,6 @@ def write_shards(source: ListSource, out_dir: str, num_shards: int,
     bar.close()
     counts = counter.counts()
     skipped = {k: v for k, v in counts.items() if k not in ("passed", "decoded", "skipped")}
-    skipped["decode_failed"] = sum(r[1] for r in results)
+    for reason in ("decode_failed", "corrupt_data"):
+        skipped[reason] = skipped.get(reason, 0) + sum(r[1][reason] for r in results)
     return ShardReport(outputs, sum(r[0] for r in results), skipped)

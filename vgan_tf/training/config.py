@@ -65,7 +65,11 @@ class TrainConfig:
                                "pass (decoding still happens every epoch); the data set "
                                "must fit in RAM.")
     strict_data: bool = setting(False, "Stop on the first bad strip (naming it) instead of "
-                                "skipping and counting it.")
+                                "skipping and counting it (runs the full checks too).")
+    data_full_checks: bool = setting(False, "Also skip strips whose Huffman tables or scan "
+                                     "are damaged (flipped bits): two more decodes at ratio"
+                                     " 8 per strip, about 2.3x the input pipeline's CPU "
+                                     "time (docs/data.md).")
     data_service: str = setting("", "tf.data service dispatcher address (grpc://host:5050):"
                                 " the input pipeline runs on the service workers (see "
                                 "docs/data.md). Skipped strips are then logged by the "

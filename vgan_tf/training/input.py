@@ -67,6 +67,7 @@ def data_options(config: TrainConfig) -> tuple[ClipOptions, ReadOptions]:
     read = ReadOptions(shuffle=True, seed=config.seed, repeat=True, drop_remainder=True,
                        deterministic=True, shuffle_buffer=config.shuffle_buffer,
                        cache=config.data_cache, strict=config.strict_data,
+                       full_checks=config.data_full_checks,
                        service=config.data_service or None)
     return clip, read
 
