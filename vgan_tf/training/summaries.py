@@ -11,12 +11,11 @@ Tags (under <model_dir>/tensorboard):
   data/skipped                            bad strips skipped so far (with a SkipCounter:
                                           not with --data_service), counted per read
   data/skipped/<reason>                   the same per reason (missing, empty, not_jpeg,
-                                          truncated, corrupt, not_square, wrong_shape),
-                                          written once that reason has occurred
+                                          truncated, corrupt, not_square, wrong_shape,
+                                          decode_failed, read_failed, ...), written once
+                                          that reason has occurred
   data/passed, data/decoded               strips that passed the checks (per read; once
-                                          with --data_cache), clips decoded; without the
-                                          cache passed - decoded bounds decoder refusals
-                                          (it includes the strips being decoded)
+                                          with --data_cache), clips decoded
   samples/{video,foreground,mask,background}  frame strips (one row per seed: the frames
                                           side by side; background is one image)
   samples/{video,foreground,mask}_gif     the same grids as animated GIFs (image plugin,
