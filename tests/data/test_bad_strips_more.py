@@ -472,20 +472,32 @@ def test_decoder_refusals_are_named_in_shuffled_repeated_pipelines(tmp_path, cap
     assert log.count("reason:") == counter.counts()["decode_failed"] >= epochs * len(refused)
 
 
-def test_reads_that_fail_after_the_checks_are_counted(tmp_path, capfd):
+@pytest.mark.parametrize("how", ["plain", "cached_shuffled", "with_a_refusal"])
+def test_reads_that_fail_after_the_checks_are_named(tmp_path, capfd, how):
     """A listed file that turns into a directory after the pipeline was made (its read
-    raises; the list-time pass saw a file): counted as read_failed with a line, also when
-    it is the last strip (the end marker after the last strip, pipeline._end_element)."""
-    list_file, _, files = _refusal_corpus(tmp_path, n_good=5, refused=())
-    ds = clip_dataset(ListSource(list_file, str(tmp_path)), ClipOptions(4, SIZE),
-                      ReadOptions(shuffle=False, repeat=False, with_labels=True),
+    raises; the list-time pass saw a file): named and counted as read_failed, also when
+    it is the last strip (the end element after the last strip, pipeline._end_element),
+    with the cache and its shuffle between the read and the decoder, and beside a decoder
+    refusal."""
+    refused = (2,) if how == "with_a_refusal" else ()
+    list_file, _, files = _refusal_corpus(tmp_path, n_good=5, refused=refused)
+    options = ReadOptions(shuffle=how == "cached_shuffled", seed=3, repeat=False,
+                          with_labels=True, cache=how == "cached_shuffled")
+    ds = clip_dataset(ListSource(list_file, str(tmp_path)), ClipOptions(4, SIZE), options,
                       counter := checks.SkipCounter())
-    for name in ("s1.jpg", "s4.jpg"):
+    last = f"s{len(files) - 1}.jpg"
+    for name in ("s1.jpg", last):
         os.remove(tmp_path / name)
         os.mkdir(tmp_path / name)
-    labels = [int(label) for _, label in ds.as_numpy_iterator()]
-    assert labels == [0, 2, 3]
+    labels = sorted(int(label) for _, label in ds.as_numpy_iterator())
+    lost = {1, len(files) - 1} | set(refused)
+    assert labels == [i for i in range(len(files)) if i not in lost]
     counts = counter.counts()
-    assert counts["read_failed"] == 2 and counts["skipped"] == 2 and counts["missing"] == 0
+    assert counts["read_failed"] == 2 and counts["decode_failed"] == len(refused)
+    assert counts["skipped"] == len(lost) and counts["missing"] == 0
     log = capfd.readouterr().err
-    assert log.count(f'"{checks.READ_UNNAMED}" reason: "read_failed"') == 2
+    for name in ("s1.jpg", last):
+        assert log.count(f'"{tmp_path / name}" reason: "read_failed"') == 1, name
+    for i in refused:
+        assert log.count(f'"{tmp_path}/s{i}.jpg" reason: "decode_failed"') == 1
+    assert checks.READ_UNNAMED not in log

@@ -15,7 +15,7 @@ opened. After decoding, the pipeline names strips whose scan ran out of data
 What the header cannot show (a scan that the decoder rejects) is the decoder's to find; the
 pipeline then drops the element with `ignore_errors`, and names and counts it after
 (DECODE_FAILED, pipeline._Failures: the decode map's order and a scan see the gap; a read
-that raised after the checks is READ_FAILED). In strict mode every failure raises
+that raised is READ_FAILED, named from the read map's notes). In strict mode every failure raises
 InvalidArgumentError naming the file and the reason instead.
 """
 from __future__ import annotations
@@ -66,9 +66,9 @@ MAX_DECODED_VALUES = 1 << 29
 
 STRICT_TAG = "bad strip (strict mode):"
 UNNAMED = "(a strip that passed the checks; the JPEG decoder does not name it)"
-READ_UNNAMED = ("(unnamed: a strip whose read raised an error after the checks; the warning "
-                "from TensorFlow before this line, Error raised with error message ..., "
-                "names it)")
+READ_UNNAMED = ("(unnamed: an error before the decoder for which no read was noted; the "
+                "warning from TensorFlow before this line, Error raised with error message "
+                "..., holds it)")
 _DECODER_FAILURE = "jpeg::Uncompress failed"
 _STRICT_FIELDS = re.compile(r"\[bad strip \(strict mode\):\] \[(.*?)\] \[reason:\] \[(\w+)\]")
 

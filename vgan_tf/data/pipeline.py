@@ -8,7 +8,7 @@ sources.ShardSource: TFRecord shards), `clip` what a clip is (options.ClipOption
 stages, all graph ops (no Python per element):
 
   names -> [shard] -> [shuffle names] -> [repeat -> skip names (skip_clips)] -> read +
-  check (parallel) -> filter OK -> [cache encoded bytes -> shuffle] -> [repeat] -> (lists:
+  check (parallel; lists: ordered, each read noted while it runs) -> filter OK -> [cache encoded bytes -> shuffle] -> [repeat] -> (lists:
   + an end element, enumerate) -> decode to [0, 255] (parallel; lists: ordered, then
   ignore_errors and a scan naming what it dropped, _Failures) -> [batch] -> map to [-1, 1]
   -> [tf.data service] -> prefetch
@@ -127,23 +127,38 @@ def _from_list(source, clip, batch_size, options, counter):
             ds = ds.repeat()
         ds = ds.skip(options.skip_clips)
 
-    def read(path, label, not_a_file, position):
+    naming = not options.strict and options.service is None
+    failures = _Failures(path_tensor, counter, options.log_stream) if naming else None
+    if naming:  # each read numbered: the read noted while it runs (_Failures.reading)
+        ds = ds.enumerate()
+
+    def read(*args):
+        if naming:
+            sequence, (path, label, not_a_file, position) = args
+            with tf.control_dependencies([failures.reading(sequence, position)]):
+                path = tf.identity(path)
+        else:
+            path, label, not_a_file, position = args
         element = checks.probe_file(path, counter, options.strict, clip.strip_size,
                                     clip.min_frames, options.log_stream, not_a_file,
                                     scan_checks=options.strict or options.full_checks)
+        if naming:
+            with tf.control_dependencies([failures.read(sequence, element["encoded"])]):
+                element["encoded"] = tf.identity(element["encoded"])
         element["label"] = label
         element["position"] = position  # in the list: names what the decoder refuses
         return element
 
     ds = ds.map(read, num_parallel_calls=options.num_parallel_calls,
-                deterministic=options.deterministic)
+                deterministic=True if naming else options.deterministic)
     if names_skipped and options.repeat:
         ds = _end_when_all_bad(ds, 2 * len(paths) - 1)
     return _from_checked(ds, clip, batch_size, options, counter,
                          cache_shuffle_buffer=options.shuffle_buffer or min(len(paths), 4096),
                          repeat=options.repeat and not names_skipped,
                          skip_checked=0 if names_skipped else options.skip_clips,
-                         policy=options.auto_shard_policy, paths=path_tensor)
+                         policy=options.auto_shard_policy, safety_net=True,
+                         failures=failures)
 
 
 def _from_shards(source, clip, batch_size, options, counter):
@@ -187,7 +202,7 @@ def _from_shards(source, clip, batch_size, options, counter):
                          cache_shuffle_buffer=shuffle_buffer, repeat=options.repeat,
                          skip_checked=options.skip_clips,
                          policy=_SHARD_AUTO_SHARD_POLICY if policy is None else policy,
-                         paths=None)
+                         safety_net=False, failures=None)
 
 
 def _end_when_all_bad(ds, limit):
@@ -217,7 +232,7 @@ def _end_when_all_bad(ds, limit):
 
 
 def _from_checked(ds, clip, batch_size, options, counter, *, cache_shuffle_buffer, repeat,
-                  skip_checked, policy, paths):
+                  skip_checked, policy, safety_net, failures):
     """Checked {encoded, reason, label, height, width} elements -> the finished dataset.
 
     skip_checked skips good encoded strips (read and checked, not decoded); repeat is
@@ -232,25 +247,26 @@ def _from_checked(ds, clip, batch_size, options, counter, *, cache_shuffle_buffe
         ds = ds.repeat()
     if skip_checked:
         ds = ds.skip(skip_checked)
-    ds = _decode_stage(ds, clip, options, counter, paths)
+    ds = _decode_stage(ds, clip, options, counter, safety_net, failures)
     return _finish(ds, batch_size, options, policy)
 
 
-def _decode_stage(ds, clip, options, counter, paths):
+def _decode_stage(ds, clip, options, counter, safety_net, failures):
     """{encoded, label, height, width, name} elements -> clips (or (clip, label)), each
     with a `good` flag that _finish drops.
 
     Every decoded strip is checked for libjpeg's fill of a scan that ran out of data
     (strips.decode_clip check_fill): those are logged, counted and dropped as
     corrupt_data (strict: raised), in the decode map itself and a filter after it.
-    paths (list sources: the list's paths, a string tensor) turns on the safety net for
-    strips that pass the header checks but that the decoder refuses, or whose read raised
-    after the checks: `ignore_errors` drops them, and outside strict mode (and without a
-    tf.data service) _Failures names them (decode_failed; read_failed, unnamed) and counts
-    them, at about +0-1 % of CPU time per frame (docs/data.md). Strict mode decodes each strip in a
-    nested dataset (_strict_decode): the error names the file. Strict mode also runs the
-    header checks' walk to the first scan (checks.jpeg_header scan_checks: corrupt_header);
-    outside it such strips are the decoder's to refuse (decode_failed). TFRecord sources
+    safety_net (list sources) drops strips that pass the header checks but that the decoder
+    refuses, or whose read raised: `ignore_errors`; with `failures` (lists outside strict
+    mode, without a tf.data service) _Failures names and counts them (decode_failed,
+    read_failed), at about +3-4 % of CPU time per frame with the read notes
+    (docs/data.md). Strict mode decodes each strip in a nested dataset (_strict_decode):
+    the error names the file. The full checks (strict mode, full_checks) also run the
+    header checks' walk to the first scan (checks.jpeg_header scan_checks: corrupt_header)
+    and strips.scan_damaged; without them such strips are the decoder's to refuse
+    (decode_failed) or come out (flipped bits: docs/data.md). TFRecord sources
     go without the safety net: the converter decoded every strip it wrote, record
     corruption is caught by TFRecord's checksums, and tf.distribute's FILE auto-sharding
     cannot see through ignore_errors.
@@ -258,14 +274,12 @@ def _decode_stage(ds, clip, options, counter, paths):
     seed = options.seed
     base_seed = seed if seed is not None else int(tf.random.uniform(
         [], 0, 2 ** 31 - 1, dtype=tf.int64))
-    safety_net = paths is not None
-    naming = safety_net and not options.strict and options.service is None
+    naming = failures is not None
     if naming:  # a last element marks the end of a finite stream (see _Failures)
         ds = ds.concatenate(tf.data.Dataset.from_tensors(_end_element(ds, clip)))
     indexed = clip.window == "random" or naming
     if indexed:  # the window of the i-th clip is a function of (seed, i)
         ds = ds.enumerate(start=options.skip_clips)
-    failures = _Failures(paths, counter, options.log_stream) if naming else None
 
     def decode_only(*args):  # -> (video, label, ran_out, name)
         if indexed:
@@ -345,27 +359,37 @@ def _end_element(ds, clip):
 
 
 class _Failures:
-    """Names the strips lost to an error between the checks and the clip: the decoder's
-    refusals (decode_failed) and errors upstream, such as a read that failed after the
-    checks were made (read_failed).
+    """Names the strips lost to an error between the read and the clip: the decoder's
+    refusals (decode_failed) and reads that raised (read_failed).
 
     The decode map notes each strip's stream index -> list position in a hash table before
     decoding and keeps its order (deterministic=True); `ignore_errors` drops a strip whose
     decode (or read) raised; a `scan` after it sees the indices arrive in order, and a gap
-    is a lost strip: its path from the list (decode_failed), or none in the table
-    (read_failed: that error came before the decode map; `enumerate` counted the element
-    too, and TensorFlow's warning from ignore_errors, "Error raised with error message",
-    holds the error). Every index seen is
-    removed from the table, which holds only the strips in flight. Costs an int64 table
-    insert, a remove and a scan step per strip; a table of strings (the paths themselves)
-    cost +3 % of the pipeline's CPU time, this one about nothing (docs/data.md)."""
+    is a lost strip: its path from the list (decode_failed), or, with no note there, an
+    error that came before the decode map (`enumerate` counted the element too): a read.
+    The read map notes each read (its number -> list position) while it runs, also in
+    order; a read that raised leaves its note, and the oldest notes left are the failed
+    reads, in order (read_failed). Every index seen is removed from the table, which holds
+    only the strips in flight. Costs two int64 table inserts and removes and a scan step
+    per strip; a table of strings (the paths themselves) cost +3 % of the pipeline's CPU
+    time, the int64 tables about nothing (docs/data.md)."""
 
     def __init__(self, paths, counter, log_stream):
         self.paths, self.counter, self.log_stream = paths, counter, log_stream
         self.table = tf.lookup.experimental.MutableHashTable(tf.int64, tf.int64, -1)
+        self.reads = tf.lookup.experimental.MutableHashTable(tf.int64, tf.int64, -1)
 
     def note(self, index, position):
         return self.table.insert(index[tf.newaxis], position[tf.newaxis])
+
+    def reading(self, sequence, position):
+        """Before a read: read number -> list position (removed by `read` once done)."""
+        return self.reads.insert(sequence[tf.newaxis], position[tf.newaxis])
+
+    def read(self, sequence, encoded):
+        """After a read that returned (`encoded`): its note is removed."""
+        with tf.control_dependencies([encoded]):
+            return self.reads.remove(sequence[tf.newaxis])
 
     def step(self, expected, element):
         index = element[-1]
@@ -374,11 +398,19 @@ class _Failures:
             lost = tf.range(expected, index)
             positions = self.table.lookup(lost)
             read = positions < 0
+            # A read that raised left its note: the oldest notes are the failed reads (the
+            # read map keeps its order, so every older read has returned), in order.
+            keys, values = self.reads.export()
+            oldest = tf.argsort(keys)[:tf.reduce_sum(tf.cast(read, tf.int32))]
+            failed_reads = tf.concat([tf.gather(values, oldest), [-1]], 0)
+            rank = tf.minimum(tf.cumsum(tf.cast(read, tf.int32), exclusive=True),
+                              tf.size(oldest))
+            positions = tf.where(read, tf.gather(failed_reads, rank), positions)
             reasons = tf.where(read, checks.READ_FAILED, checks.DECODE_FAILED)
-            shown = tf.where(read, checks.READ_UNNAMED,
+            shown = tf.where(positions < 0, checks.READ_UNNAMED,
                              tf.gather(self.paths, tf.maximum(positions, 0)))
             reason_names = tf.gather(tf.constant(checks.REASONS), reasons)
-            deps = [self.table.remove(lost)]
+            deps = [self.table.remove(lost), self.reads.remove(tf.gather(keys, oldest))]
             if self.counter is not None:
                 deps.append(self.counter.variable.assign_add(tf.reduce_sum(tf.one_hot(
                     reasons, len(checks.REASONS), dtype=tf.int64), axis=0),
