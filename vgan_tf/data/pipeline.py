@@ -8,17 +8,18 @@ sources.ShardSource: TFRecord shards), `clip` what a clip is (options.ClipOption
 stages, all graph ops (no Python per element):
 
   names -> [shard] -> [shuffle names] -> [repeat -> skip names (skip_clips)] -> read +
-  check (parallel; lists: ordered, each read noted while it runs) -> filter OK -> [cache encoded bytes -> shuffle] -> [repeat] -> (lists:
-  + an end element, enumerate) -> decode to [0, 255] (parallel; lists: ordered, then
-  ignore_errors and a scan naming what it dropped, _Failures) -> [batch] -> map to [-1, 1]
-  -> [tf.data service] -> prefetch
+  check (parallel; lists: ordered, each read noted while it runs) -> filter OK -> [cache
+  encoded bytes -> shuffle] -> [repeat] -> (lists: + an end element, enumerate) -> decode
+  to [0, 255] (parallel; lists: ordered, then ignore_errors and a scan naming what it
+  dropped, _Failures) -> [batch] -> map to [-1, 1] -> [tf.data service] -> prefetch
 
 (shards: shard files -> [shard] -> [shuffle files] -> interleave records -> [shuffle
 records] -> parse + check -> the same stages from the filter on.)
 
 Checking before decoding is how bad files are skipped, named and counted without Python
-(see checks.py); what only the decoder finds is named after it (_Failures). Shuffling file names (not decoded clips) gives a full shuffle for the price
-of a list of strings, reshuffled every epoch; with a seed the order is deterministic.
+(see checks.py); what only the decoder finds is named after it (_Failures). Shuffling file
+names (not decoded clips) gives a full shuffle for the price of a list of strings,
+reshuffled every epoch; with a seed the order is deterministic.
 Repeating after the filter means a data set whose every file is bad ends instead of
 spinning forever.
 """
