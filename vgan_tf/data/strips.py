@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from vgan_tf.data import control
+from vgan_tf.data import checks, control
 
 DEFAULT_QUALITY = 95
 
@@ -171,9 +171,8 @@ def _with_more_data(encoded):
                             tf.strings.substr(encoded, end, -1)])
 
 
-_SEARCH_BYTES = (1 << 16, 1 << 22)
-"""Where scan_damaged looks for the frame header: the first 64 KiB, then 4 MiB (as the
-header checks' walk)."""
+_SEARCH_BYTES = (checks.HEADER_BYTES, checks.LARGE_HEADER_BYTES)
+"""Where scan_damaged looks for the frame header: as far as the header checks' walk."""
 _BYTE_STRINGS = tuple(bytes([i]) for i in range(256))
 
 
