@@ -1,4 +1,4 @@
-"""Files written by an earlier version (tests/fixtures/v0_1_0) still load and compute the same."""
+"""Files written by an earlier version (tests/fixtures/written_by_b19c887) still load and compute the same."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ import vgan_tf as vg
 import vgan_tf.models  # noqa: F401  (registers the classes .keras files name)
 from tests.helpers import REPO
 
-OLD = os.path.join(REPO, "tests", "fixtures", "v0_1_0")
+OLD = os.path.join(REPO, "tests", "fixtures", "written_by_b19c887")
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from vgan_tf.data import ClipOptions, ListSource, ReadOptions, lists, video_data
 from vgan_tf.data.strips import RESIZE_METHODS
 from vgan_tf.metrics import classification as scores
 from vgan_tf.models import Discriminator
-from vgan_tf.models.classifier import ActionClassifier
+from vgan_tf.models import ActionClassifier
 from vgan_tf.tasks import paper_adam
 from vgan_tf.training import checkpoints as checkpoints_lib
 from vgan_tf.training import strategy as strategy_lib
