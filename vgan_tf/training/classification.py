@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vgan_tf import config_flags
+from vgan_tf import config_flags, terminal
 from vgan_tf.config_flags import setting
 from vgan_tf.data import ClipOptions, ListSource, ReadOptions, lists, video_dataset
 from vgan_tf.data.strips import RESIZE_METHODS
@@ -249,7 +249,8 @@ def train_classifier(config: ClassifierConfig) -> dict:
                     train=True)
     logging.info("Training %s on %d clips of %d classes (%d steps per epoch)",
                  config.regime, len(entries), config.num_classes, steps)
-    classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, verbose=config.verbose,
+    classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, shuffle=False,
+                   verbose=terminal.keras_verbose(config.verbose),
                    callbacks=[keras.callbacks.BackupAndRestore(
                        os.path.join(config.model_dir, "backup")),
                        EpochScalars(os.path.join(config.model_dir, "tensorboard"))])

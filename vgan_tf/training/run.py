@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vgan_tf import tasks
+from vgan_tf import tasks, terminal
 from vgan_tf.data import checks, synthetic
 from vgan_tf.models import families
 from vgan_tf.training import callbacks as callbacks_lib
@@ -242,7 +242,7 @@ def _fit(gan, make_dataset, step, config, fit_callbacks):
 
     make_dataset(skip) is a fresh dataset starting at batch `skip` (see training_input)."""
     spe, steps = config.training.steps_per_epoch, config.training.steps
-    verbose = config.runtime.verbose
+    verbose = terminal.keras_verbose(config.runtime.verbose)  # no bar in log files
     epoch = step // spe
     if step % spe:  # resumed inside an epoch: finish it first so epochs stay aligned
         gan.fit(make_dataset(step), epochs=epoch + 1, initial_epoch=epoch,
