@@ -13,6 +13,7 @@ from tests import helpers
 from vgan_tf.models import Discriminator, TwoStreamGenerator
 from vgan_tf.tasks import AdversarialTask, VideoGAN
 from vgan_tf.tasks import losses
+from vgan_tf.tasks.hooks import TermValue
 
 
 class Animator(keras.Model):
@@ -31,26 +32,29 @@ class Animator(keras.Model):
         return self.net(image, training=training)
 
 
-class FirstFrameTask(AdversarialTask):
-    penalty_metric_names = ("l1",)
+class FirstFrameL1Term:
+    """A G term: weight * mean |first generated frame - first real frame|, logged as l1."""
 
+    metric_names = ("l1",)
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def __call__(self, parts, real):
+        diff = tf.abs(parts["video"][:, 0] - real[:, 0])
+        per_example = tf.reduce_mean(tf.reshape(diff, [tf.shape(diff)[0], -1]), axis=1)
+        l1 = tf.reduce_mean(per_example)
+        return TermValue(loss=self.weight * tf.nn.compute_average_loss(per_example),
+                         logged=self.weight * l1, metrics={"l1": l1})
+
+
+class FirstFrameTask(AdversarialTask):
     def __init__(self, generator, discriminator, weight=10.0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        self.weight = weight
+        self.add_generator_term(FirstFrameL1Term(weight))
 
     def generate(self, real, training):
         return {"video": self.generator(real[:, 0], training=training)}
-
-    def _l1_per_example(self, parts, real):
-        diff = tf.abs(parts["video"][:, 0] - real[:, 0])
-        return tf.reduce_mean(tf.reshape(diff, [tf.shape(diff)[0], -1]), axis=1)
-
-    def generator_penalty(self, parts, real):
-        return self.weight * tf.nn.compute_average_loss(self._l1_per_example(parts, real))
-
-    def penalty_logs(self, parts, real):
-        l1 = tf.reduce_mean(self._l1_per_example(parts, real))
-        return self.weight * l1, {"l1": l1}
 
 
 def make_task(tiny, **kwargs):
@@ -66,7 +70,11 @@ def clips(tiny, n=4, seed=0):
 def test_metric_names_put_penalties_between_g_loss_and_accuracies(tiny):
     assert make_task(tiny).metric_names == ("d_loss", "g_loss", "l1", "d_real_acc",
                                             "d_fake_acc")
-    assert VideoGAN.penalty_metric_names == ("mask_mean",)
+    video_gan = VideoGAN(TwoStreamGenerator(tiny.frames, tiny.size, tiny.latent_dim,
+                                            tiny.base_width),
+                         Discriminator(tiny.frames, tiny.size, tiny.base_width))
+    assert video_gan.metric_names == ("d_loss", "g_loss", "mask_mean", "d_real_acc",
+                                      "d_fake_acc")
 
 
 def test_shared_step_trains_a_conditional_task(tiny):
@@ -130,3 +138,69 @@ def test_video_gan_config_keys(tiny):
     assert (clone.mask_weight, clone.seed, clone.g_step) == (0.2, 9, "updated_d")
     assert set(gan.get_config()) == {"name", "trainable", "dtype", "generator",
                                      "discriminator", "g_step", "mask_weight", "seed"}
+
+
+class StepProbe:
+    """A D penalty that adds nothing to D's loss: it logs the step it saw (counted on even
+    steps only) and adds 0.5 to the logged d_loss."""
+
+    metric_names = ("probe",)
+
+    def __init__(self):
+        self.seen = []
+
+    def __call__(self, batch):
+        self.seen.append(batch.training)
+        even = tf.cast(tf.equal(batch.step % 2, 0), tf.float32)
+        return TermValue(loss=None, logged=tf.constant(0.5),
+                         metrics={"probe": tf.cast(batch.step, tf.float32)}, weight=even)
+
+
+def test_d_penalties_log_after_g_terms_with_their_step_weights(tiny):
+    task = make_task(tiny)
+    probe = StepProbe()
+    task.add_discriminator_penalty(probe)
+    assert task.metric_names == ("d_loss", "g_loss", "l1", "probe", "d_real_acc",
+                                 "d_fake_acc")
+    assert list(task.trackers) == list(task.metric_names)
+    task.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.SGD(0.0))
+    x = tf.constant(clips(tiny))
+    for _ in range(4):
+        logs = task.train_step(x)
+    assert list(logs) == list(task.metric_names)
+    assert float(logs["probe"]) == pytest.approx(1.0)  # steps 0 and 2 count, 1 and 3 not
+    # The logged d_loss is the adversarial one plus the penalty's logged part.
+    parts = task.generate(x, training=True)
+    task.trackers["d_loss"].reset_state()
+    logs = task.train_step(x)
+    adversarial = losses.discriminator_loss_mean(
+        task.discriminator(x, training=True), task.discriminator(parts["video"], training=True))
+    assert float(logs["d_loss"]) == pytest.approx(float(adversarial) + 0.5, rel=1e-5)
+    history = task.fit(tf.data.Dataset.from_tensors(x), epochs=1, verbose=0).history
+    assert set(history) == set(task.metric_names)
+    task.evaluate(tf.data.Dataset.from_tensors(x), verbose=0)
+    assert probe.seen[0] is True and probe.seen[-1] is False  # evaluation: training False
+
+
+class NamedTerm:
+    def __init__(self, declared, returned):
+        self.metric_names = declared
+        self.returned = returned
+
+    def __call__(self, parts, real):
+        return TermValue(loss=None, metrics={name: tf.constant(0.0) for name in self.returned})
+
+
+def test_registration_refuses_logged_names_and_a_traced_step(tiny):
+    task = make_task(tiny)
+    for names in (("l1",), ("d_loss",), ("x", "x")):
+        with pytest.raises(ValueError, match="already logged"):
+            task.add_generator_term(NamedTerm(names, names))
+    task.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.SGD(0.0))
+    task.fit(tf.data.Dataset.from_tensors(clips(tiny)), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="before fit"):
+        task.add_generator_term(NamedTerm(("x",), ("x",)))
+    task.compile(g_optimizer=keras.optimizers.SGD(0.0), d_optimizer=keras.optimizers.SGD(0.0))
+    task.add_generator_term(NamedTerm(("x",), ("y",)))  # a fresh compile allows it
+    with pytest.raises(ValueError, match="not its metric_names"):
+        task.train_step(tf.constant(clips(tiny)))

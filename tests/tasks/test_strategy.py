@@ -57,6 +57,21 @@ def test_mirrored_two_replicas_equal_single_device_step_for_the_predictor(tmp_pa
 
 
 @pytest.mark.slow
+def test_mirrored_two_replicas_equal_single_device_step_with_r1(tmp_path):
+    """The same equivalence with a lazy R1 penalty on D (every=2, so step 0 applies it with
+    gamma * 2): the input gradients and the penalty are replica-scaled like the losses."""
+    out = tmp_path / "mirrored_r1.json"
+    result = _run("mirrored_r1", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["replicas"] == 2 and report["step"] == 1
+    assert report["trainable_max_diff"] < 1e-6, report
+    assert report["weights_moved"] > 1e-3, report
+    # R1 did move D: the reference without it ends elsewhere.
+    assert report["r1_effect"] > 1e-4, report
+
+
+@pytest.mark.slow
 def test_two_workers_fit_to_identical_weights(tmp_path):
     outs = [tmp_path / f"worker{index}.npz" for index in range(2)]
     helpers.run_two_workers(__file__, lambda index: ["worker", tmp_path / "run", outs[index]])
@@ -135,12 +150,12 @@ def _fit_one_step_beside_a_copy(strategy, make, video_shape):
     return gan, ref, before, real
 
 
-def _reference_step(ref, halves, inputs, g_step, penalty):
+def _reference_step(ref, halves, inputs, g_step, penalty, d_penalty=None):
     """One training step of the single-device reference `ref` as two replicas would take
     it: replica r sees halves[r] and G's input inputs[r]; BatchNorm sees each half on its
     own; gradients are the mean over replicas of each half's mean loss; G's loss adds
-    penalty(parts, half). g_step "updated_d": G through the updated D; "paper": G through D
-    before its update."""
+    penalty(parts, half), D's loss d_penalty(d sum(D(half)) / d half) if given. g_step
+    "updated_d": G through the updated D; "paper": G through D before its update."""
     import tensorflow as tf
 
     from vgan_tf.tasks import losses
@@ -158,9 +173,16 @@ def _reference_step(ref, halves, inputs, g_step, penalty):
 
     d_grads = []
     for x, p in zip(halves, parts):
+        x = tf.constant(x)
         with tf.GradientTape() as t:
+            with tf.GradientTape() as input_tape:
+                input_tape.watch(x)
+                real_logits = D(x, training=True)
+                total = tf.reduce_sum(real_logits)
             loss = losses.discriminator_loss_mean(
-                D(x, training=True), D(tf.stop_gradient(p["video"]), training=True))
+                real_logits, D(tf.stop_gradient(p["video"]), training=True))
+            if d_penalty is not None:
+                loss += d_penalty(input_tape.gradient(total, x))
         d_grads.append(t.gradient(loss, D.trainable_variables))
     d_mean = mean_grads(d_grads)
     if g_step == "updated_d":
@@ -229,6 +251,52 @@ def _mirrored_future(out_path, g_step):
         json.dump(_equivalence(strategy, gan, ref, before), handle)
 
 
+def _mirrored_r1(out_path, gamma=10.0, every=2):
+    import keras
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from vgan_tf import config as config_lib
+    from vgan_tf.models import Discriminator, TwoStreamGenerator
+    from vgan_tf.tasks import VideoGAN
+    from vgan_tf.tasks.regularizers import R1Penalty
+    from vgan_tf.training import make_strategy
+
+    strategy = make_strategy("mirrored")
+    sizes = config_lib.TINY
+
+    def make(r1=True):
+        g = TwoStreamGenerator(sizes.frames, sizes.size, sizes.latent_dim, sizes.base_width)
+        d = Discriminator(sizes.frames, sizes.size, sizes.base_width)
+        gan = VideoGAN(g, d, seed=7)
+        if r1:
+            gan.add_discriminator_penalty(R1Penalty(gamma, every=every))
+        gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
+        return gan
+
+    gan, ref, before, real = _fit_one_step_beside_a_copy(
+        strategy, make, (sizes.frames, sizes.size, sizes.size, 3))
+    plain = make(r1=False)
+    plain.set_weights(ref.get_weights())
+
+    def r1(grads):
+        norms = tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]), axis=1)
+        return gamma * every / 2 * tf.reduce_mean(norms)
+
+    zs = [ref.draw_latents(2, replica=r, step=0) for r in range(2)]
+    for model, d_penalty in ((ref, r1), (plain, None)):
+        _reference_step(model, [real[:2], real[2:]], zs, "paper", lambda p, x: (
+            ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"]))), d_penalty)
+
+    report = _equivalence(strategy, gan, ref, before)
+    report["r1_effect"] = max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in zip(
+        ref.discriminator.trainable_variables, plain.discriminator.trainable_variables))
+    with open(out_path, "w") as handle:
+        json.dump(report, handle)
+
+
 def _worker(model_dir, out_path):
     from vgan_tf import training
 
@@ -245,4 +313,4 @@ def _worker(model_dir, out_path):
 if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
     {"mirrored": _mirrored, "mirrored_future": _mirrored_future,
-     "worker": _worker}[mode](*rest)
+     "mirrored_r1": _mirrored_r1, "worker": _worker}[mode](*rest)

@@ -1,16 +1,18 @@
 """The adversarial train step shared by the GANs of this package, as a keras.Model base.
 
-A subclass says how a batch becomes generated videos (`generate`) and what the generator
-pays beyond the adversarial loss (`generator_penalty`); the base does the rest, as in the
+A subclass says how a batch becomes generated videos (`generate`) and registers what the
+generator (and the discriminator) pay beyond the adversarial loss as terms (hooks.py:
+`add_generator_term`, `add_discriminator_penalty`); the base does the rest, as in the
 original Torch code:
   1. the generated parts (a dict with "video") in training mode, recorded on G's tape;
   2. D step on the real batch and the fake batch, run as separate batches (separate
-     BatchNorm statistics), loss BCE(real->1) + BCE(fake->0);
-  3. G step with the non-saturating loss, plus the penalty;
+     BatchNorm statistics), loss BCE(real->1) + BCE(fake->0), plus the D penalties;
+  3. G step with the non-saturating loss, plus the G terms;
   4. with several replicas, BatchNorm moving statistics are averaged over replicas;
   5. the step counter `step` advances.
 The G forward of step 1 is recorded once and reused in step 3 (the original also reuses
-the same fake batch), which saves a generator forward pass per step.
+the same fake batch), which saves a generator forward pass per step. The adversarial loss
+is the pair `adversarial_loss` (losses.AdversarialLoss, the paper's non-saturating BCE).
 
 `g_step` says which D the G step differentiates through:
   * "paper" (the default): the original's form (main.lua reuses `netD.output` and calls
@@ -21,10 +23,11 @@ the same fake batch), which saves a generator forward pass per step.
     docs/faithfulness.md why it is the default);
   * "updated_d": a third D forward on the fake batch after the D update (G against the
     updated D).
+Both forms apply the G terms and the D penalties the same way.
 
 `step` is the task's own variable (not an optimizer's `iterations`, which a float16
 loss-scale optimizer does not advance on skipped steps): subclasses name their noise with
-it and checkpoints are numbered by it.
+it, lazy penalties read it and checkpoints are numbered by it.
 
 Under MultiWorkerMirroredStrategy the logs are returned as rank-1 tensors of one value
 (the workaround of keras-team/keras#20585: Keras reduces logs there with axis=0, which
@@ -32,19 +35,37 @@ fails on scalars); callbacks read them with `float(np.ravel(v)[0])`.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
+from vgan_tf.tasks import hooks
 from vgan_tf.tasks import losses
 
 G_STEPS = ("updated_d", "paper")
 DEFAULT_G_STEP = "paper"
+LOSS_NAMES = ("d_loss", "g_loss")
+ACCURACY_NAMES = ("d_real_acc", "d_fake_acc")
 
 
 def paper_adam(learning_rate: float = 2e-4, beta_1: float = 0.5, name=None):
     """Adam as in the paper: lr 2e-4, beta1 0.5, beta2 0.999, eps 1e-8."""
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=0.999,
                                  epsilon=1e-8, name=name)
+
+
+@dataclasses.dataclass(frozen=True)
+class StepOutputs:
+    """What a step leaves for its logs: D's logits of the real batch and of the fake batch
+    (D's loss), those of the fake batch G's loss saw, and the terms' values (G terms, D
+    penalties, in registration order)."""
+
+    real_logits: tf.Tensor
+    fake_logits: tf.Tensor
+    gen_logits: tf.Tensor
+    g_terms: tuple = ()
+    d_terms: tuple = ()
 
 
 class AdversarialTask(keras.Model):
@@ -56,12 +77,12 @@ class AdversarialTask(keras.Model):
       discriminator: a Discriminator for the same video shape.
       g_step: "paper" (default) or "updated_d" (see the module docstring).
 
-    Subclasses implement `generate(real, training)` and may override
-    `generator_penalty(parts, real)` and `penalty_logs(parts, real)`, and extend
-    `penalty_metric_names` (logged between g_loss and the D accuracies).
+    Subclasses implement `generate(real, training)` and register their terms in
+    `__init__`. Logged: d_loss, g_loss, the terms' metric_names (G terms, then D
+    penalties, in registration order), d_real_acc, d_fake_acc.
     """
 
-    penalty_metric_names = ()
+    adversarial_loss: losses.AdversarialLoss = losses.NON_SATURATING
 
     def __init__(self, generator, discriminator, g_step=DEFAULT_G_STEP, **kwargs):
         super().__init__(**kwargs)
@@ -76,6 +97,8 @@ class AdversarialTask(keras.Model):
         self.discriminator = discriminator
         if not discriminator.built:
             discriminator.build((None,) + tuple(discriminator.video_shape))
+        self._generator_terms = ()
+        self._discriminator_penalties = ()
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.step = self.add_weight(shape=(), dtype="int64", initializer="zeros",
                                     trainable=False, aggregation="only_first_replica",
@@ -86,8 +109,62 @@ class AdversarialTask(keras.Model):
 
     @property
     def metric_names(self) -> tuple:
-        return ("d_loss", "g_loss") + tuple(self.penalty_metric_names) + (
-            "d_real_acc", "d_fake_acc")
+        names = LOSS_NAMES
+        for term in self.generator_terms + self.discriminator_penalties:
+            names += tuple(term.metric_names)
+        return names + ACCURACY_NAMES
+
+    # -- the hooks -----------------------------------------------------------------------
+    @property
+    def generator_terms(self) -> tuple:
+        return tuple(self._generator_terms)
+
+    @property
+    def discriminator_penalties(self) -> tuple:
+        return tuple(self._discriminator_penalties)
+
+    def add_generator_term(self, term: hooks.GeneratorTerm):
+        """Adds `term(parts, real)` to G's loss from the next traced step on.
+
+        Register before `fit` (or compile again after) and inside the strategy scope the
+        task was built in (its metrics are made here). Terms registered from outside a
+        subclass are not part of get_config: whoever rebuilds the task registers them.
+        """
+        self._check_new_term(term)
+        self._generator_terms = self.generator_terms + (term,)
+        self._make_trackers()
+
+    def add_discriminator_penalty(self, penalty: hooks.DiscriminatorPenalty):
+        """Adds `penalty(RealBatch)` to D's loss; same rules as `add_generator_term`."""
+        self._check_new_term(penalty)
+        self._discriminator_penalties = self.discriminator_penalties + (penalty,)
+        self._make_trackers()
+
+    def _check_new_term(self, term):
+        if (getattr(self, "train_function", None) is not None
+                or getattr(self, "test_function", None) is not None):
+            raise ValueError("register terms before fit/evaluate (or compile again first)")
+        clash = set(term.metric_names) & set(self.metric_names)
+        if clash or len(set(term.metric_names)) != len(term.metric_names):
+            raise ValueError(f"{type(term).__name__} logs {tuple(term.metric_names)}, "
+                             f"a name already logged: {sorted(clash)}")
+
+    def _make_trackers(self):
+        """One Mean per metric name, in metric_names order (keeps the existing ones)."""
+        old = dict(self.trackers)
+        self.trackers = {name: old.get(name) or keras.metrics.Mean(name=name)
+                         for name in self.metric_names}
+
+    def generator_penalty(self, parts, real):
+        """The sum of the G terms' replica-scaled losses for these parts, or None."""
+        values = [value for value in self._generator_values(parts, real)
+                  if value.loss is not None]
+        if not values:
+            return None
+        return hooks.add_losses(values[0].loss, values[1:])
+
+    def _generator_values(self, parts, real) -> tuple:
+        return tuple(term(parts, real) for term in self.generator_terms)
 
     # -- Keras plumbing ------------------------------------------------------------------
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
@@ -120,85 +197,105 @@ class AdversarialTask(keras.Model):
         defines it (VideoGAN: G(z) for fresh noise)."""
         raise TypeError(f"{type(self).__name__} must define generate(real, training)")
 
-    def generator_penalty(self, parts, real):
-        """A replica-scaled loss added to G's adversarial loss, or None."""
-        return None
-
-    def penalty_logs(self, parts, real) -> tuple:
-        """(its part of the logged g_loss, {name: value} for penalty_metric_names):
-        plain per-replica means."""
-        return None, {}
-
     # -- training ------------------------------------------------------------------------
     def train_step(self, data):
         real = real_videos(data)
         if self.g_step == "paper":
-            parts, real_logits, fake_logits = self.paper_step(real)
-            gen_logits = fake_logits
+            outputs = self.paper_step(real)
         else:
-            with tf.GradientTape() as g_tape:
-                parts = self.generate(real, training=True)
-                fake = parts["video"]
-            real_logits, fake_logits = self.discriminator_step(real, fake)
-            gen_logits = self.generator_step(g_tape, fake, lambda: self.generator_penalty(
-                parts, real))
+            outputs = self.updated_d_step(real)
         self._sync_batch_statistics()
         self.step.assign_add(1)
-        return self._logs(real_logits, fake_logits, gen_logits, parts, real)
+        return self._logs(outputs)
 
-    def paper_step(self, real):
+    def paper_step(self, real) -> StepOutputs:
         """Both updates from one D forward on the fake batch (the original's form).
 
-        G's gradient is that of the non-saturating loss (+ penalty) through D's weights
+        G's gradient is that of the non-saturating loss (+ G terms) through D's weights
         before this step's D update; both gradients are computed before either update is
-        applied. Returns (parts, real_logits, fake_logits).
+        applied.
         """
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
         with tf.GradientTape() as g_tape:
             parts = self.generate(real, training=True)
-            fake = parts["video"]
             with tf.GradientTape() as d_tape:
-                real_logits = self.discriminator(real, training=True)
-                fake_logits = self.discriminator(fake, training=True)
-                d_loss = losses.discriminator_loss(real_logits, fake_logits)
+                real_logits, fake_logits, d_loss, d_terms = self._discriminator_loss(
+                    real, parts["video"])
                 d_loss_scaled = _scale_loss(self.d_optimizer, d_loss)
-            g_loss = losses.generator_loss(fake_logits)
-            extra = self.generator_penalty(parts, real)
-            if extra is not None:
-                g_loss += extra
+            g_loss, g_terms = self._generator_loss(fake_logits, parts, real)
             g_loss_scaled = _scale_loss(self.g_optimizer, g_loss)
         d_grads = d_tape.gradient(d_loss_scaled, d_vars)
         g_grads = g_tape.gradient(g_loss_scaled, g_vars)
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
-        return parts, real_logits, fake_logits
+        return StepOutputs(real_logits, fake_logits, fake_logits, g_terms, d_terms)
+
+    def updated_d_step(self, real) -> StepOutputs:
+        """The D update, then the G update through the updated D (g_step="updated_d")."""
+        with tf.GradientTape() as g_tape:
+            parts = self.generate(real, training=True)
+        real_logits, fake_logits, d_terms = self.discriminator_step(real, parts["video"])
+        gen_logits, g_terms = self.generator_step(g_tape, parts, real)
+        return StepOutputs(real_logits, fake_logits, gen_logits, g_terms, d_terms)
 
     def discriminator_step(self, real, fake):
-        """One D update on the real and the fake batch (separate batches); returns both
-        batches' logits."""
+        """One D update on the real and the fake batch (separate batches), D penalties
+        included; returns both batches' logits and the penalties' values."""
         d_vars = self.discriminator.trainable_variables
         with tf.GradientTape() as d_tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(tf.stop_gradient(fake), training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            real_logits, fake_logits, d_loss, d_terms = self._discriminator_loss(
+                real, tf.stop_gradient(fake))
             d_loss_scaled = _scale_loss(self.d_optimizer, d_loss)
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss_scaled, d_vars), d_vars))
-        return real_logits, fake_logits
+        return real_logits, fake_logits, d_terms
 
-    def generator_step(self, g_tape, fake, penalty=None):
-        """One G update: the non-saturating loss of D(fake) (+ penalty(), computed on the
-        tape that recorded `fake`); returns D's logits of `fake`."""
+    def generator_step(self, g_tape, parts, real):
+        """One G update: the non-saturating loss of D(parts["video"]) plus the G terms,
+        computed on the tape that recorded `parts`; returns D's logits of the fake batch
+        and the terms' values."""
         with g_tape:
-            gen_logits = self.discriminator(fake, training=True)
-            g_loss = losses.generator_loss(gen_logits)
-            extra = penalty() if penalty is not None else None
-            if extra is not None:
-                g_loss += extra
+            gen_logits = self.discriminator(parts["video"], training=True)
+            g_loss, g_terms = self._generator_loss(gen_logits, parts, real)
             g_loss_scaled = _scale_loss(self.g_optimizer, g_loss)
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss_scaled, g_vars), g_vars))
-        return gen_logits
+        return gen_logits, g_terms
+
+    def _discriminator_loss(self, real, fake):
+        """On D's tape: D's logits of `real` and `fake` (training mode) and D's loss, the
+        adversarial one plus the D penalties; returns (real_logits, fake_logits, loss,
+        the penalties' values)."""
+        real_logits, batch = self._real_forward(real, training=True)
+        fake_logits = self.discriminator(fake, training=True)
+        d_loss = losses.discriminator_loss(real_logits, fake_logits, self.adversarial_loss)
+        d_terms = self._penalty_values(batch)
+        return real_logits, fake_logits, hooks.add_losses(d_loss, d_terms), d_terms
+
+    def _generator_loss(self, gen_logits, parts, real):
+        """On G's tape: the adversarial G loss plus the G terms, and the terms' values."""
+        g_loss = losses.generator_loss(gen_logits, self.adversarial_loss)
+        g_terms = self._generator_values(parts, real)
+        return hooks.add_losses(g_loss, g_terms), g_terms
+
+    def _real_forward(self, real, training):
+        """D's logits of the real batch, and the RealBatch the D penalties see (None
+        without penalties: then no input gradient is recorded)."""
+        if not self.discriminator_penalties:
+            return self.discriminator(real, training=training), None
+        with tf.GradientTape(persistent=True) as input_tape:
+            input_tape.watch(real)
+            logits = self.discriminator(real, training=training)
+            total = tf.reduce_sum(logits)
+        batch = hooks.RealBatch(
+            videos=real, logits=logits, input_gradients=lambda: input_tape.gradient(total, real),
+            step=tf.convert_to_tensor(self.step), training=training)
+        return logits, batch
+
+    def _penalty_values(self, batch) -> tuple:
+        if batch is None:
+            return ()
+        return tuple(penalty(batch) for penalty in self.discriminator_penalties)
 
     def _sync_batch_statistics(self):
         """Averages BatchNorm moving statistics over replicas (no-op with one replica).
@@ -221,29 +318,37 @@ class AdversarialTask(keras.Model):
         for variable, mean in zip(stats, means):
             variable.assign(mean)
 
-    def _logs(self, real_logits, fake_logits, gen_logits, parts, real):
+    def _logs(self, outputs: StepOutputs):
         """Plain per-replica means (not the replica-scaled losses used for gradients)."""
-        g_loss = losses.generator_loss_mean(gen_logits)
-        penalty, extra = self.penalty_logs(parts, real)
-        if penalty is not None:
-            g_loss += penalty
-        values = {"d_loss": losses.discriminator_loss_mean(real_logits, fake_logits),
-                  "g_loss": g_loss}
-        values.update(extra)
-        values.update(
-            d_real_acc=tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
-            d_fake_acc=tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)))
-        for name, value in values.items():
-            self.trackers[name].update_state(value)
+        self.trackers["d_loss"].update_state(hooks.add_logged(losses.discriminator_loss_mean(
+            outputs.real_logits, outputs.fake_logits, self.adversarial_loss), outputs.d_terms))
+        self.trackers["g_loss"].update_state(hooks.add_logged(losses.generator_loss_mean(
+            outputs.gen_logits, self.adversarial_loss), outputs.g_terms))
+        terms = self.generator_terms + self.discriminator_penalties
+        for term, value in zip(terms, outputs.g_terms + outputs.d_terms):
+            if set(value.metrics) != set(term.metric_names):
+                raise ValueError(f"{type(term).__name__} logged {sorted(value.metrics)}, "
+                                 f"not its metric_names {term.metric_names}")
+            weight = None if isinstance(value.weight, float) and value.weight == 1.0 else (
+                value.weight)
+            for name, metric in value.metrics.items():
+                self.trackers[name].update_state(metric, sample_weight=weight)
+        self.trackers["d_real_acc"].update_state(
+            tf.reduce_mean(tf.cast(outputs.real_logits > 0, tf.float32)))
+        self.trackers["d_fake_acc"].update_state(
+            tf.reduce_mean(tf.cast(outputs.fake_logits < 0, tf.float32)))
         return _as_logs({name: tracker.result() for name, tracker in self.trackers.items()})
 
     def test_step(self, data):
-        """Evaluates D on real data and on fresh fakes without updating anything."""
+        """Evaluates D on real data and on fresh fakes without updating anything (the
+        terms are evaluated too, D penalties with RealBatch.training False)."""
         real = real_videos(data)
         parts = self.generate(real, training=False)
-        real_logits = self.discriminator(real, training=False)
+        real_logits, batch = self._real_forward(real, training=False)
         fake_logits = self.discriminator(parts["video"], training=False)
-        return self._logs(real_logits, fake_logits, fake_logits, parts, real)
+        return self._logs(StepOutputs(real_logits, fake_logits, fake_logits,
+                                      self._generator_values(parts, real),
+                                      self._penalty_values(batch)))
 
     # -- serialization -------------------------------------------------------------------
     def get_config(self):

@@ -6,8 +6,8 @@ what is particular here:
   * the input of the predictor is frame 1 of each real clip, `real[:, 0]`;
   * G pays `l1_weight` (10 in the original) * mean |first predicted frame - input frame|,
     the mean over every element of that frame (nn.AbsCriterion), replica-scaled like the
-    adversarial losses;
-  * no mask prior (the original has none here); the mask mean is logged.
+    adversarial losses: the G term `FirstFrameL1`;
+  * no mask prior (the original has none here): MaskPrior(0) logs the mask mean.
 
 Usage:
     gan = FuturePredictionGAN(FuturePredictor(), Discriminator(base_width=128))
@@ -17,11 +17,15 @@ Logs d_loss, g_loss (adversarial + weighted l1), l1, mask_mean, d_real_acc, d_fa
 """
 from __future__ import annotations
 
+import dataclasses
+from typing import ClassVar
+
 import keras
 import tensorflow as tf
 
-from vgan_tf.tasks import losses
 from vgan_tf.tasks.adversarial import AdversarialTask
+from vgan_tf.tasks.hooks import TermValue
+from vgan_tf.tasks.regularizers import MaskPrior
 
 L1_WEIGHT = 10.0
 
@@ -37,6 +41,30 @@ def first_frame_l1_per_example(video, image):
     return tf.reduce_mean(tf.reshape(diff, [tf.shape(diff)[0], -1]), axis=1)
 
 
+@dataclasses.dataclass(frozen=True)
+class FirstFrameL1:
+    """G side: weight * mean |first generated frame - input frame| (input_frames(real)).
+
+    Logs `l1`, that mean without the weight; a weight of 0 only logs.
+    """
+
+    weight: float = L1_WEIGHT
+    metric_names: ClassVar[tuple] = ("l1",)
+
+    def __post_init__(self):
+        if self.weight < 0:
+            raise ValueError(f"l1_weight must be >= 0, got {self.weight}")
+        object.__setattr__(self, "weight", float(self.weight))
+
+    def __call__(self, parts, real) -> TermValue:
+        per_example = first_frame_l1_per_example(parts["video"], input_frames(real))
+        l1 = tf.reduce_mean(per_example)
+        if self.weight <= 0:
+            return TermValue(loss=None, metrics={"l1": l1})
+        return TermValue(loss=self.weight * tf.nn.compute_average_loss(per_example),
+                         logged=self.weight * l1, metrics={"l1": l1})
+
+
 @keras.saving.register_keras_serializable(package="vgan_tf")
 class FuturePredictionGAN(AdversarialTask):
     """A FuturePredictor and an unconditioned Discriminator trained with `fit`.
@@ -49,29 +77,18 @@ class FuturePredictionGAN(AdversarialTask):
       l1_weight: lambda of the first-frame reconstruction term (10 in the original).
     """
 
-    penalty_metric_names = ("l1", "mask_mean")
-
     def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, **kwargs):
-        if l1_weight < 0:
-            raise ValueError(f"l1_weight must be >= 0, got {l1_weight}")
         super().__init__(generator, discriminator, **kwargs)
-        self.l1_weight = float(l1_weight)
+        self._first_frame_l1 = FirstFrameL1(l1_weight)
+        self.add_generator_term(self._first_frame_l1)
+        self.add_generator_term(MaskPrior(0.0))
+
+    @property
+    def l1_weight(self) -> float:
+        return self._first_frame_l1.weight
 
     def generate(self, real, training):
         return self.generator.generate_parts(input_frames(real), training=training)
-
-    def generator_penalty(self, parts, real):
-        if self.l1_weight <= 0:
-            return None
-        return self.l1_weight * tf.nn.compute_average_loss(
-            first_frame_l1_per_example(parts["video"], input_frames(real)))
-
-    def penalty_logs(self, parts, real):
-        l1 = tf.reduce_mean(first_frame_l1_per_example(parts["video"], input_frames(real)))
-        mask = parts.get("mask")
-        mask_mean = (tf.constant(0.0) if mask is None
-                     else tf.reduce_mean(losses.mask_l1_per_example(mask)))
-        return self.l1_weight * l1, {"l1": l1, "mask_mean": mask_mean}
 
     def get_config(self):
         config = super().get_config()

@@ -6,14 +6,33 @@ that the SUM all-reduce of gradients across replicas yields the gradient of the 
 mean. With one replica this is the plain mean. Logged values should use the `*_mean`
 helpers, which are plain per-replica means.
 
+The adversarial loss is one replaceable pair of per-example functions (`AdversarialLoss`):
+the task reduces them (replica-scaled for gradients, plain means for logs), so another
+adversarial loss (hinge, say) is one more pair beside `NON_SATURATING`.
+
 Logits are float32 [batch, 1] (one sigmoid logit, the equivalent of the paper's two-way
 softmax); masks are [batch, frames, height, width, 1] in [0, 1].
 """
 from __future__ import annotations
 
+import dataclasses
+from typing import Callable
+
 import tensorflow as tf
 
 MASK_PRIOR_WEIGHT = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialLoss:
+    """D's and G's adversarial losses as per-example functions of D's logits.
+
+    discriminator(real_logits, fake_logits) -> (real part [batch], fake part [batch]);
+    generator(fake_logits) -> [batch]. Each part is averaged over its own batch.
+    """
+
+    discriminator: Callable[[tf.Tensor, tf.Tensor], tuple]
+    generator: Callable[[tf.Tensor], tf.Tensor]
 
 
 def _bce_per_example(logits, target: float):
@@ -23,15 +42,27 @@ def _bce_per_example(logits, target: float):
     return tf.reduce_mean(per_logit, axis=1)
 
 
-def discriminator_loss(real_logits, fake_logits):
+def _bce_discriminator(real_logits, fake_logits):
+    return _bce_per_example(real_logits, 1.0), _bce_per_example(fake_logits, 0.0)
+
+
+def _bce_generator(fake_logits):
+    return _bce_per_example(fake_logits, 1.0)
+
+
+# The paper's: D pays BCE(real -> 1) + BCE(fake -> 0), G the non-saturating BCE(fake -> 1).
+NON_SATURATING = AdversarialLoss(discriminator=_bce_discriminator, generator=_bce_generator)
+
+
+def discriminator_loss(real_logits, fake_logits, loss: AdversarialLoss = NON_SATURATING):
     """BCE(real -> 1) + BCE(fake -> 0), each averaged over its own batch (as in the paper)."""
-    return (tf.nn.compute_average_loss(_bce_per_example(real_logits, 1.0))
-            + tf.nn.compute_average_loss(_bce_per_example(fake_logits, 0.0)))
+    real, fake = loss.discriminator(real_logits, fake_logits)
+    return tf.nn.compute_average_loss(real) + tf.nn.compute_average_loss(fake)
 
 
-def generator_loss(fake_logits):
+def generator_loss(fake_logits, loss: AdversarialLoss = NON_SATURATING):
     """Non-saturating generator loss: BCE(D(G(z)) -> 1)."""
-    return tf.nn.compute_average_loss(_bce_per_example(fake_logits, 1.0))
+    return tf.nn.compute_average_loss(loss.generator(fake_logits))
 
 
 def mask_l1_per_example(mask):
@@ -45,10 +76,11 @@ def mask_prior(mask, weight: float = MASK_PRIOR_WEIGHT):
     return weight * tf.nn.compute_average_loss(mask_l1_per_example(mask))
 
 
-def discriminator_loss_mean(real_logits, fake_logits):
-    return (tf.reduce_mean(_bce_per_example(real_logits, 1.0))
-            + tf.reduce_mean(_bce_per_example(fake_logits, 0.0)))
+def discriminator_loss_mean(real_logits, fake_logits,
+                            loss: AdversarialLoss = NON_SATURATING):
+    real, fake = loss.discriminator(real_logits, fake_logits)
+    return tf.reduce_mean(real) + tf.reduce_mean(fake)
 
 
-def generator_loss_mean(fake_logits):
-    return tf.reduce_mean(_bce_per_example(fake_logits, 1.0))
+def generator_loss_mean(fake_logits, loss: AdversarialLoss = NON_SATURATING):
+    return tf.reduce_mean(loss.generator(fake_logits))

@@ -3,7 +3,8 @@
 The train step is the shared one of adversarial.py; what is particular here:
   * z is drawn per replica (stateless, folded with the step and the replica id, so every
     replica's noise differs and a resumed run draws the same noise at the same step);
-  * the G penalty is the mask prior weight * mean(|m|) for generators that have a mask.
+  * G's term is the mask prior (regularizers.MaskPrior): weight * mean(|m|) for
+    generators that have a mask.
 
 Usage:
     gan = VideoGAN(TwoStreamGenerator(), Discriminator())
@@ -17,6 +18,7 @@ import tensorflow as tf
 
 from vgan_tf.tasks import losses
 from vgan_tf.tasks.adversarial import AdversarialTask
+from vgan_tf.tasks.regularizers import MaskPrior
 
 
 @keras.saving.register_keras_serializable(package="vgan_tf")
@@ -33,17 +35,18 @@ class VideoGAN(AdversarialTask):
     Logs d_loss, g_loss, mask_mean (0 without a mask), d_real_acc, d_fake_acc.
     """
 
-    penalty_metric_names = ("mask_mean",)
-
     def __init__(self, generator, discriminator, mask_weight=losses.MASK_PRIOR_WEIGHT,
                  seed=0, **kwargs):
-        if mask_weight < 0:
-            raise ValueError(f"mask_weight must be >= 0, got {mask_weight}")
         super().__init__(generator, discriminator, **kwargs)
-        self.mask_weight = float(mask_weight)
+        self._mask_prior = MaskPrior(mask_weight)
+        self.add_generator_term(self._mask_prior)
         self.seed = int(seed)
         if not generator.built:
             generator.build((None, generator.latent_dim))
+
+    @property
+    def mask_weight(self) -> float:
+        return self._mask_prior.weight
 
     def draw_latents(self, batch_size, replica=None, step=None):
         """Training noise: [batch, latent] N(0,1), a function of (seed, step, replica).
@@ -65,19 +68,6 @@ class VideoGAN(AdversarialTask):
     def generate(self, real, training):
         z = self.draw_latents(tf.shape(real)[0])
         return self.generator.generate_parts(z, training=training)
-
-    def generator_penalty(self, parts, real):
-        mask = parts.get("mask")
-        if mask is None or self.mask_weight <= 0:
-            return None
-        return losses.mask_prior(mask, self.mask_weight)
-
-    def penalty_logs(self, parts, real):
-        mask = parts.get("mask")
-        if mask is None:
-            return None, {"mask_mean": tf.constant(0.0)}
-        mask_mean = tf.reduce_mean(losses.mask_l1_per_example(mask))
-        return self.mask_weight * mask_mean, {"mask_mean": mask_mean}
 
     def get_config(self):
         config = super().get_config()
