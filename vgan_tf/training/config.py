@@ -236,3 +236,9 @@ def from_preset(name: str, **overrides) -> TrainConfig:
     if unknown:
         raise ValueError(f"unknown training settings: {sorted(unknown)}")
     return TrainConfig(**values)
+
+
+def load_config(values: dict) -> TrainConfig:
+    """The TrainConfig of a run's config.json (flat {setting: value}; lists -> tuples)."""
+    return TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
+                          for k, v in values.items()})
