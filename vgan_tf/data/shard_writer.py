@@ -17,10 +17,39 @@ import threading
 
 import tensorflow as tf
 
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
 from vgan_tf.data import checks, strips, tfrecord
 from vgan_tf.data.sources import ListSource
 from vgan_tf.progress import Progress
 from vgan_tf.validation import positive_int
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardsConfig:
+    """What vgan-make-shards converts, and how: each field is the flag of the same name of
+    tools/make_shards.py (config_flags). Checked when made: a bad value raises ValueError
+    naming the flag. write_shards(ListSource(list, data_root), out_dir, num_shards,
+    num_workers, prefix, strip_size) does the work."""
+
+    list: tuple = setting((), "List file or glob pattern (repeatable).")
+    data_root: str | None = setting(None, "What list entries are relative to (default: each "
+                                    "list file's directory).")
+    out_dir: str | None = setting(None, "Directory for the shards (created).")
+    num_shards: int = setting(16, "Number of shards (at least the number of workers that "
+                              "will read them).", minimum=1)
+    num_workers: int | None = setting(None, "Parallel shard writers (default: CPUs).",
+                                      minimum=1)
+    prefix: str = setting("strips", "Shard file name prefix.")
+    strip_size: int | None = setting(None, "Refuse strips whose frames are not this size.",
+                                     minimum=1)
+
+    def __post_init__(self):
+        config_flags.validate_fields(self)
+        if not self.list:
+            raise ValueError("--list is required: a list file or glob pattern (repeatable)")
+        if not self.out_dir:
+            raise ValueError("--out_dir is required: the directory for the shards")
 
 
 class _Tally:
