@@ -8,7 +8,8 @@ Writes synthetic 128x128 strips of 32 frames, then, in the same run and alternat
         ReadOptions(full_checks=True), whose cost is printed against the default
 and prints the rates and the ratios full/raw (target >= 0.9). With --before=REV (default
 HEAD) the same pipelines as they were at git revision REV (vgan_tf/data/checks.py,
-strips.py and pipeline.py of `git show REV:...`, imported from a temp dir) are timed in the
+strips.py, pipeline.py, control.py and forensics.py of `git show REV:...`, those it has,
+imported from a temp dir) are timed in the
 same rounds, and their ratios new/old printed: the cost of a change, side by side. It also
 prints the list-time file-type check's cost (lists.not_regular_files: one os.stat per
 strip). Each figure is the best of
@@ -47,7 +48,7 @@ flags.DEFINE_bool("full_checks", True, "Also time the default pipeline with "
 flags.DEFINE_string("before", "HEAD", "Git revision whose data pipeline is timed beside the "
                     "working tree's ('' to skip).")
 
-_OLD_MODULES = ("checks", "strips", "pipeline", "control")
+_OLD_MODULES = ("checks", "strips", "pipeline", "control", "forensics")
 
 
 def _import_old(text, present):
@@ -75,7 +76,7 @@ def _old_pipeline(revision):
     for name in _OLD_MODULES:
         shown = subprocess.run(["git", "show", f"{revision}:vgan_tf/data/{name}.py"],
                                cwd=root, capture_output=True, text=True)
-        if shown.returncode == 0:  # control.py is newer than some revisions
+        if shown.returncode == 0:  # control.py, forensics.py are newer than some revisions
             texts[name] = shown.stdout
     for name, text in texts.items():
         with open(os.path.join(package, f"{name}.py"), "w") as f:

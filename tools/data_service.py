@@ -2,17 +2,19 @@
 
     python -m tools.data_service --role=dispatcher --port=5050 --work_dir=/shared/dispatch
     python -m tools.data_service --role=worker --dispatcher=HOST:5050 --port=5051
+
+Every flag is a field of vgan_tf.data.service.ServerConfig (its help, default and choices
+come from there).
 """
 from absl import flags
+
+from vgan_tf import config_flags
+from vgan_tf.data.service import ServerConfig
 
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("role", None, ["dispatcher", "worker"], "Which server to run.")
-flags.DEFINE_integer("port", 0, "Port to listen on (0: any free port, printed).")
-flags.DEFINE_string("dispatcher", None, "Dispatcher address host:port (workers).")
-flags.DEFINE_string("worker_host", None, "Host name other machines reach this worker by.")
-flags.DEFINE_string("work_dir", None, "Dispatcher state directory (fault tolerance).")
+config_flags.define_flags(ServerConfig)
 flags.mark_flag_as_required("role")
 
 
@@ -20,15 +22,12 @@ def main(argv):
     del argv
     from vgan_tf.data import service
 
-    if FLAGS.role == "dispatcher":
-        server = service.start_dispatcher(FLAGS.port, FLAGS.work_dir,
-                                          fault_tolerant=bool(FLAGS.work_dir))
+    config = config_flags.config_from_flags(ServerConfig)
+    server = service.start_server(config)
+    if config.role == "dispatcher":
         print(f"tf.data service dispatcher at {server.target}", flush=True)
     else:
-        if not FLAGS.dispatcher:
-            raise entry.UsageError("--dispatcher=HOST:PORT is required for --role=worker")
-        server = service.start_worker(FLAGS.dispatcher, FLAGS.port, FLAGS.worker_host)
-        print(f"tf.data service worker registered with {FLAGS.dispatcher}", flush=True)
+        print(f"tf.data service worker registered with {config.dispatcher}", flush=True)
     server.join()
 
 

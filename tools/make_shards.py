@@ -1,37 +1,34 @@
-"""Converts the strips named by list files into TFRecord shards (parallel, progress bar).
+"""Converts the strips named by list files into TFRecord shards (parallel, with progress).
 
   python -m tools.make_shards --list=data/train.txt --data_root=data \
       --out_dir=data/shards --num_shards=64
+
+Every flag is a field of vgan_tf.data.shard_writer.ShardsConfig (its help, default and
+bounds come from there).
 """
 from absl import flags
+
+from vgan_tf import config_flags
+from vgan_tf.data.shard_writer import ShardsConfig
 
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_multi_string("list", None, "List file or glob pattern (repeatable).")
-flags.DEFINE_string("data_root", None, "What list entries are relative to (default: each "
-                    "list file's directory).")
-flags.DEFINE_string("out_dir", None, "Directory for the shards (created).")
-flags.DEFINE_integer("num_shards", 16, "Number of shards (at least the number of workers "
-                     "that will read them).", lower_bound=1)
-flags.DEFINE_integer("num_workers", None, "Parallel shard writers (default: CPUs).",
-                     lower_bound=1)
-flags.DEFINE_string("prefix", "strips", "Shard file name prefix.")
-flags.DEFINE_integer("strip_size", None, "Refuse strips whose frames are not this size.",
-                     lower_bound=1)
-flags.mark_flags_as_required(["list", "out_dir"])
+config_flags.define_flags(ShardsConfig)
+flags.mark_flag_as_required("out_dir")
 
 
 def main(argv):
     del argv
     from vgan_tf.data import ListSource, write_shards
 
-    report = write_shards(ListSource(FLAGS.list, FLAGS.data_root), FLAGS.out_dir,
-                          FLAGS.num_shards, FLAGS.num_workers, FLAGS.prefix,
-                          FLAGS.strip_size)
+    config = config_flags.config_from_flags(ShardsConfig)
+    report = write_shards(ListSource(config.list, config.data_root), config.out_dir,
+                          config.num_shards, config.num_workers, config.prefix,
+                          config.strip_size)
     skipped = {k: v for k, v in report.skipped.items() if v}
     print(f"wrote {report.written} strips into {len(report.shards)} shards in "
-          f"{FLAGS.out_dir}; skipped {sum(skipped.values())} {skipped or ''}")
+          f"{config.out_dir}; skipped {sum(skipped.values())} {skipped or ''}")
 
 
 def run():

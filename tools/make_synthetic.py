@@ -2,20 +2,21 @@
 
   python -m tools.make_synthetic --out_dir=data/synthetic --num_clips=512 --frames=32 \
       --size=64
+
+Every flag is a field of vgan_tf.data.synthetic.SyntheticConfig (its help, default and
+bounds come from there) and an argument of write_synthetic_dataset.
 """
+import dataclasses
+
 from absl import flags
+
+from vgan_tf import config_flags
+from vgan_tf.data.synthetic import SyntheticConfig
 
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("out_dir", None, "Directory to write (created).")
-flags.DEFINE_integer("num_clips", 256, "Number of clips.", lower_bound=1)
-flags.DEFINE_integer("frames", 32, "Frames per clip.", lower_bound=1)
-flags.DEFINE_integer("size", 64, "Frame size in pixels.", lower_bound=8)
-flags.DEFINE_integer("strip_size", None, "Strip frame size (default: --size).", lower_bound=8)
-flags.DEFINE_integer("seed", 0, "Data set seed (clip i uses [seed, i]).")
-flags.DEFINE_enum("scene", "digits", ["digits", "simple"], "Scene family: digits (1-3 digit "
-                  "sprites over a texture) or simple (1-2 solid shapes over a gradient).")
+config_flags.define_flags(SyntheticConfig)
 flags.mark_flag_as_required("out_dir")
 
 
@@ -23,10 +24,9 @@ def main(argv):
     del argv
     from vgan_tf.data import synthetic
 
-    list_file = synthetic.write_synthetic_dataset(
-        FLAGS.out_dir, FLAGS.num_clips, frames=FLAGS.frames, size=FLAGS.size,
-        seed=FLAGS.seed, strip_size=FLAGS.strip_size, scene=FLAGS.scene)
-    print(f"wrote {FLAGS.num_clips} clips; list file {list_file}")
+    config = config_flags.config_from_flags(SyntheticConfig)
+    list_file = synthetic.write_synthetic_dataset(**dataclasses.asdict(config))
+    print(f"wrote {config.num_clips} clips; list file {list_file}")
 
 
 def run():

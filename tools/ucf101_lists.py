@@ -8,18 +8,18 @@
 
 writes ucf/strips/trainlist01.txt and testlist01.txt ('<video id>/<clip>.jpg <label>',
 labels 1-based as classInd.txt numbers them), ready for vgan-finetune --preset=ucf101.
+Every flag is a field of vgan_tf.data.ucf101.SplitListsConfig (its help and default come
+from there).
 """
 from absl import flags
+
+from vgan_tf import config_flags
+from vgan_tf.data.ucf101 import SplitListsConfig
 
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("prepared", None, "The list vgan-prepare wrote (<out_dir>/train.txt).")
-flags.DEFINE_string("class_index", None, "UCF101's classInd.txt.")
-flags.DEFINE_multi_string("split", [], "Official split file(s): trainlist0K.txt, "
-                          "testlist0K.txt (repeatable).")
-flags.DEFINE_string("out_dir", None, "Where the lists go (the prepared list's folder keeps "
-                    "the paths relative to it).")
+config_flags.define_flags(SplitListsConfig)
 flags.mark_flags_as_required(["prepared", "class_index", "out_dir"])
 
 
@@ -27,10 +27,9 @@ def main(argv):
     del argv
     from vgan_tf.data import ucf101
 
-    if not FLAGS.split:
-        raise entry.UsageError("--split is required: one or more official split files")
-    for path, (strips, missing) in ucf101.split_lists(FLAGS.prepared, FLAGS.class_index,
-                                                      FLAGS.split, FLAGS.out_dir).items():
+    config = config_flags.config_from_flags(SplitListsConfig)
+    for path, (strips, missing) in ucf101.split_lists(config.prepared, config.class_index,
+                                                      config.split, config.out_dir).items():
         print(f"{path}: {strips} strips" + (f" ({missing} videos of the split have no "
                                              "strip)" if missing else ""))
 

@@ -71,7 +71,7 @@ def test_cut_scans_are_corrupt_data_and_good_ones_are_exact(tmp_path, capfd, res
     names = list(files)
     for video, label in out:  # exactly the decoder's image, resized as the pipeline does
         data = files[names[int(label)]]
-        expected = strips.decode_clip(data, FRAMES, size, resize=resize).numpy()
+        expected = strips.decode_clip(data, ClipOptions(FRAMES, size, resize=resize)).numpy()
         np.testing.assert_array_equal(video, expected)
     counts = counter.counts()
     assert counts["corrupt_data"] == 4 and counts["skipped"] == 4
@@ -86,7 +86,7 @@ def test_fill_check_has_no_false_positive_on_synthetic_scenes():
     for frames in _scenes(24, seed=11):
         data = strips.encode_strip(frames)
         for size in (SIZE, STRIP, 16, 8):
-            _, ran_out = strips.decode_clip(data, FRAMES, size, check_fill=True)
+            _, ran_out = strips.decode_clip(data, ClipOptions(FRAMES, size), check_fill=True)
             assert not bool(ran_out)
 
 
@@ -227,10 +227,10 @@ def test_known_limit_smaller_declared_height_decodes_its_real_top_rows():
     body = bytearray(good)
     sof = good.find(b"\xff\xc0")
     body[sof + 5:sof + 7] = (STRIP * 2).to_bytes(2, "big")  # 2 of the 8 frames declared
-    clip, ran_out = strips.decode_clip(bytes(body), 2, STRIP, check_fill=True,
+    clip, ran_out = strips.decode_clip(bytes(body), ClipOptions(2, STRIP), check_fill=True,
                                        unit_range=False)
     assert not bool(ran_out)
-    expected = strips.decode_clip(good, 2, STRIP, unit_range=False)
+    expected = strips.decode_clip(good, ClipOptions(2, STRIP), unit_range=False)
     clip, expected = clip.numpy().reshape(-1, STRIP, 3), expected.numpy().reshape(-1, STRIP, 3)
     np.testing.assert_array_equal(clip[:-1], expected[:-1])
     # The full checks see it: the scan holds data past the declared image (scan_damaged).
@@ -313,7 +313,7 @@ def test_corrupt_headers_outside_strict_mode_are_decode_failed(tmp_path, capfd):
     assert [names[int(label)] for _, label in out] == [f"good/g{i}.jpg" for i in range(4)]
     for video, label in out:
         np.testing.assert_array_equal(video, strips.decode_clip(
-            files[names[int(label)]], FRAMES, SIZE).numpy())
+            files[names[int(label)]], ClipOptions(FRAMES, SIZE)).numpy())
     counts = counter.counts()
     assert counts["corrupt_header"] == 0 and counts["decode_failed"] == 5
     assert counts["skipped"] == 5 and counts["decoded"] == 4
@@ -392,7 +392,7 @@ def test_header_check_passes_valid_encodings():
 def test_decoder_refusals_outside_strict_mode_are_named(tmp_path, capfd, window):
     """Strips only the decoder can refuse (an undefined quantization table), mixed into
     good ones (two in a row, one last): named and counted as decode_failed (the decode
-    map's order and a scan after ignore_errors, pipeline._Failures), and the good clips
+    map's order and a scan after ignore_errors, forensics.Failures), and the good clips
     come out exact and in order."""
     scenes = _scenes(8, seed=12)
     order = ["g0", "u0", "g1", "g2", "u1", "u2", "g3", "g4", "u3"]
@@ -416,9 +416,9 @@ def test_decoder_refusals_outside_strict_mode_are_named(tmp_path, capfd, window)
     for video, label in out:
         data = files[names[int(label)]]
         if window == "first":
-            np.testing.assert_array_equal(video, strips.decode_clip(data, 4, SIZE).numpy())
+            np.testing.assert_array_equal(video, strips.decode_clip(data, ClipOptions(4, SIZE)).numpy())
         else:  # a window of the strip's own frames
-            frames = strips.decode_clip(data, FRAMES, SIZE).numpy()
+            frames = strips.decode_clip(data, ClipOptions(FRAMES, SIZE)).numpy()
             assert any(np.array_equal(video, frames[s:s + 4]) for s in range(FRAMES - 3))
     counts = counter.counts()
     assert counts["decode_failed"] == 4 and counts["skipped"] == 4
@@ -476,7 +476,7 @@ def test_decoder_refusals_are_named_in_shuffled_repeated_pipelines(tmp_path, cap
 def test_reads_that_fail_after_the_checks_are_named(tmp_path, capfd, how):
     """A listed file that turns into a directory after the pipeline was made (its read
     raises; the list-time pass saw a file): named and counted as read_failed, also when
-    it is the last strip (the end element after the last strip, pipeline._end_element),
+    it is the last strip (the end element after the last strip, forensics.end_element),
     with the cache and its shuffle between the read and the decoder, and beside a decoder
     refusal."""
     refused = (2,) if how == "with_a_refusal" else ()

@@ -135,7 +135,7 @@ def test_full_checks_skip_and_name_them_and_the_default_does_not(flipped, tmp_pa
         assert f'"{tmp_path / name}" reason: "corrupt_data"' in log, name
     for name in good:  # exact
         np.testing.assert_array_equal(full[name], strips.decode_clip(
-            files[name], FRAMES, SIZE // 2).numpy())
+            files[name], ClipOptions(FRAMES, SIZE // 2)).numpy())
     # The default pipeline does not look (docs/data.md: the known limit; +80 % CPU).
     default, counts = run()
     assert warned & set(default) and counts["corrupt_data"] < len(warned)

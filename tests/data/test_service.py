@@ -19,8 +19,11 @@ def source(tmp_path_factory):
 
 
 def test_tf_data_service_loopback(source):
-    dispatcher = service.start_dispatcher()
-    workers = [service.start_worker(dispatcher.target) for _ in range(2)]
+    # As vgan-data-service starts them (ServerConfig -> start_server).
+    dispatcher = service.start_server(service.ServerConfig(role="dispatcher"))
+    workers = [service.start_server(service.ServerConfig(role="worker",
+                                                         dispatcher=dispatcher.target))
+               for _ in range(2)]
     once = dict(shuffle=False, repeat=False, with_labels=True)
     try:
         ds = video_dataset(source, ClipOptions(FRAMES, SIZE), None, ReadOptions(

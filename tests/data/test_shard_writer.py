@@ -64,11 +64,14 @@ def test_fewer_entries_than_shards_and_argument_errors(mixed, tmp_path):
                                   str(tmp_path / "x"), 2)
 
 
-def test_progress_bar_counts_to_the_total():
-    import io
-    stream = io.StringIO()
-    bar = shard_writer.ProgressBar(3, stream=stream, width=6)
-    for _ in range(3):
-        bar.update()
-    bar.close()
-    assert stream.getvalue().rstrip("\n").split("\r")[-1].startswith("[######] 3/3 ")
+def test_progress_counts_to_the_total_with_written_and_skipped(mixed, tmp_path, capfd):
+    """The progress (vgan_tf.progress, plain lines off a terminal) ends at the total and
+    shows the strips written and skipped by reason."""
+    shard_writer.write_shards(mixed, str(tmp_path / "shown"), 2)
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("shards: ")]
+    total = CLIPS + 2
+    assert lines and lines[-1].startswith(f"shards: {total}/{total} strips, "), err
+    assert f" written {CLIPS}" in lines[-1] and " not_jpeg 1" in lines[-1] \
+        and " missing 1" in lines[-1], lines[-1]
+    assert "\r" not in err and "\x1b" not in err

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from tests.data.frames import random_frames
-from vgan_tf.data import strips, synthetic
+from vgan_tf.data import ClipOptions, strips, synthetic
 
 
 def test_strip_round_trip_and_layout(tmp_path):
@@ -46,7 +46,7 @@ def test_dct_resize_is_as_close_to_the_source_as_bilinear():
         frames, _ = synthetic.render_clip(3, index, frames=8, size=128)
         truth = frames.astype(np.float64).reshape(8, 64, 2, 64, 2, 3).mean((2, 4))
         encoded = strips.encode_strip(frames, 95)
-        out = {m: (strips.decode_clip(encoded, 8, 64, resize=m).numpy() + 1) * 127.5
+        out = {m: (strips.decode_clip(encoded, ClipOptions(8, 64, resize=m)).numpy() + 1) * 127.5
                for m in errors}
         for method, video in out.items():
             errors[method].append(np.abs(video - truth).mean())
@@ -54,7 +54,9 @@ def test_dct_resize_is_as_close_to_the_source_as_bilinear():
     assert np.mean(errors["dct"]) <= np.mean(errors["bilinear"]) * 1.05, errors
     assert 0.3 < np.mean(between) < 3.0, between
     with pytest.raises(ValueError, match="resize"):
-        strips.decode_clip(encoded, 8, 64, resize="nearest")
+        ClipOptions(8, 64, resize="nearest")
+    with pytest.raises(TypeError, match="ClipOptions"):
+        strips.decode_clip(encoded, 8)
 
 
 def test_unit_range_mapping_for_every_byte():

@@ -1,11 +1,15 @@
 """Input data: JPEG strips, list files, TFRecord shards, synthetic scenes, tf.data pipelines.
 
-Data flows one way through the modules: `lists` (list files) -> `strips` (the strip codec,
-NumPy and in-graph) -> `checks` (in-graph validation and skip counters) -> `tfrecord` (the
-shard record format) -> `options` (ClipOptions, ReadOptions) and `sources` (ListSource,
-ShardSource) -> `pipeline` (tf.data pipelines); `shard_writer` (lists -> shards),
-`service` (tf.data service) and `synthetic` (the embedded synthetic data set) sit beside
-them. See docs/data.md. Never imports vgan_tf.models.
+Each module imports only those listed before it: `control` (conds that run only the
+branch taken), `lists` (list files), `tfrecord` (the shard record format), `options`
+(ClipOptions, ReadOptions) and `service` (tf.data service) stand alone; then `checks`
+(in-graph validation, skip counters); `strips` (the strip codec, NumPy and in-graph: it
+looks for the frame header as far as checks' walk does and cuts the clip a ClipOptions
+describes); `sources` (ListSource, ShardSource); `forensics` (naming the strips the
+decoder refuses and the reads that raise); `pipeline` (tf.data pipelines); and
+`shard_writer` (lists -> shards), `synthetic` (the built-in synthetic data set) and
+`ucf101` (UCF101's split lists). `prepare` (raw videos -> strips) is a package of its
+own. See docs/data.md. Never imports vgan_tf.models.
 
     from vgan_tf import data
     ds = data.video_dataset(data.ListSource("train.txt", "/data"),

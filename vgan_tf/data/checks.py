@@ -14,14 +14,20 @@ opened. After decoding, the pipeline names strips whose scan ran out of data
 (CORRUPT_DATA, strips.decode_clip check_fill) with `report`, as here.
 What the header cannot show (a scan that the decoder rejects) is the decoder's to find; the
 pipeline then drops the element with `ignore_errors`, and names and counts it after
-(DECODE_FAILED, pipeline._Failures: the decode map's order and a scan see the gap; a read
-that raised is READ_FAILED, named from the read map's notes). In strict mode every failure raises
-InvalidArgumentError naming the file and the reason instead.
+(DECODE_FAILED, forensics.Failures: the decode map's order and a scan see the gap; a read
+that raised is READ_FAILED, named from the read map's notes). In strict mode every failure
+raises InvalidArgumentError naming the file and the reason instead.
+
+`CheckOptions` carries what the checks read (the strip shape asked for, strict mode, the
+counter, the log stream, how deep the header walk goes) from the pipeline and the shard
+writer down to each check.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
+import typing
 
 import numpy as np
 
@@ -55,7 +61,8 @@ LARGE_HEADER_BYTES = 1 << 22
 """How far into a file the frame header (SOF) is looked for: the first 256 bytes, then
 64 KiB, then 4 MiB (EXIF/ICC/APPn metadata of cameras and editors can exceed 64 KiB). With
 scan_checks (jpeg_header), the walk goes on to the first start of scan (SOS) and the first
-look is SCAN_HEADER_BYTES: libjpeg's standard Huffman tables end about 610 bytes in."""
+look is SCAN_HEADER_BYTES, past where common encoders end libjpeg's standard Huffman tables
+(docs/data.md, "corrupt_header")."""
 
 _TAIL_BYTES = 64
 _DOUBLINGS = 7
@@ -109,7 +116,7 @@ class SkipCounter:
     the checks; `decoded` counts clips that came out of the decoder. Read with `counts()`:
     {reason: n} for the failure reasons, plus 'passed', 'decoded' and 'skipped' (their
     sum). Every reason is counted where the strip is named, decode_failed and read_failed
-    too (pipeline._Failures); passed - decoded - corrupt_data - decode_failed is the strips
+    too (forensics.Failures); passed - decoded - corrupt_data - decode_failed is the strips
     still in flight (read ahead, not yet decoded). Counts are per occurrence: a bad
     file read in three epochs counts three times (once when the encoded bytes are cached).
     Create it outside any distribution strategy scope (it is a local tally, not a model
@@ -171,9 +178,9 @@ def _marker_kinds() -> np.ndarray:
 
 _KINDS = _marker_kinds()
 _TABLE_WEIGHTS = np.array([[1, 1 << (16 - i)] for i in range(1, 17)], np.int32)
-"""(NumPy, so that importing this module starts no TensorFlow runtime: a multi-worker
+"""counts [n, 16] @ this -> [n, 2]: (symbols, Kraft sum) of a Huffman table's code counts.
+(NumPy, so that importing this module starts no TensorFlow runtime: a multi-worker
 strategy must be created first.)"""
-"""counts [n, 16] @ this -> [n, 2]: (symbols, Kraft sum) of a Huffman table's code counts."""
 
 
 def _walk(encoded, n, limit, tables=True, scan=True):
@@ -196,6 +203,50 @@ def _walk(encoded, n, limit, tables=True, scan=True):
     scan=False walks to the frame header only (scan_ok True, scan_past False): half the
     gathers, the default pipeline's look (jpeg_header scan_checks).
     """
+    steps = _segment_steps(encoded, n, limit)
+    b, num_head, size, kind = steps.bytes, steps.num_head, steps.size, steps.kind
+    positions = steps.positions
+    to_sof = tf.where(steps.stop | tf.equal(kind, _SOF), positions, steps.onward)
+    if not scan:
+        jump = to_sof
+        for _ in range(_DOUBLINGS):
+            jump = tf.gather(jump, jump)
+        final = tf.gather(jump, tf.minimum(2, num_head))
+        found, dims = _frame_header(b, kind, final, num_head)
+        return (found, dims, tf.equal(final, num_head) & (n > num_head), tf.constant(True),
+                tf.constant(False))
+    to_sos = tf.where(steps.stop, positions, steps.onward)
+    if tables:
+        to_sos, table_next = _table_steps(steps, to_sos)
+    else:
+        table_next = size + positions
+    jump = tf.stack([tf.concat([to_sof, size + positions], 0),
+                     tf.concat([to_sos, table_next], 0)])
+    for _ in range(_DOUBLINGS):
+        jump = tf.gather(jump, jump, batch_dims=1)
+    final = jump[:, tf.minimum(2, num_head)]
+    found, dims = _frame_header(b, kind, final[0], num_head)
+    scan_ok = tf.equal(tf.gather(kind, tf.minimum(final[1], num_head)), _SOS) & (
+        final[1] + 4 <= num_head)
+    scan_past = tf.equal(final[1], num_head) | tf.equal(final[1], size + num_head)
+    return found, dims, tf.equal(final[0], num_head) & (n > num_head), scan_ok, scan_past
+
+
+class _Steps(typing.NamedTuple):
+    """The first bytes of a file read as segment headers (_segment_steps)."""
+
+    bytes: tf.Tensor  # the bytes (int32), 24 zeros after them
+    num_head: tf.Tensor  # how many bytes were read
+    size: tf.Tensor  # num_head + 1 positions: 0..num_head (num_head: the window's end)
+    kind: tf.Tensor  # the marker kind at each position
+    positions: tf.Tensor  # 0..num_head
+    stop: tf.Tensor  # a walk ends at this position: malformed, SOS, BAD
+    onward: tf.Tensor  # the position of the next segment
+
+
+def _segment_steps(encoded, n, limit) -> _Steps:
+    """The first `limit` bytes of `encoded` (n bytes long) as walk steps: every position
+    read as if a marker started there."""
     head = tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, 0, tf.minimum(n, limit)),
                                     tf.uint8), tf.int32)
     num_head = tf.size(head)
@@ -207,43 +258,34 @@ def _walk(encoded, n, limit, tables=True, scan=True):
     positions = tf.range(size)
     stop = (step < 3) & (kind != _FILL) & (kind != _ALONE)  # malformed, SOS, BAD
     onward = tf.minimum(positions + step, num_head)
-    to_sof = tf.where(stop | tf.equal(kind, _SOF), positions, onward)
-    if not scan:
-        jump = to_sof
-        for _ in range(_DOUBLINGS):
-            jump = tf.gather(jump, jump)
-        final = tf.gather(jump, tf.minimum(2, num_head))
-        found = tf.equal(tf.gather(kind, final), _SOF) & (final + 10 <= num_head)
-        dims = tf.gather(b, final + tf.constant([5, 6, 7, 8, 9, 4]))
-        dims = tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4], dims[5]])
-        return (found, dims, tf.equal(final, num_head) & (n > num_head), tf.constant(True),
-                tf.constant(False))
-    to_sos = tf.where(stop, positions, onward)
-    if tables:
-        counts = tf.gather(b, positions[:, None] + tf.range(1, 17)[None, :])
-        sums = tf.matmul(counts, tf.constant(_TABLE_WEIGHTS))
-        index = b[:size]
-        table_ok = tf.equal(index & 0xEC, 0) & (sums[:, 0] <= 256) & (sums[:, 1] < 65536)
-        # After the last table comes the next marker (0xFF: never a class/index byte).
-        table_next = tf.where(tf.equal(index, 0xFF), positions, tf.where(
-            table_ok, size + tf.minimum(positions + 17 + sums[:, 0], num_head),
-            size + positions))
-        to_sos = tf.where(tf.equal(kind, _DHT) & tf.logical_not(stop),
-                          size + tf.minimum(positions + 4, num_head), to_sos)
-    else:
-        table_next = size + positions
-    jump = tf.stack([tf.concat([to_sof, size + positions], 0),
-                     tf.concat([to_sos, table_next], 0)])
-    for _ in range(_DOUBLINGS):
-        jump = tf.gather(jump, jump, batch_dims=1)
-    final = jump[:, tf.minimum(2, num_head)]
-    found = tf.equal(tf.gather(kind, final[0]), _SOF) & (final[0] + 10 <= num_head)
-    dims = tf.gather(b, final[0] + tf.constant([5, 6, 7, 8, 9, 4]))
-    dims = tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4], dims[5]])
-    scan_ok = tf.equal(tf.gather(kind, tf.minimum(final[1], num_head)), _SOS) & (
-        final[1] + 4 <= num_head)
-    scan_past = tf.equal(final[1], num_head) | tf.equal(final[1], size + num_head)
-    return found, dims, tf.equal(final[0], num_head) & (n > num_head), scan_ok, scan_past
+    return _Steps(b, num_head, size, kind, positions, stop, onward)
+
+
+def _table_steps(steps: _Steps, to_sos):
+    """The walk to the first scan with the Huffman table steps of every DHT segment ->
+    (to_sos, table_next). A DHT segment steps into its first table (the second copy of the
+    positions, from num_head + 1); a table libjpeg accepts steps to the next one, or back
+    to the marker after the last; a table it refuses ends the walk there."""
+    b, num_head, size, positions = steps.bytes, steps.num_head, steps.size, steps.positions
+    counts = tf.gather(b, positions[:, None] + tf.range(1, 17)[None, :])
+    sums = tf.matmul(counts, tf.constant(_TABLE_WEIGHTS))
+    index = b[:size]
+    table_ok = tf.equal(index & 0xEC, 0) & (sums[:, 0] <= 256) & (sums[:, 1] < 65536)
+    # After the last table comes the next marker (0xFF: never a class/index byte).
+    table_next = tf.where(tf.equal(index, 0xFF), positions, tf.where(
+        table_ok, size + tf.minimum(positions + 17 + sums[:, 0], num_head),
+        size + positions))
+    to_sos = tf.where(tf.equal(steps.kind, _DHT) & tf.logical_not(steps.stop),
+                      size + tf.minimum(positions + 4, num_head), to_sos)
+    return to_sos, table_next
+
+
+def _frame_header(b, kind, final, num_head):
+    """Where the walk to the frame header ended (`final`) -> (found, [h, w, c, precision])."""
+    found = tf.equal(tf.gather(kind, final), _SOF) & (final + 10 <= num_head)
+    dims = tf.gather(b, final + tf.constant([5, 6, 7, 8, 9, 4]))
+    return found, tf.stack([dims[0] * 256 + dims[1], dims[2] * 256 + dims[3], dims[4],
+                            dims[5]])
 
 
 def jpeg_header(encoded, scan_checks: bool = True):
@@ -252,8 +294,8 @@ def jpeg_header(encoded, scan_checks: bool = True):
     scan_checks=False leaves out the walk from the frame header to the first scan (its
     Huffman tables: CORRUPT_HEADER, and TRUNCATED for a file that ends before its first
     scan) and looks at the first QUICK_HEADER_BYTES instead of SCAN_HEADER_BYTES: that walk
-    cost about 17 % of the default pipeline's CPU time per frame (docs/data.md). The
-    pipeline uses it in strict mode only (outside it, such strips are the decoder's to
+    is a large share of the checks' cost (docs/data.md, "corrupt_header"). The pipeline
+    uses it with the full checks only (outside them, such strips are the decoder's to
     refuse: decode_failed, counted); the shard writer keeps the default.
 
     reason is OK, EMPTY, NOT_JPEG (no start-of-image marker), TRUNCATED (no end-of-image
@@ -263,45 +305,27 @@ def jpeg_header(encoded, scan_checks: bool = True):
     does not reach a start of scan, or a Huffman table there is one libjpeg refuses: a
     class/index byte other than 0x00-0x03 or 0x10-0x13, code counts summing to more than
     256 symbols, or codes that do not fit: Kraft's sum of count_i * 2**(16 - i) >= 2**16,
-    libjpeg's "Bogus Huffman table definition"; tables are checked within the first 64 KiB) or
-    UNSUPPORTED (a frame the decoder refuses:
-    a sample precision other than 8 bits, e.g. 12-bit JPEGs, or height * width *
-    channels >= MAX_DECODED_VALUES). Height, width and channels come from the frame header
-    (0 unless OK). The common case costs one look: the frame header within
-    the first QUICK_HEADER_BYTES (where encoders without big metadata blocks put it; the
-    work grows with the span) and an end-of-image marker within the last 64 bytes. Only
-    when either fails does a tf.cond branch look further: the walk over HEADER_BYTES
-    and then LARGE_HEADER_BYTES, and a search of the whole file for an end-of-image
-    marker after the last start-of-scan (trailers after the image: camera data,
-    padding). In entropy-coded data 0xFF is always followed by 0x00 or a restart marker,
-    so 0xFF 0xD9 there is the image's end; an embedded thumbnail's end comes before the
-    main image's start-of-scan and does not count.
+    libjpeg's "Bogus Huffman table definition"; tables are checked within the first 64
+    KiB) or UNSUPPORTED (a frame the decoder refuses: a sample precision other than 8
+    bits, e.g. 12-bit JPEGs, or height * width * channels >= MAX_DECODED_VALUES). Height,
+    width and channels come from the frame header (0 unless OK). The common case costs
+    one look: the frame header within the first QUICK_HEADER_BYTES (where encoders
+    without big metadata blocks put it; the work grows with the span) and an end-of-image
+    marker within the last 64 bytes. Only when either fails does a tf.cond branch look
+    further (_look_further, _ends_after_last_scan).
     """
     n = tf.strings.length(encoded)
     has_soi = tf.equal(tf.strings.substr(encoded, 0, 2), b"\xff\xd8") & (n >= 4)
-
-    # An end-of-image marker in the last bytes (some encoders pad after it); one branchless
-    # look at the tail (a tf.cond costs more than the 64 bytes).
-    tail = tf.io.decode_raw(tf.strings.substr(encoded, tf.maximum(n - _TAIL_BYTES, 0),
-                                              _TAIL_BYTES), tf.uint8)
-    has_eoi = tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
-    quick = SCAN_HEADER_BYTES if scan_checks else QUICK_HEADER_BYTES
-    found, dims, ran_past, scan_ok, scan_past = _walk(encoded, n, quick, scan=scan_checks)
-
-    # Two small conds: their untaken branches cost little (measured about 10 us per strip
-    # more than the header cond alone; one cond over both looks cost twice that).
-    found, dims, scan_ok, scan_past = control.cond(
-        ran_past | scan_past & (n > quick), lambda: _deep_walk(encoded, n, scan_checks),
-        lambda: (found, dims, scan_ok, scan_past))
+    has_eoi = _end_in_tail(encoded, n)
+    found, dims, scan_ok, scan_past = _find_frame_header(encoded, n, scan_checks)
     scan_cut = scan_past & tf.logical_not(scan_ok)
+    # Two small conds rather than one over both looks: an untaken branch still costs
+    # (docs/data.md, "Robustness").
     has_eoi = control.cond(has_eoi | (n <= _TAIL_BYTES), lambda: has_eoi,
-                      lambda: _ends_after_last_scan(encoded))
+                           lambda: _ends_after_last_scan(encoded))
     found &= (dims[0] > 0) & (dims[1] > 0)
-    values = tf.cast(dims[0], tf.int64) * tf.cast(dims[1], tf.int64) * tf.cast(dims[2],
-                                                                                tf.int64)
-    unsupported = tf.not_equal(dims[3], 8) | (values >= MAX_DECODED_VALUES)
     reason = tf.where(tf.logical_not(has_eoi) | scan_cut, TRUNCATED,
-                      tf.where(unsupported, UNSUPPORTED, OK))
+                      tf.where(_unsupported(dims), UNSUPPORTED, OK))
     reason = tf.where(n == 0, EMPTY, tf.where(
         tf.logical_not(has_soi), NOT_JPEG, tf.where(
             tf.logical_not(found), CORRUPT, tf.where(
@@ -310,19 +334,53 @@ def jpeg_header(encoded, scan_checks: bool = True):
     return reason, dims[0], dims[1], dims[2]
 
 
-def _deep_walk(encoded, n, scan=True):
+def _end_in_tail(encoded, n):
+    """Whether an end-of-image marker is in the last _TAIL_BYTES (some encoders pad after
+    it): one branchless look at the tail (a tf.cond costs more than the 64 bytes)."""
+    tail = tf.io.decode_raw(tf.strings.substr(encoded, tf.maximum(n - _TAIL_BYTES, 0),
+                                              _TAIL_BYTES), tf.uint8)
+    return tf.reduce_any(tf.equal(tail[:-1], 0xFF) & tf.equal(tail[1:], 0xD9))
+
+
+def _find_frame_header(encoded, n, scan_checks):
+    """The walk over the first look's span, then, in a tf.cond branch where it ran past,
+    _look_further -> (found, dims, scan_ok, scan_past)."""
+    quick = SCAN_HEADER_BYTES if scan_checks else QUICK_HEADER_BYTES
+    found, dims, ran_past, scan_ok, scan_past = _walk(encoded, n, quick, scan=scan_checks)
+    return control.cond(
+        ran_past | scan_past & (n > quick), lambda: _look_further(encoded, n, scan_checks),
+        lambda: (found, dims, scan_ok, scan_past))
+
+
+def _unsupported(dims):
+    """A frame header the decoder refuses: precision other than 8 bits, or too many
+    values (MAX_DECODED_VALUES)."""
+    values = tf.cast(dims[0], tf.int64) * tf.cast(dims[1], tf.int64) * tf.cast(dims[2],
+                                                                                tf.int64)
+    return tf.not_equal(dims[3], 8) | (values >= MAX_DECODED_VALUES)
+
+
+def _look_further(encoded, n, scan=True):
     """The walk over HEADER_BYTES, then over LARGE_HEADER_BYTES (without the Huffman table
-    steps: a [4 Mi, 16] gather) if either walk runs past."""
+    steps: a [4 Mi, 16] gather) if either walk runs past -> (found, dims, scan_ok,
+    scan_past). (Metadata blocks of cameras and editors can exceed 64 KiB.)"""
     found, dims, ran_past, scan_ok, scan_past = _walk(encoded, n, HEADER_BYTES, scan=scan)
-    return control.cond(ran_past | scan_past & (n > HEADER_BYTES),
-                   lambda: _walk(encoded, n, LARGE_HEADER_BYTES, tables=False,
-                                 scan=scan)[:2] + _walk(
-                       encoded, n, LARGE_HEADER_BYTES, tables=False, scan=scan)[3:],
-                   lambda: (found, dims, scan_ok, scan_past))
+
+    def large():
+        found, dims, _, scan_ok, scan_past = _walk(encoded, n, LARGE_HEADER_BYTES,
+                                                   tables=False, scan=scan)
+        return found, dims, scan_ok, scan_past
+
+    return control.cond(ran_past | scan_past & (n > HEADER_BYTES), large,
+                        lambda: (found, dims, scan_ok, scan_past))
 
 
 def _ends_after_last_scan(encoded):
-    """Whether an end-of-image marker (FF D9) follows the last start-of-scan (FF DA)."""
+    """Whether an end-of-image marker (FF D9) follows the last start-of-scan (FF DA): a
+    search of the whole file, for files with trailers after the image (camera data,
+    padding). In entropy-coded data 0xFF is always followed by 0x00 or a restart marker,
+    so 0xFF 0xD9 there is the image's end; an embedded thumbnail's end comes before the
+    main image's start-of-scan and does not count."""
     data = tf.cast(tf.io.decode_raw(encoded, tf.uint8), tf.int32)
     marker = tf.equal(data[:-1], 0xFF)
     positions = tf.range(tf.size(data) - 1)
@@ -347,51 +405,66 @@ def strip_reason(h, w, c, strip_size=None, min_frames: int = 1):
     return tf.where(not_square, NOT_SQUARE, tf.where(wrong, WRONG_SHAPE, OK))
 
 
-def probe_file(path, counter: SkipCounter | None, strict: bool = False, strip_size=None,
-               min_frames: int = 1, log_stream=None, not_a_file=None,
-               scan_checks: bool = True):
+@dataclasses.dataclass(frozen=True)
+class CheckOptions:
+    """How strips are checked, and what becomes of a bad one (probe_file, check_encoded,
+    report).
+
+    counter: a SkipCounter to count each strip's reason in (None: not counted).
+    strict: raise the one-line strict-mode error on a bad strip instead of logging it.
+    strip_size, min_frames: see strip_reason (ClipOptions' fields of the same names).
+    log_stream: where skip lines go (tf.print's output_stream; None: sys.stderr).
+    scan_checks: see jpeg_header (the pipeline's strict or full_checks; the shard writer
+      keeps the default, the full look).
+    """
+
+    counter: SkipCounter | None = None
+    strict: bool = False
+    strip_size: int | None = None
+    min_frames: int = 1
+    log_stream: object = None
+    scan_checks: bool = True
+
+
+def probe_file(path, options: CheckOptions, not_a_file=None):
     """In-graph: path -> dict(encoded, reason, height, width, name), reading the file once.
 
     A missing file gives reason MISSING and empty bytes (no raise). `not_a_file` (a bool
     tensor; lists.not_regular_files finds them) marks a path that is not a regular file (a
     directory, a named pipe, a device): it is not opened (a pipe would block the reader
     for ever) and gets reason NOT_A_FILE. Failures are logged (path and reason) and
-    counted on the failure branch; with `strict`, raised instead. scan_checks: see
-    jpeg_header (the pipeline passes its strict flag; the shard writer keeps the default).
+    counted on the failure branch; with options.strict, raised instead.
     """
     exists = tf.greater(tf.size(tf.io.matching_files(path)), 0)
     readable = exists if not_a_file is None else exists & tf.logical_not(not_a_file)
     encoded = control.cond(readable, lambda: tf.io.read_file(path), lambda: tf.constant(b""))
-    element = check_encoded(encoded, path, counter, strict, strip_size, min_frames,
-                            log_stream, missing=tf.logical_not(exists),
-                            not_a_file=not_a_file, scan_checks=scan_checks)
-    return element
+    return check_encoded(encoded, path, options, missing=tf.logical_not(exists),
+                         not_a_file=not_a_file)
 
 
-def check_encoded(encoded, name, counter: SkipCounter | None, strict: bool = False,
-                  strip_size=None, min_frames: int = 1, log_stream=None, missing=None,
-                  not_a_file=None, scan_checks: bool = True):
-    """In-graph: validates strip bytes named `name` (a path or record key); see probe_file."""
-    reason, h, w, c = jpeg_header(encoded, scan_checks)
-    reason = tf.where(tf.equal(reason, OK), strip_reason(h, w, c, strip_size, min_frames),
-                      reason)
+def check_encoded(encoded, name, options: CheckOptions, missing=None, not_a_file=None):
+    """In-graph: validates strip bytes named `name` (a path or record key); see probe_file.
+    missing, not_a_file: bool tensors that override the reason (None: not asked)."""
+    reason, h, w, c = jpeg_header(encoded, options.scan_checks)
+    reason = tf.where(tf.equal(reason, OK),
+                      strip_reason(h, w, c, options.strip_size, options.min_frames), reason)
     if not_a_file is not None:
         reason = tf.where(not_a_file, NOT_A_FILE, reason)
     if missing is not None:
         reason = tf.where(missing, MISSING, reason)
-    reason = report(reason, name, counter, strict, log_stream)
+    reason = report(reason, name, options)
     return {"encoded": encoded, "reason": reason, "height": h, "width": w, "name": name}
 
 
-def report(reason, name, counter: SkipCounter | None, strict: bool = False,
-           log_stream=None, count_ok: bool = True):
-    """In-graph: counts `reason` (int32 scalar) and, unless OK, logs `name` with it (the
-    failure branch of a tf.cond) or, with `strict`, raises the one-line strict-mode error.
-    Returns `reason` after those ops. count_ok=False counts failures only (the decode
-    stage: its strips were counted as passed already)."""
+def report(reason, name, options: CheckOptions, count_ok: bool = True):
+    """In-graph: counts `reason` (int32 scalar) in options.counter and, unless OK, logs
+    `name` with it (the failure branch of a tf.cond) or, with options.strict, raises the
+    one-line strict-mode error. Returns `reason` after those ops. count_ok=False counts
+    failures only (the decode stage: its strips were counted as passed already)."""
     ok = tf.equal(reason, OK)
     reason_name = tf.gather(tf.constant(REASONS), reason)
     deps = []
+    counter = options.counter
     if counter is not None:
         if count_ok:
             deps.append(counter.count(reason))
@@ -399,17 +472,22 @@ def report(reason, name, counter: SkipCounter | None, strict: bool = False,
             deps.append(counter.variable.assign_add(
                 tf.one_hot(reason, len(REASONS), dtype=tf.int64) * tf.cast(
                     tf.logical_not(ok), tf.int64), use_locking=True))
-    if strict:
+    if options.strict:
         deps.append(tf.debugging.Assert(
             ok, [STRICT_TAG, name, "reason:", reason_name], summarize=1))
     else:
         def on_failure():
-            stream = sys.stderr if log_stream is None else log_stream
             with tf.control_dependencies([tf.print("vgan_tf.data: skipped strip", name,
                                                    "reason:", reason_name,
-                                                   output_stream=stream)]):
+                                                   output_stream=log_stream(options))]):
                 return tf.identity(reason)
 
         deps.append(control.cond(ok, lambda: tf.identity(reason), on_failure))
     with tf.control_dependencies(deps):
         return tf.identity(reason)
+
+
+def log_stream(options: CheckOptions):
+    """Where skip lines go: options.log_stream, or sys.stderr (read when the graph is
+    built)."""
+    return sys.stderr if options.log_stream is None else options.log_stream

@@ -6,9 +6,8 @@ runs, as a dead node. In the pipeline's per-strip functions most branches are ra
 deep header walk, the fill check's confirmation, the logging of a skip) and large, so
 their dead nodes cost more than the work taken. `cond` and `switch_case` here build the
 same ops marked not to be lowered (`_lower_using_switch_merge` false): the op calls the
-taken branch's function and nothing else. Measured in a tf.data map on this machine
-(2 threads, 20,000 elements): a cond whose untaken branch holds 200 ops cost +36 us per
-element lowered, +4 us not lowered (docs/data.md, Speed).
+taken branch's function and nothing else (what the lowered form costs per element:
+docs/data.md, Speed).
 
 They are plain `tf.cond` / `tf.switch_case` in eager mode. Where TensorFlow's private
 switch (control_flow_util_v2._DISABLE_LOWER_USING_SWITCH_MERGE) is missing, they fall back

@@ -11,11 +11,12 @@ import dataclasses
 
 import tensorflow as tf
 
-from vgan_tf.data import strips
 from vgan_tf.validation import positive_int
 
 AUTOTUNE = tf.data.AUTOTUNE
 WINDOWS = ("first", "center", "random")
+RESIZE_METHODS = ("dct", "bilinear")
+"""How frames are brought to the clip size (ClipOptions.resize; strips.decode_clip)."""
 _POLICIES = {p.name: p for p in tf.data.experimental.AutoShardPolicy}
 
 
@@ -62,9 +63,8 @@ class ClipOptions:
             raise ValueError(f"window must be one of {WINDOWS}, got {self.window!r}")
         if not isinstance(self.position, (int, float)) or not 0 <= self.position <= 1:
             raise ValueError(f"position must be in [0, 1], got {self.position!r}")
-        if self.resize not in strips.RESIZE_METHODS:
-            raise ValueError(f"resize must be one of {strips.RESIZE_METHODS}, got "
-                             f"{self.resize!r}")
+        if self.resize not in RESIZE_METHODS:
+            raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {self.resize!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,13 +11,15 @@ stages, all graph ops (no Python per element):
   check (parallel; lists: ordered, each read noted while it runs) -> filter OK -> [cache
   encoded bytes -> shuffle] -> [repeat] -> (lists: + an end element, enumerate) -> decode
   to [0, 255] (parallel; lists: ordered, then ignore_errors and a scan naming what it
-  dropped, _Failures) -> [batch] -> map to [-1, 1] -> [tf.data service] -> prefetch
+  dropped, forensics.Failures; strict: forensics.strict_decode) -> [batch] -> map to
+  [-1, 1] -> [tf.data service] -> prefetch
 
 (shards: shard files -> [shard] -> [shuffle files] -> interleave records -> [shuffle
 records] -> parse + check -> the same stages from the filter on.)
 
 Checking before decoding is how bad files are skipped, named and counted without Python
-(see checks.py); what only the decoder finds is named after it (_Failures). Shuffling file
+(see checks.py); what only the decoder finds, and a read that raised, is named after it
+(forensics.py). Shuffling file
 names (not decoded clips) gives a full shuffle for the price of a list of strings,
 reshuffled every epoch; with a seed the order is deterministic.
 Repeating after the filter means a data set whose every file is bad ends instead of
@@ -26,11 +28,10 @@ spinning forever.
 from __future__ import annotations
 
 import dataclasses
-import sys
 
 import tensorflow as tf
 
-from vgan_tf.data import checks, control, lists, strips, tfrecord
+from vgan_tf.data import checks, forensics, lists, strips, tfrecord
 from vgan_tf.data import service as service_lib
 from vgan_tf.data.options import AUTOTUNE, ClipOptions, ReadOptions, check_batch_size
 from vgan_tf.data.sources import ListSource, ShardSource
@@ -64,10 +65,11 @@ def video_dataset(source: ListSource | ShardSource, clip: ClipOptions, batch_siz
     if options.deterministic is None:
         options = dataclasses.replace(
             options, deterministic=options.seed is not None or not options.shuffle)
+    request = _Request(clip, batch_size, options, counter)
     if isinstance(source, ListSource):
-        return _from_list(source, clip, batch_size, options, counter)
+        return _from_list(source, request)
     if isinstance(source, ShardSource):
-        return _from_shards(source, clip, batch_size, options, counter)
+        return _from_shards(source, request)
     raise TypeError(f"source must be a ListSource or a ShardSource, got "
                     f"{type(source).__name__}")
 
@@ -101,8 +103,50 @@ def distributed_input_fn(source: ListSource | ShardSource, clip: ClipOptions,
     return dataset_fn
 
 
-def _from_list(source, clip, batch_size, options, counter):
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    """One video_dataset call, its arguments checked: what a clip is, the batch size, how
+    the stream is read and where skips are counted."""
+
+    clip: ClipOptions
+    batch_size: int | None
+    options: ReadOptions
+    counter: checks.SkipCounter | None
+
+    @property
+    def check_options(self) -> checks.CheckOptions:
+        """How the checks and the decode stage treat a bad strip."""
+        options = self.options
+        return checks.CheckOptions(
+            counter=self.counter, strict=options.strict, strip_size=self.clip.strip_size,
+            min_frames=self.clip.min_frames, log_stream=options.log_stream,
+            scan_checks=options.strict or options.full_checks)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Downstream:
+    """How a source's checked elements go on to clips (_from_checked): what differs
+    between lists and shards.
+
+    cache_shuffle_buffer: the shuffle after a cache. repeat: False where the names were
+    already repeated before the checks. skip_checked: good encoded strips to skip (read
+    and checked, not decoded). policy: the auto-shard policy of the dataset's options.
+    safety_net: ignore_errors after the decoder (lists). failures: forensics.Failures
+    naming what the decoder and the reads lose (lists outside strict mode, without a
+    tf.data service), or None.
+    """
+
+    cache_shuffle_buffer: int
+    repeat: bool
+    skip_checked: int
+    policy: object
+    safety_net: bool
+    failures: forensics.Failures | None
+
+
+def _from_list(source: ListSource, request: _Request):
     """Names from the list files -> checked elements -> the finished dataset."""
+    options = request.options
     entries = source.read()
     paths = entries.resolve(source.data_root)
     labels = (entries.class_labels(options.label_base) if options.with_labels
@@ -113,39 +157,23 @@ def _from_list(source, clip, batch_size, options, counter):
     ds = tf.data.Dataset.from_tensor_slices(
         (path_tensor, tf.constant(labels, tf.int64), tf.constant(not_files, tf.bool),
          tf.range(len(paths), dtype=tf.int64)))
-    if options.shard is not None:
-        ds = ds.shard(*options.shard)
-    elif options.auto_shard_policy == tf.data.experimental.AutoShardPolicy.HINT:
-        ds = ds.shard(tf.data.experimental.SHARD_HINT, tf.data.experimental.SHARD_HINT)
-    if options.shuffle and not options.cache:
-        ds = ds.shuffle(options.shuffle_buffer or min(len(paths), 1 << 20),
-                        seed=options.seed, reshuffle_each_iteration=True)
+    ds = _names_in_order(ds, options, len(paths))
     names_skipped = options.skip_clips and not options.cache
-    if names_skipped:
-        # Repeat the names, then skip: the same order as repeating after the checks (the
-        # shuffle draws the same per-epoch seeds), without reading the skipped files.
-        if options.repeat:
-            ds = ds.repeat()
-        ds = ds.skip(options.skip_clips)
 
     naming = not options.strict and options.service is None
-    failures = _Failures(path_tensor, counter, options.log_stream) if naming else None
-    if naming:  # each read numbered: the read noted while it runs (_Failures.reading)
+    failures = forensics.Failures(path_tensor, request.check_options) if naming else None
+    if naming:  # each read numbered: the read noted while it runs (Failures.before_read)
         ds = ds.enumerate()
 
     def read(*args):
         if naming:
             sequence, (path, label, not_a_file, position) = args
-            with tf.control_dependencies([failures.reading(sequence, position)]):
-                path = tf.identity(path)
+            path = failures.before_read(sequence, position, path)
         else:
             path, label, not_a_file, position = args
-        element = checks.probe_file(path, counter, options.strict, clip.strip_size,
-                                    clip.min_frames, options.log_stream, not_a_file,
-                                    scan_checks=options.strict or options.full_checks)
+        element = checks.probe_file(path, request.check_options, not_a_file)
         if naming:
-            with tf.control_dependencies([failures.read(sequence, element["encoded"])]):
-                element["encoded"] = tf.identity(element["encoded"])
+            element["encoded"] = failures.after_read(sequence, element["encoded"])
         element["label"] = label
         element["position"] = position  # in the list: names what the decoder refuses
         return element
@@ -154,19 +182,39 @@ def _from_list(source, clip, batch_size, options, counter):
                 deterministic=True if naming else options.deterministic)
     if names_skipped and options.repeat:
         ds = _end_when_all_bad(ds, 2 * len(paths) - 1)
-    return _from_checked(ds, clip, batch_size, options, counter,
-                         cache_shuffle_buffer=options.shuffle_buffer or min(len(paths), 4096),
-                         repeat=options.repeat and not names_skipped,
-                         skip_checked=0 if names_skipped else options.skip_clips,
-                         policy=options.auto_shard_policy, safety_net=True,
-                         failures=failures)
+    return _from_checked(ds, request, _Downstream(
+        cache_shuffle_buffer=options.shuffle_buffer or min(len(paths), 4096),
+        repeat=options.repeat and not names_skipped,
+        skip_checked=0 if names_skipped else options.skip_clips,
+        policy=options.auto_shard_policy, safety_net=True, failures=failures))
 
 
-def _from_shards(source, clip, batch_size, options, counter):
+def _names_in_order(ds, options: ReadOptions, num_names: int):
+    """The list's names -> [shard] -> [shuffle] -> [repeat -> skip (skip_clips)].
+
+    The skip is made on the names (unless cached): repeat the names, then skip: the same
+    order as repeating after the checks (the shuffle draws the same per-epoch seeds),
+    without reading the skipped files."""
+    if options.shard is not None:
+        ds = ds.shard(*options.shard)
+    elif options.auto_shard_policy == tf.data.experimental.AutoShardPolicy.HINT:
+        ds = ds.shard(tf.data.experimental.SHARD_HINT, tf.data.experimental.SHARD_HINT)
+    if options.shuffle and not options.cache:
+        ds = ds.shuffle(options.shuffle_buffer or min(num_names, 1 << 20),
+                        seed=options.seed, reshuffle_each_iteration=True)
+    if options.skip_clips and not options.cache:
+        if options.repeat:
+            ds = ds.repeat()
+        ds = ds.skip(options.skip_clips)
+    return ds
+
+
+def _from_shards(source: ShardSource, request: _Request):
     """Shard files -> records -> checked elements -> the finished dataset.
 
     The skip (skip_clips) is made on the checked records: they have no names to skip by.
     """
+    options = request.options
     files = source.files()
     shuffle_buffer = options.shuffle_buffer or _SHARD_SHUFFLE_BUFFER
     ds = tf.data.Dataset.from_tensor_slices(tf.constant(files, tf.string))
@@ -182,10 +230,8 @@ def _from_shards(source, clip, batch_size, options, counter):
 
     def parse(record):
         features = tfrecord.parse_record(record)
-        element = checks.check_encoded(features["strip"], features["path"], counter,
-                                       options.strict, clip.strip_size, clip.min_frames,
-                                       options.log_stream,
-                                       scan_checks=options.strict or options.full_checks)
+        element = checks.check_encoded(features["strip"], features["path"],
+                                       request.check_options)
         if options.with_labels:
             label = features["label"] - options.label_base
             with tf.control_dependencies([tf.debugging.assert_non_negative(
@@ -199,11 +245,11 @@ def _from_shards(source, clip, batch_size, options, counter):
     ds = ds.map(parse, num_parallel_calls=options.num_parallel_calls,
                 deterministic=options.deterministic)
     policy = options.auto_shard_policy
-    return _from_checked(ds, clip, batch_size, options, counter,
-                         cache_shuffle_buffer=shuffle_buffer, repeat=options.repeat,
-                         skip_checked=options.skip_clips,
-                         policy=_SHARD_AUTO_SHARD_POLICY if policy is None else policy,
-                         safety_net=False, failures=None)
+    return _from_checked(ds, request, _Downstream(
+        cache_shuffle_buffer=shuffle_buffer, repeat=options.repeat,
+        skip_checked=options.skip_clips,
+        policy=_SHARD_AUTO_SHARD_POLICY if policy is None else policy,
+        safety_net=False, failures=None))
 
 
 def _end_when_all_bad(ds, limit):
@@ -232,27 +278,25 @@ def _end_when_all_bad(ds, limit):
     return ds.take_while(not_yet).map(element_only)
 
 
-def _from_checked(ds, clip, batch_size, options, counter, *, cache_shuffle_buffer, repeat,
-                  skip_checked, policy, safety_net, failures):
-    """Checked {encoded, reason, label, height, width} elements -> the finished dataset.
-
-    skip_checked skips good encoded strips (read and checked, not decoded); repeat is
-    False where the names were already repeated before the checks."""
+def _from_checked(ds, request: _Request, downstream: _Downstream):
+    """Checked {encoded, reason, label, height, width} elements -> the finished dataset:
+    filter OK -> [cache -> shuffle] -> [repeat] -> [skip] -> decode -> _finish."""
+    options = request.options
     ds = ds.filter(lambda e: tf.equal(e["reason"], checks.OK))
     if options.cache:
         ds = ds.cache(options.cache if isinstance(options.cache, str) else "")
         if options.shuffle:
-            ds = ds.shuffle(cache_shuffle_buffer, seed=options.seed,
+            ds = ds.shuffle(downstream.cache_shuffle_buffer, seed=options.seed,
                             reshuffle_each_iteration=True)
-    if repeat:
+    if downstream.repeat:
         ds = ds.repeat()
-    if skip_checked:
-        ds = ds.skip(skip_checked)
-    ds = _decode_stage(ds, clip, options, counter, safety_net, failures)
-    return _finish(ds, batch_size, options, policy)
+    if downstream.skip_checked:
+        ds = ds.skip(downstream.skip_checked)
+    ds = _decode_stage(ds, request, downstream)
+    return _finish(ds, request, downstream.policy)
 
 
-def _decode_stage(ds, clip, options, counter, safety_net, failures):
+def _decode_stage(ds, request: _Request, downstream: _Downstream):
     """{encoded, label, height, width, name} elements -> clips (or (clip, label)), each
     with a `good` flag that _finish drops.
 
@@ -261,204 +305,97 @@ def _decode_stage(ds, clip, options, counter, safety_net, failures):
     corrupt_data (strict: raised), in the decode map itself and a filter after it.
     safety_net (list sources) drops strips that pass the header checks but that the decoder
     refuses, or whose read raised: `ignore_errors`; with `failures` (lists outside strict
-    mode, without a tf.data service) _Failures names and counts them (decode_failed,
-    read_failed), at about +3-4 % of CPU time per frame with the read notes
-    (docs/data.md). Strict mode decodes each strip in a nested dataset (_strict_decode):
-    the error names the file. The full checks (strict mode, full_checks) also run the
-    header checks' walk to the first scan (checks.jpeg_header scan_checks: corrupt_header)
-    and strips.scan_damaged; without them such strips are the decoder's to refuse
-    (decode_failed) or come out (flipped bits: docs/data.md). TFRecord sources
-    go without the safety net: the converter decoded every strip it wrote, record
-    corruption is caught by TFRecord's checksums, and tf.distribute's FILE auto-sharding
-    cannot see through ignore_errors.
+    mode, without a tf.data service) forensics.Failures names and counts them
+    (decode_failed, read_failed). Strict mode decodes each strip in a nested dataset
+    (forensics.strict_decode): the error names the file. The full checks (strict mode,
+    full_checks) also run the header checks' walk to the first scan (checks.jpeg_header
+    scan_checks: corrupt_header) and strips.scan_damaged; without them such strips are
+    the decoder's to refuse (decode_failed) or come out (flipped bits: docs/data.md).
+    TFRecord sources go without the safety net: the converter decoded every strip it
+    wrote, record corruption is caught by TFRecord's checksums, and tf.distribute's FILE
+    auto-sharding cannot see through ignore_errors. What each of these costs:
+    docs/data.md.
     """
-    seed = options.seed
-    base_seed = seed if seed is not None else int(tf.random.uniform(
-        [], 0, 2 ** 31 - 1, dtype=tf.int64))
-    naming = failures is not None
-    if naming:  # a last element marks the end of a finite stream (see _Failures)
-        ds = ds.concatenate(tf.data.Dataset.from_tensors(_end_element(ds, clip)))
-    indexed = clip.window == "random" or naming
-    if indexed:  # the window of the i-th clip is a function of (seed, i)
+    options, failures = request.options, downstream.failures
+    decoder = _StripDecoder(request, failures)
+    if failures is not None:  # a last element marks the end of a finite stream
+        ds = failures.with_end(ds, request.clip)
+    if decoder.indexed:  # the window of the i-th clip is a function of (seed, i)
         ds = ds.enumerate(start=options.skip_clips)
+    if options.strict and downstream.safety_net:
+        ds = forensics.strict_decode(ds, decoder.decode_only, decoder.reported, options)
+    else:
+        ds = ds.map(decoder.decode, num_parallel_calls=options.num_parallel_calls,
+                    deterministic=True if failures is not None else options.deterministic)
+        if downstream.safety_net:
+            ds = ds.ignore_errors(log_warning=True)
+        if failures is not None:
+            ds = failures.name_lost(ds, options.skip_clips)
+    # The flag stays on the element (dropped by _finish's map to [-1, 1]): no extra map.
+    return ds.filter(decoder.good)
 
-    def decode_only(*args):  # -> (video, label, ran_out, name)
-        if indexed:
-            index, element = args
-        else:
-            element = args[0]
+
+class _StripDecoder:
+    """The decode stage's per-strip functions (traced by tf.data): a checked element ->
+    (video[, label], good), the failure reported as checks.report does."""
+
+    def __init__(self, request: _Request, failures: forensics.Failures | None):
+        self.clip, self.options, self.counter = request.clip, request.options, request.counter
+        self.check_options = request.check_options
+        self.failures = failures
+        self.indexed = self.clip.window == "random" or failures is not None
+        seed = self.options.seed
+        self.base_seed = seed if seed is not None else int(tf.random.uniform(
+            [], 0, 2 ** 31 - 1, dtype=tf.int64))
+
+    def window_start(self, index, element):
+        """The first strip frame of the clip: from (seed, index) for 'random'."""
+        clip = self.clip
         if clip.window == "random":
-            start = strips.window_start(element["height"] // element["width"], clip.frames,
-                                        clip.stride, tf.stack([tf.cast(base_seed, tf.int64),
-                                                               index]))
-        elif clip.window == "center":
-            start = strips.center_start(element["height"] // element["width"], clip.frames,
-                                        clip.stride, clip.position)
-        else:
-            start = 0
+            return strips.window_start(element["height"] // element["width"], clip.frames,
+                                       clip.stride, tf.stack([tf.cast(self.base_seed,
+                                                                      tf.int64), index]))
+        if clip.window == "center":
+            return strips.center_start(element["height"] // element["width"], clip.frames,
+                                       clip.stride, clip.position)
+        return 0
+
+    def decode_only(self, *args):
+        """(element) or (index, element) -> (video in [0, 255], label, ran_out, name)."""
+        index, element = args if self.indexed else (None, args[0])
         video, ran_out = strips.decode_clip(
-            element["encoded"], clip.frames, clip.size, clip.stride, start,
-            element["height"], element["width"], clip.resize, unit_range=False,
-            check_fill=True, full_checks=options.strict or options.full_checks)
+            element["encoded"], self.clip, self.window_start(index, element),
+            element["height"], element["width"], unit_range=False, check_fill=True,
+            full_checks=self.check_options.scan_checks)
         return video, element["label"], ran_out, element["name"]
 
-    def reported(video, label, reason, name):
-        reason = checks.report(reason, name, counter, options.strict, options.log_stream,
-                               count_ok=False)
+    def reported(self, video, label, reason, name):
+        """The failure (reason) counted and logged, or raised in strict mode ->
+        (video[, label], good)."""
+        reason = checks.report(reason, name, self.check_options, count_ok=False)
         good = tf.equal(reason, checks.OK)
-        return ((video, label) if options.with_labels else (video,)) + (good,)
+        return ((video, label) if self.options.with_labels else (video,)) + (good,)
 
-    def decode(*args):
-        if naming:  # the strip is noted before the decoder can fail
-            index, element = args
-            with tf.control_dependencies([failures.note(index, element["position"])]):
-                args = (tf.identity(index), element)
-        video, label, ran_out, name = decode_only(*args)
-        element = reported(video, label, tf.where(ran_out, checks.CORRUPT_DATA, checks.OK),
-                           name)
-        if naming:  # the end marker is no clip; the index goes on to the scan
-            end = tf.less(args[1]["position"], 0)
-            element = element[:-1] + (element[-1] & tf.logical_not(end), args[0])
+    def decode(self, *args):
+        """decode_only, then reported; with Failures, the strip is noted before the
+        decoder can fail and the index goes on to Failures.name_lost."""
+        if self.failures is not None:
+            args = self.failures.before_decode(*args)
+        video, label, ran_out, name = self.decode_only(*args)
+        element = self.reported(video, label,
+                                tf.where(ran_out, checks.CORRUPT_DATA, checks.OK), name)
+        if self.failures is not None:  # the end marker is no clip
+            element = self.failures.after_decode(element, *args)
         return element
 
-    if options.strict and safety_net:
-        ds = _strict_decode(ds, decode_only, reported, options)
-    else:
-        ds = ds.map(decode, num_parallel_calls=options.num_parallel_calls,
-                    deterministic=True if naming else options.deterministic)
-        if safety_net:
-            ds = ds.ignore_errors(log_warning=True)
-        if naming:
-            ds = ds.scan(tf.constant(options.skip_clips, tf.int64), failures.step)
-
-    def good(*element):  # with a counter, counts the clip (in strict mode too: else every
-        # clip would read as decode_failed); no cond, no extra map: adds 0 or 1
-        if counter is None:
+    def good(self, *element):
+        """The filter: the good flag; with a counter, counts the clip (in strict mode too:
+        else every clip would read as decode_failed). No cond, no extra map: adds 0 or 1."""
+        if self.counter is None:
             return element[-1]
-        with tf.control_dependencies([counter.decoded_variable.assign_add(
+        with tf.control_dependencies([self.counter.decoded_variable.assign_add(
                 tf.cast(element[-1], tf.int64), use_locking=True)]):
             return tf.identity(element[-1])
-
-    # The flag stays on the element (dropped by _finish's map to [-1, 1]): no extra map.
-    return ds.filter(good)
-
-
-def _end_element(ds, clip):
-    """An element of `ds`'s structure after the last strip: a valid black strip (of the
-    clip's size, enough frames for any window) at list position -1. Decoded once per pass;
-    it lets _Failures see the refusals among the last strips (then no clip follows)."""
-    frames = (clip.frames - 1) * clip.stride + 1
-    encoded = tf.io.encode_jpeg(tf.zeros([frames * clip.size, clip.size, 3], tf.uint8))
-    spec = ds.element_spec
-    element = {key: tf.zeros(value.shape, value.dtype) for key, value in spec.items()}
-    element.update(encoded=encoded, reason=tf.constant(checks.OK, spec["reason"].dtype),
-                   height=tf.constant(frames * clip.size, spec["height"].dtype),
-                   width=tf.constant(clip.size, spec["width"].dtype),
-                   name=tf.constant("(the end of the strips)"),
-                   position=tf.constant(-1, spec["position"].dtype))
-    return element
-
-
-class _Failures:
-    """Names the strips lost to an error between the read and the clip: the decoder's
-    refusals (decode_failed) and reads that raised (read_failed).
-
-    The decode map notes each strip's stream index -> list position in a hash table before
-    decoding and keeps its order (deterministic=True); `ignore_errors` drops a strip whose
-    decode (or read) raised; a `scan` after it sees the indices arrive in order, and a gap
-    is a lost strip: its path from the list (decode_failed), or, with no note there, an
-    error that came before the decode map (`enumerate` counted the element too): a read.
-    The read map notes each read (its number -> list position) while it runs, also in
-    order; a read that raised leaves its note, and the oldest notes left are the failed
-    reads, in order (read_failed). Every index seen is removed from the table, which holds
-    only the strips in flight. Costs two int64 table inserts and removes and a scan step
-    per strip; a table of strings (the paths themselves) cost +3 % of the pipeline's CPU
-    time, the int64 tables about nothing (docs/data.md)."""
-
-    def __init__(self, paths, counter, log_stream):
-        self.paths, self.counter, self.log_stream = paths, counter, log_stream
-        self.table = tf.lookup.experimental.MutableHashTable(tf.int64, tf.int64, -1)
-        self.reads = tf.lookup.experimental.MutableHashTable(tf.int64, tf.int64, -1)
-
-    def note(self, index, position):
-        return self.table.insert(index[tf.newaxis], position[tf.newaxis])
-
-    def reading(self, sequence, position):
-        """Before a read: read number -> list position (removed by `read` once done)."""
-        return self.reads.insert(sequence[tf.newaxis], position[tf.newaxis])
-
-    def read(self, sequence, encoded):
-        """After a read that returned (`encoded`): its note is removed."""
-        with tf.control_dependencies([encoded]):
-            return self.reads.remove(sequence[tf.newaxis])
-
-    def step(self, expected, element):
-        index = element[-1]
-
-        def name_lost():
-            lost = tf.range(expected, index)
-            positions = self.table.lookup(lost)
-            read = positions < 0
-            # A read that raised left its note: the oldest notes are the failed reads (the
-            # read map keeps its order, so every older read has returned), in order.
-            keys, values = self.reads.export()
-            oldest = tf.argsort(keys)[:tf.reduce_sum(tf.cast(read, tf.int32))]
-            failed_reads = tf.concat([tf.gather(values, oldest), [-1]], 0)
-            rank = tf.minimum(tf.cumsum(tf.cast(read, tf.int32), exclusive=True),
-                              tf.size(oldest))
-            positions = tf.where(read, tf.gather(failed_reads, rank), positions)
-            reasons = tf.where(read, checks.READ_FAILED, checks.DECODE_FAILED)
-            shown = tf.where(positions < 0, checks.READ_UNNAMED,
-                             tf.gather(self.paths, tf.maximum(positions, 0)))
-            reason_names = tf.gather(tf.constant(checks.REASONS), reasons)
-            deps = [self.table.remove(lost), self.reads.remove(tf.gather(keys, oldest))]
-            if self.counter is not None:
-                deps.append(self.counter.variable.assign_add(tf.reduce_sum(tf.one_hot(
-                    reasons, len(checks.REASONS), dtype=tf.int64), axis=0),
-                    use_locking=True))
-            stream = sys.stderr if self.log_stream is None else self.log_stream
-
-            def log(i):  # one line each, as checks.report writes them
-                with tf.control_dependencies([tf.print(
-                        "vgan_tf.data: skipped strip", shown[i], "reason:", reason_names[i],
-                        output_stream=stream)]):
-                    return i + 1
-
-            deps.append(tf.while_loop(lambda i: i < tf.size(lost), log, [tf.constant(0)]))
-            with tf.control_dependencies(deps):
-                return tf.identity(index)
-
-        seen = control.cond(index > expected, name_lost, lambda: tf.identity(index))
-        with tf.control_dependencies([self.table.remove(seen[tf.newaxis])]):
-            return seen + 1, element[:-1]
-
-
-def _strict_decode(ds, decode_only, reported, options):
-    """Strict mode's decode: each strip decoded in a dataset of its own whose decoder error
-    is dropped (ignore_errors) and replaced by a placeholder, so that the error raised
-    names the strip (reason decode_failed) instead of being the decoder's own message,
-    which does not. Costs a nested dataset per strip (measured 11-18 % of CPU time per
-    strip, docs/data.md): strict mode only; errors upstream of the decode (the checks'
-    own) still raise, as they are not inside the nested dataset."""
-    def one(*args):
-        inner = tf.data.Dataset.from_tensors(args).map(
-            lambda *a: (tf.constant(True),) + decode_only(*a)).ignore_errors()
-        spec = inner.element_spec
-        name = args[-1]["name"]  # args: (element,) or (index, element)
-        placeholder = (tf.constant(False), tf.zeros(spec[1].shape, spec[1].dtype),
-                       tf.zeros(spec[2].shape, spec[2].dtype), tf.constant(False), name)
-        return inner.concatenate(tf.data.Dataset.from_tensors(placeholder)).take(1)
-
-    def check(decoded, video, label, ran_out, name):
-        reason = tf.where(decoded, tf.where(ran_out, checks.CORRUPT_DATA, checks.OK),
-                          checks.DECODE_FAILED)
-        return reported(video, label, reason, name)
-
-    # One element per nested dataset: the interleave keeps the order.
-    ds = ds.interleave(one, cycle_length=options.num_parallel_calls, block_length=1,
-                       num_parallel_calls=options.num_parallel_calls,
-                       deterministic=options.deterministic)
-    return ds.map(check)
 
 
 def _to_unit_range(*element):
@@ -470,12 +407,16 @@ def _to_unit_range(*element):
     return (strips.to_unit_range(element[0]),) + tuple(element[1:])
 
 
-def _finish(ds, batch_size, options, policy):
-    # Clips are decoded to [0, 255] (uint8 with resize='dct': a quarter of the bytes to
-    # batch) and mapped to [-1, 1] per batch: one op per batch instead of two per clip,
-    # measured about a tenth of the pipeline's CPU time (docs/data.md, Speed).
-    if batch_size is not None:
-        ds = ds.batch(batch_size, drop_remainder=options.drop_remainder,
+def _finish(ds, request: _Request, policy):
+    """Decoded clips -> [batch] -> [-1, 1] -> [tf.data service] -> [prefetch], with the
+    dataset's options (determinism, the auto-shard policy).
+
+    Clips are decoded to [0, 255] (uint8 with resize='dct': a quarter of the bytes to
+    batch) and mapped to [-1, 1] per batch: one op per batch instead of two per clip
+    (what that saves: docs/data.md, Speed)."""
+    options = request.options
+    if request.batch_size is not None:
+        ds = ds.batch(request.batch_size, drop_remainder=options.drop_remainder,
                       num_parallel_calls=AUTOTUNE, deterministic=options.deterministic)
     ds = ds.map(_to_unit_range, num_parallel_calls=AUTOTUNE,
                 deterministic=options.deterministic)

@@ -25,6 +25,11 @@ import dataclasses
 
 import tensorflow as tf
 
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
+
+ROLES = ("dispatcher", "worker")
+
 MODES = {
     "parallel_epochs": tf.data.experimental.service.ShardingPolicy.OFF,
     "distributed_epoch": tf.data.experimental.service.ShardingPolicy.DYNAMIC,
@@ -94,3 +99,32 @@ def start_worker(dispatcher: str, port: int = 0, worker_host: str | None = None
     config = tf.data.experimental.service.WorkerConfig(
         dispatcher_address=dispatcher, port=port, **kwargs)
     return tf.data.experimental.service.WorkerServer(config)
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerConfig:
+    """One tf.data service server, as vgan-data-service runs it: each field is the flag of
+    the same name of tools/data_service.py (config_flags). Checked when made: a bad value
+    raises ValueError naming the flag (a worker needs --dispatcher)."""
+
+    role: str | None = setting(None, "Which server to run.", choices=ROLES)
+    port: int = setting(0, "Port to listen on (0: any free port, printed).")
+    dispatcher: str | None = setting(None, "Dispatcher address host:port (workers).")
+    worker_host: str | None = setting(None, "Host name other machines reach this worker by.")
+    work_dir: str | None = setting(None, "Dispatcher state directory (fault tolerance).")
+
+    def __post_init__(self):
+        config_flags.validate_fields(self)
+        if self.role is None:
+            raise ValueError(f"--role is required: one of {ROLES}")
+        if self.role == "worker" and not self.dispatcher:
+            raise ValueError("--dispatcher=HOST:PORT is required for --role=worker")
+
+
+def start_server(config: ServerConfig):
+    """Starts the server `config` describes in this process: a dispatcher (fault tolerant
+    when it has a work_dir) or a worker registered with config.dispatcher."""
+    if config.role == "dispatcher":
+        return start_dispatcher(config.port, config.work_dir,
+                                fault_tolerant=bool(config.work_dir))
+    return start_worker(config.dispatcher, config.port, config.worker_host)

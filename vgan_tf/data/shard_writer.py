@@ -1,7 +1,8 @@
 """The converter: the strips named by list files -> TFRecord shards (tfrecord.py's format).
 
 Shards are written in parallel (a thread per shard, each with its own parallel tf.data
-reader) with a progress bar on stderr. Bad strips are skipped, logged by path and counted,
+reader), their progress on stderr (vgan_tf.progress: tqdm on a terminal, plain lines
+elsewhere) with the strips written and skipped so far, by reason. Bad strips are skipped, logged by path and counted,
 with the pipeline's full checks (ReadOptions.full_checks: Huffman tables, a scan that ran
 out or ended early) plus a full decode, so shards hold only strips the pipeline decodes
 whole. Each shard is written under a temporary name and renamed when complete.
@@ -13,42 +14,67 @@ import dataclasses
 import os
 import sys
 import threading
-import time
 
 import tensorflow as tf
 
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
 from vgan_tf.data import checks, strips, tfrecord
-from vgan_tf.validation import positive_int
 from vgan_tf.data.sources import ListSource
+from vgan_tf.progress import Progress
+from vgan_tf.validation import positive_int
 
 
-class ProgressBar:
-    """A thread-safe text progress bar on a stream (a carriage-return line, then newline)."""
+@dataclasses.dataclass(frozen=True)
+class ShardsConfig:
+    """What vgan-make-shards converts, and how: each field is the flag of the same name of
+    tools/make_shards.py (config_flags). Checked when made: a bad value raises ValueError
+    naming the flag. write_shards(ListSource(list, data_root), out_dir, num_shards,
+    num_workers, prefix, strip_size) does the work."""
 
-    def __init__(self, total: int, stream=None, width: int = 30, enabled: bool = True):
-        self.total, self.width, self.enabled = max(total, 1), width, enabled
-        self.stream = stream or sys.stderr
-        self.done = 0
+    list: tuple = setting((), "List file or glob pattern (repeatable).")
+    data_root: str | None = setting(None, "What list entries are relative to (default: each "
+                                    "list file's directory).")
+    out_dir: str | None = setting(None, "Directory for the shards (created).")
+    num_shards: int = setting(16, "Number of shards (at least the number of workers that "
+                              "will read them).", minimum=1)
+    num_workers: int | None = setting(None, "Parallel shard writers (default: CPUs).",
+                                      minimum=1)
+    prefix: str = setting("strips", "Shard file name prefix.")
+    strip_size: int | None = setting(None, "Refuse strips whose frames are not this size.",
+                                     minimum=1)
+
+    def __post_init__(self):
+        config_flags.validate_fields(self)
+        if not self.list:
+            raise ValueError("--list is required: a list file or glob pattern (repeatable)")
+        if not self.out_dir:
+            raise ValueError("--out_dir is required: the directory for the shards")
+
+
+class _Tally:
+    """What the shard threads have done so far, shown on a progress.Progress: strips
+    looked at, written, and skipped by reason (thread-safe)."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.written, self.skipped = 0, {}
         self._lock = threading.Lock()
-        self._start = time.perf_counter()
-        self._last = 0.0
+        self._progress = Progress(total, unit="strip", label="shards") \
+            if enabled else None
 
-    def update(self, n: int = 1, extra: str = ""):
+    def add(self, reason: str | None = None):
+        """One strip done: written (reason None) or skipped for `reason`."""
         with self._lock:
-            self.done += n
-            now = time.perf_counter()
-            if self.enabled and (now - self._last > 0.2 or self.done >= self.total):
-                self._last = now
-                filled = int(self.width * self.done / self.total)
-                rate = self.done / max(now - self._start, 1e-9)
-                self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] "
-                                  f"{self.done}/{self.total} {rate:.0f} strips/s {extra}")
-                self.stream.flush()
+            if reason is None:
+                self.written += 1
+            else:
+                self.skipped[reason] = self.skipped.get(reason, 0) + 1
+            if self._progress is not None:
+                self._progress.update(1, written=self.written, **self.skipped)
 
     def close(self):
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._progress is not None:
+            self._progress.close()
 
 
 @dataclasses.dataclass
@@ -60,40 +86,48 @@ class ShardReport:
     skipped: dict
 
 
-def _write_one(paths, rels, labels, out_path, counter, strip_size, progress, log_stream):
+def _write_one(paths, rels, labels, out_path, options: checks.CheckOptions, tally: _Tally):
     """Writes one shard (to a temporary name, renamed when complete): the checked, fully
-    decodable strips of its entries whose scans are whole (strips.scan_damaged)."""
+    decodable strips of its entries whose scans are whole (strips.scan_damaged).
+    Returns (written, {decode_failed: n, corrupt_data: n})."""
     ds = tf.data.Dataset.from_tensor_slices((paths, rels, labels))
 
     def read(path, rel, label):
-        element = checks.probe_file(path, counter, False, strip_size, 1, log_stream)
+        element = checks.probe_file(path, options)
         return (element["encoded"], element["reason"], element["height"], element["width"],
                 rel, label)
 
     ds = ds.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     written, failed = 0, {"decode_failed": 0, "corrupt_data": 0}
-    stream = log_stream or sys.stderr
     partial = f"{out_path}.partial"
     with tf.io.TFRecordWriter(partial) as writer:
         for encoded, reason, height, width, rel, label in ds.as_numpy_iterator():
-            if reason == checks.OK:
-                try:
-                    tf.io.decode_jpeg(encoded, channels=3)
-                except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
-                    failed["decode_failed"] += 1
-                    stream.write(f"vgan_tf.data: skipped strip \"{rel.decode()}\" reason: "
-                                 f"\"decode_failed\" ({e.message.strip()[:200]})\n")
-                else:
-                    if bool(strips.scan_damaged(encoded, height, width)):
-                        failed["corrupt_data"] += 1
-                        stream.write(f"vgan_tf.data: skipped strip \"{rel.decode()}\" "
-                                     f"reason: \"corrupt_data\"\n")
-                    else:
-                        writer.write(tfrecord.make_example(encoded, int(label), rel.decode()))
-                        written += 1
-            progress.update(1)
+            failure = checks.REASONS[reason] if reason != checks.OK else _decoded_whole(
+                encoded, height, width, rel.decode(), options)
+            if failure is None:
+                writer.write(tfrecord.make_example(encoded, int(label), rel.decode()))
+                written += 1
+            elif failure in failed:
+                failed[failure] += 1
+            tally.add(failure)
     tf.io.gfile.rename(partial, out_path, overwrite=True)
     return written, failed
+
+
+def _decoded_whole(encoded, height, width, rel: str, options: checks.CheckOptions):
+    """None if the strip decodes and its scan is whole; else the reason (decode_failed,
+    corrupt_data), logged as the pipeline logs a skip."""
+    stream = options.log_stream or sys.stderr
+    try:
+        tf.io.decode_jpeg(encoded, channels=3)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as e:
+        stream.write(f"vgan_tf.data: skipped strip \"{rel}\" reason: \"decode_failed\" "
+                     f"({e.message.strip()[:200]})\n")
+        return "decode_failed"
+    if bool(strips.scan_damaged(encoded, height, width)):
+        stream.write(f"vgan_tf.data: skipped strip \"{rel}\" reason: \"corrupt_data\"\n")
+        return "corrupt_data"
+    return None
 
 
 def write_shards(source: ListSource, out_dir: str, num_shards: int,
@@ -106,6 +140,7 @@ def write_shards(source: ListSource, out_dir: str, num_shards: int,
     entries); `num_workers` threads (default: one per CPU, at most one per shard) write
     them. Missing, malformed and undecodable strips are skipped, logged by path and counted
     (ShardReport.skipped, by reason); strip_size refuses other frame sizes (wrong_shape).
+    progress: show the progress on stderr. log_stream: where skip lines go (None: stderr).
     Read the shards back with pipeline.video_dataset(ShardSource(...), ...).
     """
     if not isinstance(source, ListSource):
@@ -116,18 +151,22 @@ def write_shards(source: ListSource, out_dir: str, num_shards: int,
     num_shards = min(num_shards, len(full))
     tf.io.gfile.makedirs(out_dir)
     counter = checks.SkipCounter("shard_skips")
-    bar = ProgressBar(len(full), enabled=progress)
+    options = checks.CheckOptions(counter=counter, strip_size=strip_size,
+                                  log_stream=log_stream)
+    tally = _Tally(len(full), enabled=progress)
     workers = num_workers or min(num_shards, os.cpu_count() or 1)
     outputs = [os.path.join(out_dir, tfrecord.shard_name(prefix, i, num_shards))
                for i in range(num_shards)]
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_write_one, full[i::num_shards],
                                list(entries.paths[i::num_shards]),
-                               list(entries.labels[i::num_shards]), outputs[i], counter,
-                               strip_size, bar, log_stream)
+                               list(entries.labels[i::num_shards]), outputs[i], options,
+                               tally)
                    for i in range(num_shards)]
-        results = [f.result() for f in futures]
-    bar.close()
+        try:
+            results = [f.result() for f in futures]
+        finally:
+            tally.close()
     counts = counter.counts()
     skipped = {k: v for k, v in counts.items() if k not in ("passed", "decoded", "skipped")}
     for reason in ("decode_failed", "corrupt_data"):

@@ -4,6 +4,10 @@ A clip of T frames of S x S pixels is an image S wide and T * S tall; frame k is
 k*S .. (k+1)*S - 1. The frame size is detected from the width, the number of frames from
 the height. This module has the NumPy side (encode, write, read: tools and tests) and the
 in-graph side (`decode_clip`: what the tf.data pipeline runs, no Python per element).
+
+It comes after `checks` (`scan_damaged` looks for the frame header as far as the checks'
+header walk: checks.HEADER_BYTES, LARGE_HEADER_BYTES) and `options` (`decode_clip` cuts
+the clip that a ClipOptions describes).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from vgan_tf.data import checks, control
+from vgan_tf.data.options import RESIZE_METHODS, ClipOptions  # noqa: F401 (re-exported)
 
 DEFAULT_QUALITY = 95
 
@@ -125,7 +130,6 @@ def window_start(num_strip_frames, frames: int, stride: int, seed) -> tf.Tensor:
                                        dtype=tf.int32)
 
 
-RESIZE_METHODS = ("dct", "bilinear")
 DCT_FACTORS = (2, 4, 8)
 """Frame-size ratios (strip frame / clip frame) at which resize='dct' scales in the decoder."""
 
@@ -209,9 +213,9 @@ def scan_damaged(encoded, height, width):
     no second MCU, a height over 65519, or a CMYK/YCCK strip, whose fill is not 128 after
     the conversion to RGB) only the running out is asked (_ran_out_of_data). A restart
     interval keeps a flip's damage inside it and the scan then ends where it should: not
-    caught (local damage). Measured on 60 synthetic strips with 1 and 3 flipped bits each:
-    every one of the 45 that libjpeg warns about caught, and no good strip flagged
-    (docs/data.md).
+    caught (local damage). tests/data/test_flipped_bits.py shows it catching every strip
+    with flipped bits that libjpeg warns about and flagging no good strip; the wider
+    measurement is in docs/data.md ("What is not caught").
     """
     height = tf.cast(height, tf.int32)
     width = tf.cast(width, tf.int32)
@@ -238,11 +242,12 @@ def scan_damaged(encoded, height, width):
     return control.cond(testable, both, lambda: _ran_out_of_data(encoded))
 
 
-def _decode_frames(encoded, indices, num_frames, width, size, resize, check_fill=False,
-                   height=None, full_checks=False):
+def _decode_frames(encoded, indices, num_frames, width, clip: ClipOptions,
+                   check_fill: bool = False):
     """Decodes the top `num_frames` frames of a strip `width` wide and takes `indices`
-    -> [len(indices), size, size, 3]: uint8 with resize='dct', float32 in [0, 255] with
-    'bilinear'; with check_fill, (frames, ran_out_of_data) (see decode_clip).
+    -> [len(indices), clip.size, clip.size, 3]: uint8 with resize='dct', float32 in
+    [0, 255] with 'bilinear'; with check_fill, (frames, suspect): suspect is True where
+    the bottom-right block of the rows decoded is exactly libjpeg's fill (FILL_VALUE).
 
     With resize='dct' and a width of 2, 4 or 8 times `size`, libjpeg decodes straight to
     `size` (scaled inverse DCT, the `ratio` attribute): the frames come out at their final
@@ -251,6 +256,7 @@ def _decode_frames(encoded, indices, num_frames, width, size, resize, check_fill
     equal). Only the rows down to the last frame used are decoded.
     """
     rows = num_frames * width
+    size, resize = clip.size, clip.resize
 
     def at_ratio(ratio):
         def decode():
@@ -275,22 +281,22 @@ def _decode_frames(encoded, indices, num_frames, width, size, resize, check_fill
         return decode
 
     if resize == "bilinear":
-        decoded = at_ratio(1)()
-    else:
-        exact = tf.equal(width % size, 0)
-        branch = tf.zeros([], tf.int32)
-        for index, factor in enumerate(DCT_FACTORS, start=1):
-            branch = tf.where(exact & tf.equal(width // size, factor), index, branch)
-        decoded = control.switch_case(branch,
-                                      [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
-    if not check_fill:
-        return decoded
-    frames, suspect = decoded
-    if full_checks:  # every strip: the fill anywhere, and a scan that ended early
-        return frames, scan_damaged(encoded, height, width)
-    # One cond outside the ratio branches.
-    return frames, control.cond(suspect, lambda: _ran_out_of_data(encoded),
-                                lambda: tf.constant(False))
+        return at_ratio(1)()
+    exact = tf.equal(width % size, 0)
+    branch = tf.zeros([], tf.int32)
+    for index, factor in enumerate(DCT_FACTORS, start=1):
+        branch = tf.where(exact & tf.equal(width // size, factor), index, branch)
+    return control.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
+
+
+def _ran_out(encoded, suspect, height, width, full_checks: bool):
+    """decode_clip's ran_out_of_data: with full_checks, scan_damaged of every strip;
+    otherwise _ran_out_of_data, asked only of a `suspect` strip (one cond outside the
+    ratio branches)."""
+    if full_checks:
+        return scan_damaged(encoded, height, width)
+    return control.cond(suspect, lambda: _ran_out_of_data(encoded),
+                        lambda: tf.constant(False))
 
 
 def to_unit_range(video) -> tf.Tensor:
@@ -307,29 +313,30 @@ def to_unit_range(video) -> tf.Tensor:
     return video * (1.0 / 127.5) - 1.0
 
 
-def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
-                height=None, width=None, resize: str = "dct",
+def decode_clip(encoded, clip: ClipOptions, start=0, height=None, width=None,
                 unit_range: bool = True, check_fill: bool = False,
                 full_checks: bool = False):
-    """In-graph: JPEG strip bytes -> [frames, size, size, 3] float32 in [-1, 1].
+    """In-graph: JPEG strip bytes -> [clip.frames, clip.size, clip.size, 3] float32 in
+    [-1, 1].
 
     Decodes the strip once (only the rows down to the last frame used, which saves the
-    bottom of tall strips), takes the frames of `frame_indices` in one gather, resizes
-    each frame (not cropped) and maps [0, 255] to [-1, 1]. `height` and `width` are the
-    strip's pixel sizes when already known from its header (saves a header parse).
-    unit_range=False skips the mapping: uint8 [0, 255] with 'dct', float32 [0, 255] with
-    'bilinear' (the pipeline maps whole batches with to_unit_range: cheaper).
+    bottom of tall strips), takes the frames of `frame_indices` (clip.frames from `start`
+    at clip.stride) in one gather, resizes each frame (not cropped; clip.resize) and maps
+    [0, 255] to [-1, 1]. The window (clip.window, clip.position) is the caller's: it
+    passes `start`. `height` and `width` are the strip's pixel sizes when already known
+    from its header (saves a header parse). unit_range=False skips the mapping: uint8
+    [0, 255] with 'dct', float32 [0, 255] with 'bilinear' (the pipeline maps whole
+    batches with to_unit_range: cheaper).
 
     resize='bilinear' is the original loader's: decode at full size, then TF's bilinear
     resize (at exactly 2x: the mean of each 2x2 block). resize='dct' (the default) lets
     libjpeg decode straight to the clip size when the strip's frames are 2, 4 or 8 times
     larger (scaled inverse DCT: less decoding work and no resize at all) and is bilinear
-    rounded to 8 bits otherwise (exact when the sizes are equal). Measured on strips
-    written at JPEG quality 95, its frames are as close or closer to the exact 2x2 mean of
-    the frames before compression than bilinear's (the chroma is not upsampled and then
-    averaged again), and differ from bilinear's by about 1.4/255 on average at 2x
-    (docs/data.md). At 4x and 8x it low-passes where bilinear reads only 2 of every 4 or
-    8 pixels, so the two differ more there.
+    rounded to 8 bits otherwise (exact when the sizes are equal). Why it is the default:
+    its frames are no further from the frames before compression than bilinear's, and
+    differ from them a little (tests/data/test_strips.py; the figures: docs/data.md,
+    "Resize"). At 4x and 8x it low-passes where bilinear reads only 2 of every 4 or 8
+    pixels, so the two differ more there.
 
     check_fill=True returns (clip, ran_out_of_data): a bool scalar, True where libjpeg
     filled the end of the decoded rows with its flat grey because the scan ran out of data
@@ -340,18 +347,18 @@ def decode_clip(encoded, frames: int, size: int, stride: int = 1, start=0,
     the rows decoded or in its last block, and one that ended before its data (flipped
     bits); two more decodes at ratio 8.
     """
-    if resize not in RESIZE_METHODS:
-        raise ValueError(f"resize must be one of {RESIZE_METHODS}, got {resize!r}")
+    if not isinstance(clip, ClipOptions):
+        raise TypeError(f"clip must be a ClipOptions, got {type(clip).__name__}")
     if height is None or width is None:
         shape = tf.image.extract_jpeg_shape(encoded, output_type=tf.int32)
         height, width = shape[0], shape[1]
     height = tf.cast(height, tf.int32)
     width = tf.cast(width, tf.int32)
-    indices, last = frame_indices(height // width, frames, stride, start)
-    clip = _decode_frames(encoded, indices, last + 1, width, size, resize, check_fill,
-                          height, full_checks)
+    indices, last = frame_indices(height // width, clip.frames, clip.stride, start)
+    video = _decode_frames(encoded, indices, last + 1, width, clip, check_fill)
     if check_fill:
-        clip, ran_out = clip
-    clip = tf.ensure_shape(clip, [frames, size, size, 3])
-    clip = to_unit_range(clip) if unit_range else clip
-    return (clip, ran_out) if check_fill else clip
+        video, suspect = video
+        ran_out = _ran_out(encoded, suspect, height, width, full_checks)
+    video = tf.ensure_shape(video, [clip.frames, clip.size, clip.size, 3])
+    video = to_unit_range(video) if unit_range else video
+    return (video, ran_out) if check_fill else video

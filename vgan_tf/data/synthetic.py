@@ -19,12 +19,15 @@ Output of `write_synthetic_dataset(out_dir, ...)`:
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
 from vgan_tf.data import lists, strips
 from vgan_tf.validation import positive_int
 
@@ -174,6 +177,28 @@ def render_clip(seed: int, index: int, frames: int = 32, size: int = 64,
 
 def clip_path(index: int) -> str:
     return f"clips/clip_{index:06d}.jpg"
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticConfig:
+    """What vgan-make-synthetic writes: each field is the flag of the same name of
+    tools/make_synthetic.py (config_flags) and the argument of the same name of
+    write_synthetic_dataset. Checked when made: a bad value raises ValueError naming the
+    flag."""
+
+    out_dir: str | None = setting(None, "Directory to write (created).")
+    num_clips: int = setting(256, "Number of clips.", minimum=1)
+    frames: int = setting(32, "Frames per clip.", minimum=1)
+    size: int = setting(64, "Frame size in pixels.", minimum=8)
+    strip_size: int | None = setting(None, "Strip frame size (default: --size).", minimum=8)
+    seed: int = setting(0, "Data set seed (clip i uses [seed, i]).")
+    scene: str = setting("digits", "Scene family: digits (1-3 digit sprites over a texture) "
+                         "or simple (1-2 solid shapes over a gradient).", choices=SCENES)
+
+    def __post_init__(self):
+        config_flags.validate_fields(self)
+        if not self.out_dir:
+            raise ValueError("--out_dir is required: the directory to write")
 
 
 def write_synthetic_dataset(out_dir: str, num_clips: int, frames: int = 32, size: int = 64,

@@ -11,12 +11,37 @@ a test video comes from its class folder through classInd.txt). Train with
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import posixpath
 
 import tensorflow as tf
 
+from vgan_tf import config_flags
+from vgan_tf.config_flags import setting
 from vgan_tf.data import lists
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitListsConfig:
+    """What tools/ucf101_lists.py writes: each field is its flag of the same name
+    (config_flags); split_lists(prepared, class_index, split, out_dir) does the work.
+    Checked when made: a missing value raises ValueError naming the flag."""
+
+    prepared: str | None = setting(None, "The list vgan-prepare wrote (<out_dir>/train.txt).")
+    class_index: str | None = setting(None, "UCF101's classInd.txt.")
+    split: tuple = setting((), "Official split file(s): trainlist0K.txt, testlist0K.txt "
+                           "(repeatable).")
+    out_dir: str | None = setting(None, "Where the lists go (the prepared list's folder keeps "
+                                  "the paths relative to it).")
+
+    def __post_init__(self):
+        config_flags.validate_fields(self)
+        for name in ("prepared", "class_index", "out_dir"):
+            if not getattr(self, name):
+                raise ValueError(f"--{name} is required")
+        if not self.split:
+            raise ValueError("--split is required: one or more official split files")
 
 
 def read_class_index(path: str) -> dict:
