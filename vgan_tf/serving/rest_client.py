@@ -7,7 +7,7 @@ String tensors travel as {"b64": ...}, as TF Serving requires for names ending i
 A uint8 video travels over REST as a JSON number list (about 4 characters per value, parsed
 number by number on both ends), its GIF or JPEG strip as one b64 string: `RestClient`
 says `prefers_served_files`, so `files.generate_to_files` asks for the server's files
-by default (README, serving section: the measured cost of each).
+by default (docs/performance.md, serving speed: the measured cost of each).
 """
 from __future__ import annotations
 

@@ -173,7 +173,8 @@ class AdversarialTask(keras.Model):
         Building the optimizers here matters: without it, checkpoint restores and
         BackupAndRestore silently drop their slots and restart `iterations` at 0.
         Extra kwargs (jit_compile, steps_per_execution, ...) go to keras.Model.compile;
-        jit_compile defaults to False because XLA is ~100x slower on CPU for this model.
+        jit_compile defaults to False because XLA is much slower on CPU for this model
+        (docs/performance.md).
         """
         kwargs.setdefault("jit_compile", False)
         kwargs.pop("optimizer", None)

@@ -32,7 +32,7 @@ from absl import logging
 from vgan_tf import config_flags, terminal
 from vgan_tf.config_flags import setting
 from vgan_tf.data import ClipOptions, ListSource, ReadOptions, lists, video_dataset
-from vgan_tf.data.strips import RESIZE_METHODS
+from vgan_tf.data.options import RESIZE_METHODS
 from vgan_tf.metrics import classification as scores
 from vgan_tf.models import Discriminator
 from vgan_tf.models import ActionClassifier

@@ -14,7 +14,7 @@ from vgan_tf import config as config_lib
 from vgan_tf import config_flags
 from vgan_tf.config_flags import section, setting
 from vgan_tf.data.options import WINDOWS
-from vgan_tf.data.strips import RESIZE_METHODS
+from vgan_tf.data.options import RESIZE_METHODS
 from vgan_tf.data.synthetic import SCENES
 from vgan_tf.models import families
 from vgan_tf.tasks.adversarial import DEFAULT_G_STEP, G_STEPS
@@ -52,8 +52,8 @@ class DataConfig:
     strip_size: int = setting(0, "Refuse (skip) strips whose frames are not this many "
                               "pixels wide; 0 accepts any size (frames are resized to "
                               "--size).", minimum=0, note="0: any frame size")
-    resize: str = setting("dct", "dct: the JPEG decoder scales by 2, 4 or 8 (fast; about "
-                          "1.4/255 from bilinear, docs/faithfulness.md); bilinear: the "
+    resize: str = setting("dct", "dct: the JPEG decoder scales by 2, 4 or 8 (fast; its "
+                          "difference from bilinear: docs/faithfulness.md); bilinear: the "
                           "original loader's resize, exactly.", choices=RESIZE_METHODS)
     data_cache: bool = setting(False, "Cache the encoded strips in memory after the first "
                                "pass (decoding still happens every epoch); the data set "
@@ -62,8 +62,7 @@ class DataConfig:
                                 "skipping and counting it (runs the full checks too).")
     data_full_checks: bool = setting(False, "Also skip strips whose Huffman tables or scan "
                                      "are damaged (flipped bits): two more decodes at ratio"
-                                     " 8 per strip, about 2.3x the input pipeline's CPU "
-                                     "time (docs/data.md).")
+                                     " 8 per strip (their cost: docs/data.md).")
     data_service: str = setting("", "tf.data service dispatcher address (grpc://host:5050):"
                                 " the input pipeline runs on the service workers (see "
                                 "docs/data.md). Skipped strips are then logged by the "
@@ -133,8 +132,8 @@ class RuntimeConfig:
     precision: str = setting("fp32", "fp32, bf16 (mixed_bfloat16) or fp16 (mixed_float16 "
                              "with loss scaling); losses and logits stay float32.",
                              choices=PRECISIONS)
-    jit_compile: bool = setting(False, "XLA-compile the train step. Off by default: about "
-                                "100x slower on CPU; try it on GPU.")
+    jit_compile: bool = setting(False, "XLA-compile the train step. Off by default: much "
+                                "slower on CPU (docs/performance.md); try it on GPU.")
     deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism(): "
                                   "bit-identical reruns and resumes, at some speed cost.")
     checkpoint_every: int = setting(1000, "Steps between checkpoints.", minimum=1)

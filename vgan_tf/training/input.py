@@ -106,8 +106,7 @@ def training_data(config: TrainConfig, source: ListSource | ShardSource | None =
     order would depend on timing: Keras under a strategy takes one batch from a first
     iterator (its symbolic build) and trains on a second. The pipeline is therefore built
     inside a flat_map, afresh (new shuffle seed state) for every iterator.
-    That wrapper costs CPU (measured 94.1 against 86.4 us/frame for the bare pipeline,
-    same run), so training_input leaves it out (stable_iterators=False) where Keras
+    That wrapper costs CPU (docs/training.md has the measured cost), so training_input leaves it out (stable_iterators=False) where Keras
     makes no throw-away iterator: outside any strategy scope (the default strategy).
     """
     if config.data.data_service or not stable_iterators:

@@ -95,7 +95,7 @@ def sample_images(config: TrainConfig, source, num: int) -> np.ndarray | None:
 def _check_jit(config: TrainConfig):
     if config.runtime.jit_compile and not strategy_lib.has_gpu():
         logging.warning("--jit_compile on a machine without GPU: XLA made the VideoGAN step "
-                        "about 100x slower on CPU; leave it off here.")
+                        "much slower on CPU (docs/performance.md); leave it off here.")
 
 
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
