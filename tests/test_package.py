@@ -141,6 +141,7 @@ def test_the_readme_form_builds_a_gan(tiny):
     assert videos.shape == (2, tiny.frames, tiny.size, tiny.size, 3)
 
 
+@pytest.mark.slow
 def test_light_modules_import_without_tensorflow():
     code = ("import sys, vgan_tf, vgan_tf.config_flags, vgan_tf.validation; "
             "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
@@ -150,6 +151,7 @@ def test_light_modules_import_without_tensorflow():
     assert result.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.slow
 def test_importing_the_package_starts_no_tensorflow_runtime():
     """A multi-worker strategy must be created before TensorFlow's runtime starts; a
     module that makes a tensor when imported (a module-level tf.constant) would start it."""

@@ -73,6 +73,7 @@ def test_random_init_shares_no_pretrained_weight(tiny):
             assert not np.array_equal(mine.numpy(), theirs.numpy()), mine.path
 
 
+@pytest.mark.slow
 def test_linear_probe_trains_only_the_head(tiny):
     classifier = tiny_classifier(tiny, 3)
     classifier.load_features(Discriminator(tiny.frames, tiny.size, tiny.base_width))

@@ -114,6 +114,7 @@ def test_base_requires_matching_video_shapes(tiny):
                        Discriminator(2 * tiny.frames, tiny.size, tiny.base_width))
 
 
+@pytest.mark.slow
 def test_fit_and_compile_config_round_trip(tiny, tmp_path):
     task = make_task(tiny)
     task.compile(g_optimizer=keras.optimizers.Adam(1e-3, name="g"),
@@ -156,6 +157,7 @@ class StepProbe:
                          metrics={"probe": tf.cast(batch.step, tf.float32)}, weight=even)
 
 
+@pytest.mark.slow
 def test_d_penalties_log_after_g_terms_with_their_step_weights(tiny):
     task = make_task(tiny)
     probe = StepProbe()
@@ -191,6 +193,7 @@ class NamedTerm:
         return TermValue(loss=None, metrics={name: tf.constant(0.0) for name in self.returned})
 
 
+@pytest.mark.slow
 def test_registration_refuses_logged_names_and_a_traced_step(tiny):
     task = make_task(tiny)
     for names in (("l1",), ("d_loss",), ("x", "x")):

@@ -75,6 +75,7 @@ def test_config_round_trip(tiny):
     assert type(clone.generator) is FuturePredictor
 
 
+@pytest.mark.slow
 def test_short_training_learns_to_start_from_the_input(tiny):
     """60 steps on the synthetic scenes (about 2 s): the l1 term falls well below its
     start, and on held-out clips the first predicted frame (inference mode) is much closer

@@ -150,6 +150,7 @@ def test_mask_prior_pushes_mask_down(tiny):
     assert means[50.0] < means[0.0] - 0.05
 
 
+@pytest.mark.slow
 def test_fit_runs_and_reports_metrics(tiny):
     gan = make_gan(tiny)
     gan.compile()

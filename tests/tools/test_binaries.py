@@ -35,6 +35,7 @@ def run_binary(module, args, tmp):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module,args,needle", MISTAKES,
                          ids=[f"{m}-{i}" for i, (m, _, _) in enumerate(MISTAKES)])
 def test_a_mistake_is_one_line(module, args, needle, tmp_path):

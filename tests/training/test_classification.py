@@ -43,6 +43,7 @@ def config(tmp_path, fixture, **overrides):
     return cls.ClassifierConfig(**values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("regime", ["random_init", "linear", "finetune"])
 def test_each_regime_trains_and_reports(tmp_path, pretrained, regime):
     extra = {"pretrained": ""} if regime == "random_init" else {}
@@ -68,6 +69,7 @@ def test_each_regime_trains_and_reports(tmp_path, pretrained, regime):
         assert not all(same)
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_at_the_next_epoch(tmp_path, pretrained, monkeypatch):
     """A run that dies after epoch 1 resumes at epoch 2 (keras BackupAndRestore in
     <model_dir>/backup): epoch 1 is not trained twice."""
@@ -89,6 +91,7 @@ def test_an_interrupted_run_resumes_at_the_next_epoch(tmp_path, pretrained, monk
     assert sorted(steps) == [1, 2]
 
 
+@pytest.mark.slow
 def test_label_fraction_trains_on_a_share_of_every_class(tmp_path, pretrained):
     report = cls.train_classifier(config(tmp_path, pretrained, label_fraction=0.125,
                                          strategy="mirrored"))  # under a strategy scope
@@ -97,6 +100,7 @@ def test_label_fraction_trains_on_a_share_of_every_class(tmp_path, pretrained):
     assert synthetic.NUM_CLASSES <= report["trained_on"] < 24
 
 
+@pytest.mark.slow
 def test_test_clips_average_the_logits_of_spread_windows(tmp_path, pretrained):
     from vgan_tf.data import ClipOptions, ListSource, ReadOptions, video_dataset
     from vgan_tf.metrics import classification as scores
@@ -120,6 +124,7 @@ def test_test_clips_average_the_logits_of_spread_windows(tmp_path, pretrained):
                                                                8)["confusion"]
 
 
+@pytest.mark.slow
 def test_bad_input_is_named(tmp_path, pretrained):
     with pytest.raises(ValueError, match="does not match the classifier"):
         cls.train_classifier(config(tmp_path, pretrained, base_width=16))

@@ -132,6 +132,7 @@ def test_good_data_flags_validate_and_become_pipeline_options(tmp_path):
 
 
 # (b) TFRecord shards.
+@pytest.mark.slow
 def test_run_from_tfrecord_shards(data, tmp_path):
     shards = os.path.join(os.path.dirname(data["shards"][0]), "*.tfrecord")
     assert len(data["shards"]) == 2
@@ -178,6 +179,7 @@ def _capture_logs(monkeypatch):
     return lines
 
 
+@pytest.mark.slow
 def test_skipped_strips_counted_exactly_with_cache(data, tmp_path, monkeypatch, capfd):
     """With --data_cache each bad file is read once: exact counts at every summary."""
     lines = _capture_logs(monkeypatch)
@@ -205,6 +207,7 @@ def test_skipped_strips_counted_exactly_with_cache(data, tmp_path, monkeypatch, 
             assert f'{os.path.join(data["root"], rel)}" reason: "{reason}"' in err, rel
 
 
+@pytest.mark.slow
 def test_skipped_strips_counted_per_read_without_cache(data, tmp_path, monkeypatch):
     """Without the cache a bad file counts once per pass: 16 clips from 6 good ones take at
     least two full passes by step 4, so every count is at least twice the list's (and the
@@ -226,6 +229,7 @@ def test_skipped_strips_counted_per_read_without_cache(data, tmp_path, monkeypat
     assert int(final[0].split()[2]) >= total  # read later: the read-ahead may add more
 
 
+@pytest.mark.slow
 def test_strict_data_stops_naming_the_file(data, tmp_path):
     config = tiny(tmp_path / "run", data_list=(data["mixed_list"],), data_root=data["root"],
                   strict_data=True)
@@ -240,6 +244,7 @@ def test_strict_data_stops_naming_the_file(data, tmp_path):
 
 
 # (d) random windows with a stride.
+@pytest.mark.slow
 def test_random_window_with_stride(data, tmp_path):
     """Every training clip is frames s, s+2, ..., s+14 of one 20-frame strip, and the
     random windows do not all start at 0; a 2-step run trains and checkpoints."""
@@ -264,6 +269,7 @@ def test_random_window_with_stride(data, tmp_path):
     assert (tmp_path / "run" / "checkpoints" / "ckpt-2.index").exists()
 
 
+@pytest.mark.slow
 def test_run_on_tf_data_service(data, tmp_path, monkeypatch):
     """A loopback dispatcher and worker: the run trains from the service, says in a log
     line that skips are not counted here, and writes no data/ scalars."""

@@ -46,6 +46,7 @@ def test_one_stream_is_refused_for_the_predictor(tmp_path):
         future_config(tmp_path, l1_weight=-1.0).validate()
 
 
+@pytest.mark.slow
 def test_train_writes_outputs_and_resumes_exactly(tmp_path):
     config = future_config(tmp_path)
     gan = training.train(config)
@@ -90,6 +91,7 @@ def test_train_writes_outputs_and_resumes_exactly(tmp_path):
     assert int(resumed.g_optimizer.iterations) == 6
 
 
+@pytest.mark.slow
 def test_binary_trains_the_predictor(tmp_path):
     run = tmp_path / "run"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=REPO)

@@ -24,6 +24,7 @@ def tiny_config(tmp_path, **overrides):
     return training.from_preset("tiny", **values)
 
 
+@pytest.mark.slow
 def test_train_writes_outputs_and_resumes(tmp_path):
     config = tiny_config(tmp_path)
     gan = training.train(config)
@@ -50,6 +51,7 @@ def test_train_writes_outputs_and_resumes(tmp_path):
     assert ckpts == ["ckpt-4.index", "ckpt-6.index"]
 
 
+@pytest.mark.slow
 def test_resume_restores_exact_state(tmp_path):
     from vgan_tf.training import checkpoints as checkpoints_lib
     config = tiny_config(tmp_path, steps=2)
@@ -62,6 +64,7 @@ def test_resume_restores_exact_state(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
+@pytest.mark.slow
 def test_a_rerun_removes_partial_saves_of_a_killed_run(tmp_path):
     """What a kill inside a checkpoint save leaves (TF's temporary names) is removed when
     the run starts again; the real checkpoints and other files stay."""
@@ -129,6 +132,7 @@ def run_tool(*args, cwd=REPO):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_binary_reports_bad_input(tmp_path):
     empty = tmp_path / "empty.txt"
     empty.write_text("# only a comment\n\n")
@@ -192,6 +196,7 @@ def test_a_run_folder_resumes_from_its_own_config_and_refuses_contradicting_flag
         config_lib.for_run({"model_dir": run})
 
 
+@pytest.mark.slow
 def test_a_failed_start_leaves_the_run_folder_as_it_was(tmp_path):
     run = tmp_path / "run"
     run.mkdir()

@@ -38,6 +38,7 @@ def finished_run(tmp_path_factory):
     return config, gan, run
 
 
+@pytest.mark.slow
 def test_tensorboard_events(finished_run):
     config, _, run = finished_run
     events = read_events(str(run / "tensorboard"))
@@ -77,6 +78,7 @@ def test_tensorboard_events(finished_run):
     assert [s for s, _ in events["samples/video"]] == [2, 4]
 
 
+@pytest.mark.slow
 def test_log_lines_with_rates(finished_run, monkeypatch):
     config, gan, _ = finished_run
     logger = callbacks_lib.ProgressLog(every=1, total_steps=5, global_batch=4)
@@ -99,6 +101,7 @@ def run_tool(*args):
                           capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_step_and_keeps_last_checkpoint(finished_run, tmp_path):
     """Resumes the finished 4-step run from a --flagfile with an absurd learning rate."""
     config, _, run = finished_run
@@ -131,6 +134,7 @@ def test_non_finite_loss_stops_with_step_and_keeps_last_checkpoint(finished_run,
                 assert np.all(np.isfinite(value)), (path, name)
 
 
+@pytest.mark.slow
 def test_every_flag_documented():
     """Every TrainConfig field is a flag with the field's default, choices and help."""
     from tools import train as train_tool

@@ -54,6 +54,7 @@ def _run(args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind,expected", [("checkpoint", KERAS_FILES),
                                            ("keras", KERAS_FILES),
                                            ("saved_model", SAVED_MODEL_FILES)])
@@ -84,6 +85,7 @@ def test_the_same_seeds_give_the_same_pictures_from_every_source(sources):
     assert np.abs(ends["interpolation"][:, 1:17, 1:17].astype(int) - first).max() <= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args,needle", [
     (["--generator={tmp}/none", "--out_dir={tmp}/o"], "none"),
     (["--generator=x", "--out_dir={tmp}/o", "--interpolate=1"], "--interpolate"),
