@@ -7,6 +7,7 @@ import sys
 
 import keras
 import numpy as np
+import pytest
 
 from tests.helpers import REPO
 from tests.interop import reference, torch_nets
@@ -27,6 +28,7 @@ def _our_lines(stderr):
         ("WARNING: All log messages before absl", "I0000", "W0000", "E0000"))]
 
 
+@pytest.mark.slow
 def test_the_binary_converts_and_exports(tmp_path):
     sizes = config_lib.TINY
     weights = torch_nets.generator_weights(sizes)
@@ -44,15 +46,22 @@ def test_the_binary_converts_and_exports(tmp_path):
     np.testing.assert_allclose(video, reference.to_channels_last(expected), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_refused_file_is_one_line_naming_the_module(tmp_path):
     layout = config_lib.TINY.layout
     tree = torch_nets.discriminator_tree(layout, torch_nets.discriminator_weights(layout))
     tree.fields["modules"][3] = w.Module("nn.ReLU", {})  # d_bn1 (Lua index 4) replaced
     t7_path = str(tmp_path / "netD.t7")
     w.save(t7_path, tree)
+    view = str(tmp_path / "view.t7")  # 113 bytes that once allocated 1 GiB
+    w.save(view, w.Tensor(w.Storage(np.zeros(1, np.float32)), (1 << 28,), stride=(0,)))
+    version = str(tmp_path / "version.t7")
+    w.save(version, w.Module("nn.ReLU", {}, version="inf"))  # once an OverflowError
     for args, needle in [
-            ([f"--t7={t7_path}"], "modules[4]: expected VolumetricBatchNormalization, "
+            ([f"--t7={t7_path}"], "netD.t7: modules[4]: expected VolumetricBatchNormalization, "
                                   "found nn.ReLU"),
+            ([f"--t7={view}"], "view.t7: a torch.FloatTensor of size [268435456]"),
+            ([f"--t7={version}"], "version.t7: a bad class version 'V inf'"),
             ([f"--t7={tmp_path}/missing.t7"], "missing.t7")]:
         result = _run(*args, f"--output={tmp_path}/out.keras")
         lines = _our_lines(result.stderr)

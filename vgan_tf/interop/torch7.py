@@ -29,12 +29,13 @@ decision and the same softmax probability of "real" (sigmoid of the difference).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 import numpy as np
 
 from vgan_tf import config as config_lib
-from vgan_tf.interop.t7 import T7Object, read_t7
+from vgan_tf.interop.t7 import T7FormatError, T7Object, parse_t7
 from vgan_tf.models import Discriminator, TwoStreamGenerator
 from vgan_tf.models import blocks as blocks_lib
 
@@ -43,10 +44,13 @@ DISCRIMINATOR = "discriminator"
 KINDS = (GENERATOR, DISCRIMINATOR)
 _PREFIXES = ("nn.", "cudnn.")
 _ROOT = "<root>"
+MAX_UPSAMPLINGS = 12  # frame size 4 * 2**12: far beyond any VideoGAN, far below overflow
 
 
-class StructureError(ValueError):
-    """The file's module tree is not the original's; the message names the module path."""
+class StructureError(T7FormatError):
+    """The file's module tree is not the original's; the message names the module path.
+
+    A T7FormatError, so that one class covers every file the importer refuses."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,7 +111,8 @@ class _Match:
     def children(self, obj, path, kind, count=None) -> list:
         self.module(obj, path, kind)
         table = obj.get("modules")
-        if not isinstance(table, dict) or sorted(table) != list(range(1, len(table) + 1)):
+        if not isinstance(table, dict) or any(type(key) is not int for key in table) or (
+                set(table) != set(range(1, len(table) + 1))):
             self.fail(path, f"a {kind} without a list of modules")
         found = [table[i] for i in range(1, len(table) + 1)]
         if count is not None and len(found) < count:
@@ -129,7 +134,7 @@ class _Match:
 
     def equal(self, obj, path, field, expected, default=None, rel=0.0):
         value = self.number(obj, path, field, default)
-        if abs(value - expected) > rel * abs(expected):
+        if not abs(value - expected) <= rel * abs(expected):  # NaN is never equal
             self.fail(path, f"{_kind(obj)} {field}: expected {expected:g}, found {value:g}")
 
     def tensor(self, obj, path, field, shape) -> np.ndarray:
@@ -138,12 +143,18 @@ class _Match:
             self.fail(path, f"{_kind(obj)} {field}: expected a float tensor, found "
                             f"{_describe(value)}")
         if tuple(value.shape) != tuple(shape):
-            if value.size == int(np.prod(shape)) and value.ndim == 2 and value.shape[0] == shape[0]:
+            if value.size == math.prod(shape) and value.ndim == 2 and value.shape[0] == shape[0]:
                 value = value.reshape(shape)  # a convolution weight kept as a matrix
             else:
                 self.fail(path, f"{_kind(obj)} {field}: expected shape {list(shape)}, "
                                 f"found {list(value.shape)}")
-        return np.asarray(value, np.float32)
+        return self.finite(path, f"{_kind(obj)} {field}", np.asarray(value, np.float32))
+
+    def finite(self, path, what, array) -> np.ndarray:
+        """`array` if every value is finite (after the cast to float32)."""
+        if not np.isfinite(array).all():
+            self.fail(path, f"{what}: values that are not finite numbers (as float32)")
+        return array
 
     # --- layers -----------------------------------------------------------------------
 
@@ -176,8 +187,9 @@ class _Match:
         # [in, out, k...] (full) and [out, in, k...] (conv) -> [k..., out, in] / [k..., in, out]
         kernel_array = np.transpose(weight, tuple(range(2, 2 + rank)) + (1, 0))
         if spec.head == "two_logits":
-            kernel_array = kernel_array[..., :1] - kernel_array[..., 1:]
-            bias = bias[:1] - bias[1:]
+            kernel_array = self.finite(path, "the logit difference",
+                                       kernel_array[..., :1] - kernel_array[..., 1:])
+            bias = self.finite(path, "the logit difference", bias[:1] - bias[1:])
         self.weights[spec.name] = [np.ascontiguousarray(kernel_array), bias]
 
     def batch_norm(self, obj, path, kind, width, eps, name):
@@ -192,7 +204,7 @@ class _Match:
             var = self.tensor(obj, path, "running_var", (width,))
         elif isinstance(obj.get("running_std"), np.ndarray):  # BN class version 1
             std = self.tensor(obj, path, "running_std", (width,)).astype(np.float64)
-            var = (std ** -2 - eps).astype(np.float32)
+            var = self.finite(path, f"{kind} running_std", (std ** -2 - eps).astype(np.float32))
         else:
             self.fail(path, f"{kind} has neither running_var nor running_std")
         self.weights[name] = [gamma, beta, mean, var]
@@ -206,9 +218,17 @@ class _Match:
 def _field_int(match, obj, path, kind, field) -> int:
     match.module(obj, path, kind)
     value = match.number(obj, path, field)
-    if value != int(value) or value < 1:
+    if not math.isfinite(value) or value != int(value) or value < 1:
         match.fail(path, f"{kind} {field}: expected a positive integer, found {value:g}")
     return int(value)
+
+
+def _blocks(match, path, blocks) -> int:
+    """The number of upsampling blocks a Sequential's length implies (at least 1)."""
+    if blocks > MAX_UPSAMPLINGS:
+        match.fail(path, f"{blocks} blocks of (convolution, batch norm, activation): a "
+                         f"VideoGAN has 1 to {MAX_UPSAMPLINGS}")
+    return max(1, blocks)
 
 
 def _sizes(match, path, **kwargs):
@@ -234,7 +254,7 @@ def _generator_sizes(match: _Match, root) -> config_lib.NetworkSizes:
     latent = _field_int(match, first, p_first, "VolumetricFullConvolution", "nInputPlane")
     seed_frames = _field_int(match, first, p_first, "VolumetricFullConvolution", "kT")
     top_width = _field_int(match, first, p_first, "VolumetricFullConvolution", "nOutputPlane")
-    blocks = max(1, (len(video) - 2) // 3)
+    blocks = _blocks(match, p_video, (len(video) - 2) // 3)
     return _sizes(match, p_video, frames=seed_frames * 2 ** blocks, size=4 * 2 ** blocks,
                   latent_dim=latent, base_width=max(1, top_width // 2 ** (blocks - 1)))
 
@@ -336,7 +356,7 @@ def _match_discriminator(root, match: _Match) -> config_lib.Layout:
     layers = match.children(root, _ROOT, "Sequential")
     if len(layers) < 4:
         match.fail(_ROOT, f"expected the discriminator, found {len(layers)} modules")
-    blocks = max(1, (len(layers) - 1) // 3)
+    blocks = _blocks(match, _ROOT, (len(layers) - 1) // 3)
     base_width = _field_int(match, layers[0], _child_path(_ROOT, 1), "VolumetricConvolution",
                             "nOutputPlane")
     p_last = _child_path(_ROOT, 3 * blocks)
@@ -402,17 +422,21 @@ def match_tree(tree, kind: str | None = None) -> Matched:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     match = _Match()
-    if kind == GENERATOR:
-        sizes = _match_generator(tree, match)
-    else:
-        sizes = _match_discriminator(tree, match)
+    with np.errstate(all="ignore"):  # non-finite results are refused, not warned about
+        if kind == GENERATOR:
+            sizes = _match_generator(tree, match)
+        else:
+            sizes = _match_discriminator(tree, match)
     return Matched(kind, sizes, match.weights)
 
 
 def model_from_tree(tree, kind: str | None = None):
     """The Keras model (TwoStreamGenerator or Discriminator) holding the tree's weights
     (`match_tree`, then the model of those sizes)."""
-    matched = match_tree(tree, kind)
+    return _build(match_tree(tree, kind))
+
+
+def _build(matched: Matched):
     sizes = matched.sizes
     if matched.kind == GENERATOR:
         model = TwoStreamGenerator(frames=sizes.frames, size=sizes.size,
@@ -425,14 +449,23 @@ def model_from_tree(tree, kind: str | None = None):
     return model
 
 
+def match_t7(data: bytes, name: str, kind: str | None = None) -> Matched:
+    """`match_tree` of the bytes of a .t7 file; whatever is wrong with the file, the
+    error is one T7FormatError line that starts with `name`."""
+    tree = parse_t7(data, name=name)
+    try:
+        return match_tree(tree, kind)
+    except StructureError as error:
+        raise StructureError(f"{name}: {error}") from None
+
+
 def load_model(path: str, kind: str | None = None):
     """Reads a .t7 file (as data) and returns its Keras model (see `model_from_tree`);
-    a StructureError names the file, then the module path."""
-    tree = read_t7(path)
-    try:
-        return model_from_tree(tree, kind)
-    except StructureError as error:
-        raise StructureError(f"{path}: {error}") from None
+    a malformed file or a tree that is not main.lua's raises T7FormatError (the latter
+    as its subclass StructureError) naming the file, then the byte or module path."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return _build(match_t7(data, str(path), kind))
 
 
 def save_keras_atomically(model, path: str):
