@@ -11,7 +11,7 @@ DEMO_DIR ?= demo_out
 # Every install takes the versions that were tested (docs/dependencies.md);
 # `make constraints` refreshes them from what the open ranges of setup.cfg resolve to today.
 CONSTRAINTS := constraints.txt
-EXTRAS := test,serving,beam
+EXTRAS := test,serving,beam,tensorboard
 # The other OpenCV major the stabilisation is tested on (make test-opencv4; CI runs it).
 OPENCV4 := opencv-python-headless==4.13.0.92
 

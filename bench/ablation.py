@@ -46,21 +46,21 @@ def main(argv):
                                       synthetic_dir=os.path.join(FLAGS.out_dir, "data"))
         training.train(config)
         source = model_sources.load_video_source(config.model_dir)
-        clip = data.ClipOptions(frames=config.frames, size=config.size)
+        clip = data.ClipOptions(frames=config.model.frames, size=config.model.size)
         report = evaluation.evaluate(
             data.ListSource(os.path.join(FLAGS.out_dir, "data", synthetic.LIST_NAME)), clip,
             source, evaluation.EvalOptions(FLAGS.num_samples, 16, FLAGS.seed,
                                            os.path.join(FLAGS.out_dir, "fvd_stats")),
             features=features)
         records = synthetic.read_ground_truth(os.path.join(FLAGS.out_dir, "data"))
-        reference = dynamics.reference_speeds(records, size=config.size)
+        reference = dynamics.reference_speeds(records, size=config.model.size)
         fake = np.concatenate(list(source.batches(FLAGS.num_samples, 16, FLAGS.seed)))
         results[name] = dict(report.values, **{
             k: v for k, v in dynamics.scores(fake, reference=reference).items()
             if k in SCORES})
         if real_scores is None:
-            real = np.stack([synthetic.render_clip(FLAGS.seed, i, config.frames,
-                                                   config.size)[0]
+            real = np.stack([synthetic.render_clip(FLAGS.seed, i, config.model.frames,
+                                                   config.model.size)[0]
                              for i in range(min(FLAGS.num_samples, len(records)))])
             real_scores = {k: v for k, v in dynamics.scores(real, reference=reference).items()
                            if k in SCORES}

@@ -284,7 +284,7 @@ def main(argv):
             print(f"| {batch} | {precision} | {g_step} | {framework} | {r['videos_s']:.2f} | "
                   f"{r['videos_s_best']:.2f} | {r['gflops']:.0f} | "
                   f"{r['peak_fraction']:.2f} |")
-    default_g = training.TrainConfig().g_step
+    default_g = training.TrainConfig().training.g_step
     print(f"load average: start {load0[0]:.2f}, per round "
           + ", ".join(f"{l[0]:.2f}" for l in loads))
     if max(l[0] for l in loads) > os.cpu_count():

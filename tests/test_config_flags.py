@@ -96,3 +96,48 @@ def test_config_from_flags_applies_a_preset_under_the_given_flags():
     assert (with_preset.steps, with_preset.every) == (4, 5)  # the flag wins over the preset
     plain = config_flags.config_from_flags(Example, None, from_preset, values)
     assert (plain.steps, plain.every) == (4, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    rate: float | None = setting(None, "A rate (None: automatic).", minimum=0, exclusive=True)
+    mode: str = setting("a", "Which mode.", choices=("a", "b"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    out: str = setting("", "Where.")
+    inner: Inner = config_flags.section(Inner, "The inner settings.")
+
+
+def test_sections_nest_the_config_while_flags_stay_flat():
+    values = flags.FlagValues()
+    config_flags.define_flags(Outer, values, module_name="outer")
+    values(["prog", "--rate=0.5", "--out=x"])
+    assert {f.name for f in values.get_flags_for_module("outer")} == {"out", "rate", "mode"}
+    assert values["rate"].default is None
+    config = config_flags.config_from_flags(Outer, flag_values=values)
+    assert config == Outer(out="x", inner=Inner(rate=0.5))
+    assert config_flags.flatten(config) == {"out": "x", "rate": 0.5, "mode": "a"}
+    assert config_flags.build(Outer, config_flags.flatten(config)) == config
+    assert config_flags.replace(config, mode="b").inner == Inner(rate=0.5, mode="b")
+    with pytest.raises(ValueError, match="unknown settings: nope"):
+        config_flags.build(Outer, {"nope": 1})
+
+
+def test_optional_settings_take_none_and_are_checked_when_set():
+    config_flags.validate_fields(Outer())
+    with pytest.raises(ValueError, match="--rate must be > 0, got 0"):
+        config_flags.validate_fields(config_flags.replace(Outer(), rate=0))
+    with pytest.raises(ValueError, match="--mode must be one of"):
+        config_flags.validate_fields(config_flags.replace(Outer(), mode="c"))
+
+
+def test_a_name_used_in_two_sections_is_refused():
+    @dataclasses.dataclass(frozen=True)
+    class Twice:
+        mode: str = setting("a", "Mode again.")
+        inner: Inner = config_flags.section(Inner, "Inner.")
+
+    with pytest.raises(TypeError, match="mode is declared twice"):
+        config_flags.settings(Twice)

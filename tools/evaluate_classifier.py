@@ -29,7 +29,7 @@ def main(argv):
     del argv
     import keras
 
-    from vgan_tf.models.classifier import ActionClassifier
+    from vgan_tf.models import ActionClassifier
     from vgan_tf.training import classification as classification_lib
 
     if not FLAGS.test_list:

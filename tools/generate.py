@@ -9,56 +9,40 @@ Writes samples.gif, samples.mp4, mask.gif, background.png, foreground.gif and
 masked_foreground.gif (where the model has those parts), interpolation.gif and
 interpolation.png (see vgan_tf/viz/movies.py); prints each path. --sample_files=N also
 writes N videos as one GIF each (samples/seed_<s>.gif, from --seed), e.g. for
-`vgan-evaluate --generator=<out_dir>/samples`.
+`vgan-evaluate --generator=<out_dir>/samples`. Every flag is a field of
+vgan_tf.viz.movies.GenerateConfig.
 """
 import os
 
-from absl import flags
+from vgan_tf import config_flags
+from vgan_tf.viz.movies import GenerateConfig
 
 from . import entry
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("generator", None, "Training directory, .keras file or SavedModel folder.")
-flags.DEFINE_string("out_dir", None, "Folder for the pictures (created).")
-flags.DEFINE_integer("num", 16, "Videos in the sample grid.", lower_bound=1)
-flags.DEFINE_integer("seed", 0, "First seed of the sample grid.")
-flags.DEFINE_list("interpolate", ["0", "1"], "Two seeds to interpolate between (slerp).")
-flags.DEFINE_integer("steps", 8, "Videos along the interpolation.", lower_bound=2)
-flags.DEFINE_integer("sample_files", 0, "Also write this many videos as one GIF each into "
-                     "<out_dir>/samples/ (0: none).", lower_bound=0)
-flags.DEFINE_float("fps", 8.0, "Frames per second of the GIFs and the MP4.", lower_bound=0.1)
-flags.DEFINE_integer("scale", 1, "Enlarge pictures by pixel repetition.", lower_bound=1)
-flags.mark_flags_as_required(["generator", "out_dir"])
-
-
-def _two_seeds(values) -> tuple:
-    try:
-        seeds = tuple(int(v) for v in values)
-    except ValueError:
-        seeds = ()
-    if len(seeds) != 2:
-        raise entry.UsageError(f"--interpolate must be two integer seeds, got "
-                               f"{','.join(values)!r}")
-    return seeds
+config_flags.define_flags(GenerateConfig)
 
 
 def main(argv):
     del argv
     from vgan_tf.metrics import model_sources
+    from vgan_tf.progress import Progress
     from vgan_tf.viz import movies
 
-    seeds = _two_seeds(FLAGS.interpolate)
-    source = model_sources.load_video_source(FLAGS.generator)
-    for path in movies.write_generated(source, FLAGS.out_dir, FLAGS.num, FLAGS.seed, seeds,
-                                       FLAGS.steps, FLAGS.fps, FLAGS.scale):
+    config = config_flags.config_from_flags(GenerateConfig)
+    config_flags.validate_fields(config)
+    for flag in ("generator", "out_dir"):
+        if not getattr(config, flag):
+            raise entry.UsageError(f"--{flag} is required")
+    source = model_sources.load_video_source(config.generator)
+    for path in movies.write_generated(source, config.out_dir, config.options):
         print(path)
-    if FLAGS.sample_files:
-        from vgan_tf.metrics.evaluation import ProgressBar
-
-        folder = os.path.join(FLAGS.out_dir, "samples")
-        movies.write_sample_files(source, folder, FLAGS.sample_files, FLAGS.seed, FLAGS.fps,
-                                  progress=ProgressBar("sample files"))
-        print(f"{folder}/ ({FLAGS.sample_files} GIFs)")
+    if config.sample_files:
+        folder = os.path.join(config.out_dir, "samples")
+        with Progress(config.sample_files, unit="video", label="sample files") as bar:
+            movies.write_sample_files(source, folder, config.sample_files,
+                                      config.options.seed, config.options.fps,
+                                      progress=lambda done, num: bar.update(done - bar.done))
+        print(f"{folder}/ ({config.sample_files} GIFs)")
 
 
 def run():

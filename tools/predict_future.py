@@ -4,34 +4,25 @@ JPEG strip (frames stacked vertically).
     vgan-predict --model=runs/future photo.jpg          (or python -m tools.predict_future)
     vgan-predict --model=runs/future/predictor.keras --out_dir=videos pictures/ --parts
     vgan-predict --model=export/predictor --crop=none beach.png
+    vgan-predict --model=runs/future --scale=4 --mp4 photo.jpg
 
 Inputs are image files (JPEG, PNG, BMP, WebP, GIF; any size) or folders of them. Each image
 is centre-cropped to a square and resized to the model size (--crop=none resizes the
 whole image instead, aspect ratio not kept). --model is a training folder (its
 predictor.keras, else its latest checkpoint), a .keras file or an exported SavedModel.
 A file that cannot be read as an image is named on stderr and skipped; the exit status is
-1 if any file failed, 2 for a mistake in the flags.
+1 if any file failed, 2 for a mistake in the flags. Every flag is a field of
+vgan_tf.export.future_files.PredictConfig.
 """
 from absl import flags
 
-from vgan_tf.serving import api
+from vgan_tf import config_flags
+from vgan_tf.export.future_files import PredictConfig
 
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Training folder, .keras file or exported SavedModel.")
-flags.DEFINE_multi_string("input", [], "An image file or folder (the same as giving it as "
-                          "an argument); repeat for several.")
-flags.DEFINE_string("out_dir", "predicted", "Where to write the GIFs and strips.")
-flags.DEFINE_enum("crop", "centre", list(api.CROPS), "centre: the centre square of each "
-                  "image; none: the whole image resized (aspect ratio not kept).")
-flags.DEFINE_bool("parts", False, "Also write <name>_mask.gif and <name>_background.png.")
-flags.DEFINE_bool("from_strips", False, "Inputs are JPEG strips (frames stacked "
-                  "vertically): animate each strip's top frame.")
-flags.DEFINE_integer("batch_size", 16, "Images per forward pass.", lower_bound=1)
-flags.DEFINE_float("fps", 8.0, "Frames per second of the GIFs.", lower_bound=0.1)
-flags.DEFINE_bool("progress", True, "Show a progress bar on stderr.")
-flags.mark_flag_as_required("model")
+config_flags.define_flags(PredictConfig)
 
 
 class SomeFilesFailed(RuntimeError):
@@ -44,14 +35,15 @@ def main(argv):
     from vgan_tf.export import future_files
 
     del argv
-    inputs = FLAGS.input
-    if not inputs:
+    config = config_flags.config_from_flags(PredictConfig)
+    config_flags.validate_fields(config)
+    if not config.model:
+        raise entry.UsageError("--model is required: a training folder, .keras file or "
+                               "exported SavedModel")
+    if not config.input:
         raise entry.UsageError("give one or more image files or folders")
-    runner = future_files.load_predictor(FLAGS.model)
-    report = future_files.predict_files(
-        runner, inputs, FLAGS.out_dir, crop=FLAGS.crop, parts=FLAGS.parts,
-        batch_size=FLAGS.batch_size, fps=FLAGS.fps, from_strips=FLAGS.from_strips,
-        progress=sys.stderr if FLAGS.progress else None)
+    runner = future_files.load_predictor(config.model)
+    report = future_files.predict_files(runner, config.input, config.options)
     print("\n".join(report.written))
     for path, reason in report.failed:
         print(f"skipped {path}: {reason}", file=sys.stderr)

@@ -9,7 +9,8 @@
 
 A preset sets sizes and schedule; any flag given explicitly overrides it. Every flag but
 --preset is a field of vgan_tf.training.TrainConfig (its help, default and choices come
-from there). Rerunning with the same --model_dir resumes from its latest checkpoint.
+from there). Rerunning with the same --model_dir resumes from its latest checkpoint
+with the settings in its config.json (flags that would contradict them are refused).
 --flagfile reads flags from a file, one per line (absl). For multi_worker, set TF_CONFIG
 on every worker (see docs/training.md). A mistake in the flags or the data exits 2 with
 one line; a run that stops (a non-finite loss, a bad strip with --strict_data) exits 1.
@@ -32,9 +33,10 @@ config_flags.define_flags(config_lib.TrainConfig)
 
 
 def config_from_flags() -> config_lib.TrainConfig:
-    """Preset values, then every flag the user set explicitly."""
-    return config_flags.config_from_flags(config_lib.TrainConfig, FLAGS.preset,
-                                          config_lib.from_preset)
+    """A new run: preset values, then every flag the user set explicitly. An existing
+    --model_dir: its config.json, then the flags it allows to change (config_lib.for_run)."""
+    return config_lib.for_run(config_flags.overrides_from_flags(config_lib.TrainConfig),
+                              FLAGS.preset)
 
 
 def main(argv):

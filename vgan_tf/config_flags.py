@@ -6,10 +6,21 @@ multi_string for tuples), `validate_fields(config)` checks types, choices and bo
 messages that name the flag, and `overrides_from_flags(cls)` collects what the user set
 on the command line. A binary is then: define flags, build the config, call the library.
 
-    @dataclasses.dataclass
-    class RunConfig:
+    @dataclasses.dataclass(frozen=True)
+    class Optimisation:
         steps: int = setting(1000, "Training steps.", minimum=1)
-        precision: str = setting("fp32", "Precision.", choices=("fp32", "bf16"))
+        rate: float | None = setting(None, "Learning rate (None: the default).", minimum=0)
+
+    @dataclasses.dataclass(frozen=True)
+    class RunConfig:
+        out_dir: str = setting("", "Where outputs go.")
+        optimisation: Optimisation = section(Optimisation, "How to optimise.")
+
+Sections nest settings (`config.optimisation.steps`) while flags stay flat (`--steps`), so
+a setting's name must be unique across the sections of a config. `build(cls, values)`
+makes a config from flat {name: value} (the form of presets, flags and config.json files),
+`flatten(config)` gives that form back, `replace(config, **values)` changes settings by
+their flat names. A setting typed `T | None` takes None (its flag's default may be None).
 
 No TensorFlow here (absl is imported only by the functions that define or read flags).
 """
@@ -19,6 +30,7 @@ import dataclasses
 import sys
 
 _TYPES = {"bool": bool, "int": int, "float": float, "str": str, "tuple": tuple}
+_OPTIONAL = (" | None", "Optional[")
 
 
 def setting(default, help: str, *, choices=None, minimum=None, exclusive: bool = False,
@@ -36,8 +48,33 @@ def setting(default, help: str, *, choices=None, minimum=None, exclusive: bool =
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def section(cls, help: str):
+    """A dataclass field holding a nested settings dataclass `cls` (made with its defaults)."""
+    if not help or not help.strip():
+        raise ValueError("every section needs a help text")
+    return dataclasses.field(default_factory=cls, metadata=dict(section=cls, help=help))
+
+
+def _is_section(field: dataclasses.Field) -> bool:
+    return "section" in field.metadata
+
+
+def _type_name(field: dataclasses.Field) -> str:
+    return field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+
+
+def optional(field: dataclasses.Field) -> bool:
+    """Whether the setting is typed `T | None` (or Optional[T])."""
+    name = _type_name(field)
+    return name.endswith(" | None") or name.startswith("Optional[")
+
+
 def _kind(field: dataclasses.Field) -> type:
-    name = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    name = _type_name(field)
+    if name.endswith(" | None"):
+        name = name[:-len(" | None")]
+    elif name.startswith("Optional[") and name.endswith("]"):
+        name = name[len("Optional["):-1]
     if name not in _TYPES:
         raise TypeError(f"setting {field.name}: unsupported type {field.type!r} (use bool, "
                         "int, float, str or tuple)")
@@ -45,8 +82,73 @@ def _kind(field: dataclasses.Field) -> type:
 
 
 def settings(cls) -> list:
-    """The fields of `cls` declared with `setting` (those that have a help text)."""
-    return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
+    """The fields of `cls` declared with `setting`, those of its sections included (in
+    declaration order, depth first); raises TypeError when two share a name."""
+    found, seen = [], set()
+    for field in dataclasses.fields(cls):
+        if _is_section(field):
+            nested = settings(field.metadata["section"])
+        elif "help" in field.metadata:
+            nested = [field]
+        else:
+            continue
+        for leaf in nested:
+            if leaf.name in seen:
+                raise TypeError(f"{cls.__name__}: setting {leaf.name} is declared twice "
+                                "(flags are flat: names must be unique across sections)")
+            seen.add(leaf.name)
+            found.append(leaf)
+    return found
+
+
+def sections(config) -> list:
+    """(config, section configs depth first): every dataclass whose own fields are read."""
+    found = [config]
+    for field in dataclasses.fields(config):
+        if _is_section(field):
+            found.extend(sections(getattr(config, field.name)))
+    return found
+
+
+def flatten(config) -> dict:
+    """{setting name: value} over the config and its sections (the flat form)."""
+    values = {}
+    for part in sections(config):
+        for field in dataclasses.fields(part):
+            if not _is_section(field) and "help" in field.metadata:
+                values[field.name] = getattr(part, field.name)
+    return values
+
+
+def _unflatten(cls, values: dict, used: set):
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        if _is_section(field):
+            kwargs[field.name] = _unflatten(field.metadata["section"], values, used)
+        elif field.name in values and (field.init or "help" in field.metadata):
+            kwargs[field.name] = values[field.name]
+            used.add(field.name)
+    return cls(**kwargs)
+
+
+def build(cls, values: dict):
+    """`cls` from flat {setting name: value}; unset settings keep their defaults. Raises
+    ValueError naming unknown settings."""
+    known = {f.name for f in settings(cls)} | {
+        f.name for f in dataclasses.fields(cls) if not _is_section(f)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(unknown)}")
+    return _unflatten(cls, dict(values), set())
+
+
+def replace(config, **values):
+    """A copy of `config` with settings changed by their flat names."""
+    flat = flatten(config)
+    flat.update({f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+                 if not _is_section(f) and f.init and f.name not in flat})
+    flat.update(values)
+    return build(type(config), flat)
 
 
 def _bound_message(field, kind) -> str:
@@ -66,34 +168,41 @@ def _bound_message(field, kind) -> str:
 def validate_fields(config) -> None:
     """Raises ValueError naming the flag of the first field with a wrong type, a value
     outside its choices, or a value outside its bounds."""
-    for field in settings(type(config)):
-        kind, value, name = _kind(field), getattr(config, field.name), f"--{field.name}"
-        meta = field.metadata
-        if kind is bool:
-            if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false, got {value!r}")
-            continue
-        if kind is tuple:
-            if isinstance(value, str) or not isinstance(value, (tuple, list)) or not all(
-                    isinstance(v, str) and v for v in value):
-                raise ValueError(f"{name} must be a sequence of non-empty paths or "
-                                 f"patterns, got {value!r}")
-            continue
-        if kind is int:
-            ok = isinstance(value, int) and not isinstance(value, bool)
-        elif kind is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        else:
-            ok = isinstance(value, str)
-        if not ok:
-            expected = {int: "an integer", float: "a number", str: "a string"}[kind]
-            raise ValueError(f"{name} must be {expected}, got {value!r}")
-        if meta["choices"] and value not in meta["choices"]:
-            raise ValueError(f"{name} must be one of {meta['choices']}, got {value!r}")
-        low, below = meta["minimum"], meta["below"]
-        if (low is not None and (value <= low if meta["exclusive"] else value < low)) or (
-                below is not None and value >= below):
-            raise ValueError(f"{name} {_bound_message(field, kind)}, got {value!r}")
+    for part in sections(config):
+        for field in dataclasses.fields(part):
+            if not _is_section(field) and "help" in field.metadata:
+                _validate_field(field, getattr(part, field.name))
+
+
+def _validate_field(field: dataclasses.Field, value) -> None:
+    kind, name, meta = _kind(field), f"--{field.name}", field.metadata
+    if value is None and optional(field):
+        return
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+        return
+    if kind is tuple:
+        if isinstance(value, str) or not isinstance(value, (tuple, list)) or not all(
+                isinstance(v, str) and v for v in value):
+            raise ValueError(f"{name} must be a sequence of non-empty paths or "
+                             f"patterns, got {value!r}")
+        return
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        expected = {int: "an integer", float: "a number", str: "a string"}[kind]
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    if meta["choices"] and value not in meta["choices"]:
+        raise ValueError(f"{name} must be one of {meta['choices']}, got {value!r}")
+    low, below = meta["minimum"], meta["below"]
+    if (low is not None and (value <= low if meta["exclusive"] else value < low)) or (
+            below is not None and value >= below):
+        raise ValueError(f"{name} {_bound_message(field, kind)}, got {value!r}")
 
 
 def _caller_module(depth: int = 2) -> str:
@@ -130,9 +239,9 @@ def define_flags(cls, flag_values=None, module_name: str | None = None) -> None:
 
 def config_from_flags(cls, preset: str | None = None, from_preset=None, flag_values=None):
     """`cls` from the flags given on the command line: `from_preset(preset, **given)` when
-    a preset is named, else `cls(**given)`."""
+    a preset is named, else `build(cls, given)`."""
     overrides = overrides_from_flags(cls, flag_values)
-    return from_preset(preset, **overrides) if preset else cls(**overrides)
+    return from_preset(preset, **overrides) if preset else build(cls, overrides)
 
 
 def overrides_from_flags(cls, flag_values=None) -> dict:

@@ -82,7 +82,7 @@ def test_scores_rank_real_clips_above_corrupted_ones(real_i3d, tmp_path):
 
 def test_the_demo_preset_trains_and_make_demo_prints_the_score_lines(real_i3d, tmp_path):
     config = training.from_preset("demo")
-    assert config.synthetic_scene in synthetic.SCENES and config.frames >= 9  # I3D needs 9
+    assert config.data.synthetic_scene in synthetic.SCENES and config.model.frames >= 9  # I3D needs 9
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", VGAN_TF_CACHE_DIR=real_i3d[1])
     model_dir = tmp_path / "demo"
     trained = subprocess.run(
@@ -97,7 +97,7 @@ def test_the_demo_preset_trains_and_make_demo_prints_the_score_lines(real_i3d, t
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert scored.returncode == 0, scored.stderr[-3000:]
     lines = scored.stdout.splitlines()
-    assert f"held-out {config.synthetic_scene} clips" in lines[0]
+    assert f"held-out {config.data.synthetic_scene} clips" in lines[0]
     names = [l.split(":")[0] for l in lines[1:]]
     assert names == ["fvd", "kvd", "background_std", "count_mean", "mask_movers",
                      "mask_background", "mask_contrast", "pictures"]

@@ -6,7 +6,7 @@ import pytest
 
 from tests import helpers
 from vgan_tf.models import Discriminator
-from vgan_tf.models.classifier import ActionClassifier
+from vgan_tf.models import ActionClassifier
 
 
 def count(model):

@@ -1,5 +1,7 @@
-"""Small models served beside the generator, and what the tests send them."""
+"""Small models served beside the generator, what the tests send them, and the lines the
+client binary prints."""
 import io
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -9,6 +11,10 @@ from vgan_tf import config
 
 SIZES = config.TINY
 BIG_PAYLOAD_BYTES = 5 << 20  # over gRPC's 4 MiB default receive limit
+CALL_LINE = re.compile(r"^call (\d+): (\d+) videos? in \d+\.\d ms$")
+SUMMARY_LINE = re.compile(r"^(\d+) calls, (\d+) videos in \d+\.\d{3} s of calls: "
+                          r"\d+\.\d\d videos/s, \d+\.\d\d calls/s; latency mean \d+\.\d ms, "
+                          r"p50 \d+\.\d ms, p90 \d+\.\d ms$")
 
 
 class ImageProbe(tf.Module):

@@ -69,7 +69,7 @@ def _client_binary(*args):
 def test_client_binary(served, tmp_path):
     out_dir = tmp_path / "videos"
     grpc_run = _client_binary(f"--server={served.server.grpc_address}", "--seeds=3,4",
-                              f"--out_dir={out_dir}")
+                              f"--out_dir={out_dir}", "--max_batch=1")  # two requests
     assert grpc_run.returncode == 0, grpc_run.stderr[-3000:]
     rest_run = _client_binary(f"--server={served.server.rest_url}", "--seeds=6",
                               "--served_files=gif", "--form=instances",
@@ -78,8 +78,12 @@ def test_client_binary(served, tmp_path):
     assert sorted(os.listdir(out_dir)) == sorted(
         ["seed_6.gif"] + [f"seed_{s}{part}" for s in (3, 4) for part in (
             ".gif", "_strip.jpg", "_mask.gif", "_mask_strip.jpg")])
-    assert sorted(grpc_run.stdout.split()) == sorted(
+    lines = grpc_run.stdout.splitlines()  # a line per request, the paths, the summary
+    assert [probes.CALL_LINE.match(line)[1] for line in lines[:2]] == ["1", "2"], lines
+    assert probes.SUMMARY_LINE.match(lines[-1]), lines
+    assert sorted(lines[2:-1]) == sorted(
         str(out_dir / n) for n in os.listdir(out_dir) if not n.startswith("seed_6"))
+    assert probes.CALL_LINE.match(rest_run.stdout.splitlines()[0])
     failed = _client_binary(f"--server={served.server.grpc_address}", "--model_name=nope",
                             "--seeds=1", f"--out_dir={out_dir}")
     assert failed.returncode != 0 and "NOT_FOUND" in failed.stderr

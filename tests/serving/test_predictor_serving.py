@@ -12,6 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.helpers import REPO
+from tests.serving import probes
 from vgan_tf import config, export
 from vgan_tf.models import FuturePredictor
 from vgan_tf.serving import DevServer, GrpcClient, RestClient, ServingError, api
@@ -113,6 +114,7 @@ def test_client_binary_takes_images(server, images, tmp_path):
          f"--image={image_path}", f"--out_dir={tmp_path / 'out'}", "--formats=gif"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert probes.CALL_LINE.match(result.stdout.splitlines()[0])[2] == "1", result.stdout
     assert (tmp_path / "out" / "still.gif").stat().st_size > 0
     video = video_files.decode_gif((tmp_path / "out" / "still.gif").read_bytes())
     assert video.shape[1:] == (16, 16, 3)

@@ -76,12 +76,31 @@ def test_good_files_exit_0_and_mistakes_exit_2(model_file, pictures, tmp_path, )
 def test_library_reports_and_skips(model_file, pictures, tmp_path):
     from vgan_tf.export import future_files
     runner = future_files.load_predictor(model_file)
-    report = future_files.predict_files(runner, [str(pictures)], str(tmp_path / "lib"))
+    report = future_files.predict_files(
+        runner, [str(pictures)], future_files.PredictOptions(out_dir=str(tmp_path / "lib"),
+                                                             progress=False))
     assert [os.path.basename(p) for p, _ in report.failed] == ["broken.jpg"]
     assert len(report.written) == 6
     centre = future_files.read_image(str(pictures / "wide.jpg"), 16)
     whole = future_files.read_image(str(pictures / "wide.jpg"), 16, crop="none")
     assert centre.shape == whole.shape == (16, 16, 3) and (centre != whole).any()
+
+
+def test_scale_and_mp4_enlarge_the_videos_and_keep_the_strip(model_file, pictures, tmp_path):
+    from vgan_tf.export import future_files
+    runner = future_files.load_predictor(model_file)
+    options = future_files.PredictOptions(out_dir=str(tmp_path / "big"), scale=3, mp4=True,
+                                          parts=True, progress=False)
+    report = future_files.predict_files(runner, [str(pictures / "wide.jpg")], options)
+    assert sorted(os.path.basename(p) for p in report.written) == [
+        "wide.gif", "wide.mp4", "wide_background.png", "wide_mask.gif", "wide_strip.jpg"]
+    gif = video_files.decode_gif((tmp_path / "big" / "wide.gif").read_bytes())
+    assert gif.shape == (SIZES.frames, 3 * SIZES.size, 3 * SIZES.size, 3)
+    strip = video_files.decode_strip((tmp_path / "big" / "wide_strip.jpg").read_bytes(),
+                                     SIZES.frames)
+    assert strip.shape == (SIZES.frames, SIZES.size, SIZES.size, 3)
+    assert Image.open(tmp_path / "big" / "wide_background.png").size == (3 * SIZES.size,) * 2
+    assert (tmp_path / "big" / "wide.mp4").stat().st_size > 0
 
 
 @pytest.mark.slow

@@ -111,23 +111,23 @@ def test_good_data_flags_validate_and_become_pipeline_options(tmp_path):
                   data_full_checks=True,
                   data_service="grpc://dispatcher.example:5050").validate()
     for address in ("host:5050", "grpc://10.0.0.7:5050", ""):
-        assert dataclasses.replace(config, data_service=address).validate()
+        assert config.replace(data_service=address).validate()
     clip, read = input_lib.data_options(config)
-    assert clip == ClipOptions(config.frames, config.size, window="random", stride=3,
+    assert clip == ClipOptions(config.model.frames, config.model.size, window="random", stride=3,
                                strip_size=64, resize="bilinear")
-    assert read == ReadOptions(seed=config.seed, deterministic=True,
-                               shuffle_buffer=config.shuffle_buffer, cache=True, strict=True,
+    assert read == ReadOptions(seed=config.training.seed, deterministic=True,
+                               shuffle_buffer=config.training.shuffle_buffer, cache=True, strict=True,
                                full_checks=True, service="grpc://dispatcher.example:5050")
     assert input_lib.data_source(config) == ShardSource(("s/*.tfrecord",))
     # Default flags ask for the library's defaults (--strip_size=0 and --data_service=''
     # become None); training only pins the order (seed, deterministic) and the buffer.
-    defaults = training.TrainConfig(data_list=("l.txt",), data_root="/data")
+    defaults = training.config.make(data_list=("l.txt",), data_root="/data")
     clip, read = input_lib.data_options(defaults)
     assert clip == ClipOptions(defaults.frames, defaults.size)
     assert dataclasses.replace(read, seed=None, deterministic=None,
                                shuffle_buffer=None) == ReadOptions()
     assert input_lib.data_source(defaults) == ListSource(("l.txt",), "/data")
-    assert input_lib.data_source(dataclasses.replace(defaults, data_root="")) == ListSource(
+    assert input_lib.data_source(defaults.replace(data_root="")) == ListSource(
         ("l.txt",), None)  # no root: entries are relative to the list file
 
 
@@ -149,8 +149,7 @@ def test_run_from_tfrecord_shards(data, tmp_path):
     # config.json holds the new fields and loads back into the same TrainConfig.
     saved = json.load(open(run / "config.json"))
     assert saved["data_shards"] == [shards] and saved["resize"] == "dct"
-    loaded = training.TrainConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                     for k, v in saved.items()})
+    loaded = training.config.load_config(saved)
     assert loaded == config and loaded.validate()
 
 
@@ -257,7 +256,7 @@ def test_random_window_with_stride(data, tmp_path):
             assert found, "a clip that is no stride-2 window of any strip"
             starts.append(found[0])
     assert len(starts) == 12 and set(starts) != {0}
-    first = dataclasses.replace(config, window="first")
+    first = config.replace(window="first")
     for clip in next(iter(input_lib.training_data(first))).numpy():
         assert any(np.allclose(clip, strip[0:15:2], atol=1e-5) for strip in strips_)
     gan = training.train(config)

@@ -29,10 +29,10 @@ def future_config(tmp_path, **overrides):
 
 def test_presets():
     paper = training.from_preset("future_paper", model_dir="x", synthetic=True)
-    assert (paper.model, paper.batch_size, paper.base_width, paper.l1_weight) == (
+    assert (paper.model.model, paper.training.batch_size, paper.model.base_width, paper.model.l1_weight) == (
         "future", 32, 128, 10.0)
-    assert (paper.g_learning_rate, paper.d_learning_rate, paper.beta_1) == (2e-4, 2e-4, 0.5)
-    assert (paper.frames, paper.size) == (32, 64)
+    assert (paper.training.g_learning_rate, paper.training.d_learning_rate, paper.training.beta_1) == (2e-4, 2e-4, 0.5)
+    assert (paper.model.frames, paper.model.size) == (32, 64)
     gan = run_lib.build_gan(training.from_preset("future_tiny", model_dir="x",
                                                  synthetic=True, l1_weight=3.0))
     assert isinstance(gan, FuturePredictionGAN) and isinstance(gan.generator, FuturePredictor)
@@ -84,7 +84,7 @@ def test_train_writes_outputs_and_resumes_exactly(tmp_path):
                     fresh.g_optimizer.variables + fresh.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
-    config.steps = 6
+    config = config.replace(steps=6)
     resumed = training.train(config)
     assert resumed.history.epoch == [2]
     assert int(resumed.g_optimizer.iterations) == 6

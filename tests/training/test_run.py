@@ -10,6 +10,7 @@ import pytest
 from absl import flags
 
 from vgan_tf import sampling, training
+from vgan_tf.training import run as run_lib
 from vgan_tf.viz import video_files
 
 from tests.helpers import REPO
@@ -40,7 +41,7 @@ def test_train_writes_outputs_and_resumes(tmp_path):
     assert (run / "config.json").exists()
 
     # A second run with more steps resumes at step 4 with the optimizer state restored.
-    config.steps = 6
+    config = config.replace(steps=6)
     resumed = training.train(config)
     assert resumed.history.epoch == [2]  # only the third epoch (steps 5-6) was trained
     assert int(resumed.g_optimizer.iterations) == 6
@@ -72,7 +73,7 @@ def test_a_rerun_removes_partial_saves_of_a_killed_run(tmp_path):
     (ckpts / "ckpt-3_temp" / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"x")
     (ckpts / "checkpoint.tmp9f3a41c0d2e84b7f").write_text("partial")
     (ckpts / "notes.txt").write_text("mine")
-    training.train(dataclasses.replace(config, steps=4))
+    training.train(config.replace(steps=4))
     names = sorted(p.name for p in ckpts.iterdir())
     assert "ckpt-3_temp" not in names and not any(n.startswith("checkpoint.tmp") for n in names)
     assert "notes.txt" in names and set(kept) - {"checkpoint"} <= set(names)
@@ -102,9 +103,9 @@ def test_unknown_preset():
 
 def test_paper_preset_is_the_paper():
     config = training.from_preset("paper", model_dir="x", synthetic=True).validate()
-    assert (config.frames, config.size, config.latent_dim, config.base_width) == (32, 64, 100, 64)
-    assert config.batch_size == 64 and config.g_learning_rate == config.d_learning_rate == 2e-4
-    assert config.beta_1 == 0.5 and config.mask_weight == 0.1
+    assert (config.model.frames, config.model.size, config.model.latent_dim, config.model.base_width) == (32, 64, 100, 64)
+    assert config.training.batch_size == 64 and config.training.g_learning_rate == config.training.d_learning_rate == 2e-4
+    assert config.training.beta_1 == 0.5 and config.model.mask_weight == 0.1
 
 
 def test_flags_override_preset():
@@ -117,9 +118,9 @@ def test_flags_override_preset():
         config = train_tool.config_from_flags()
     finally:
         flags.FLAGS.unparse_flags()
-    assert config.batch_size == 3 and config.steps == 40
-    assert config.size == 16 and config.base_width == 8  # from the preset
-    assert config.synthetic and config.model_dir == "/tmp/x"
+    assert config.training.batch_size == 3 and config.training.steps == 40
+    assert config.model.size == 16 and config.model.base_width == 8  # from the preset
+    assert config.data.synthetic and config.model_dir == "/tmp/x"
 
 
 def run_tool(*args, cwd=REPO):
@@ -163,3 +164,46 @@ def test_mixed_precision_step(tmp_path, precision):
     assert max(float(np.abs(a - v.numpy()).max())
                for a, v in zip(before, gan.generator.trainable_variables)) > 0
     assert int(gan.step.numpy()) == 1
+
+
+def test_a_run_folder_resumes_from_its_own_config_and_refuses_contradicting_flags(tmp_path):
+    from vgan_tf.training import config as config_lib
+    run = str(tmp_path / "run")
+    os.makedirs(run)
+    saved = training.from_preset("tiny_demo", model_dir=run, synthetic=True)
+    path = run_lib.write_config(saved)
+    before = open(path).read()
+    assert config_lib.for_run({"model_dir": run}) == saved  # --model_dir alone resumes
+    longer = config_lib.for_run({"model_dir": run, "steps": 2400, "log_every": 7})
+    assert (longer.training.steps, longer.runtime.log_every) == (2400, 7)
+    assert longer.model == saved.model
+    with pytest.raises(ValueError) as info:
+        config_lib.for_run({"model_dir": run, "frames": 32, "seed": 3})
+    message = str(info.value)
+    assert "--frames=32 (the run: 16)" in message and "--seed=3 (the run: 0)" in message
+    with pytest.raises(ValueError, match="--size=64 \\(the run: 32\\)"):
+        config_lib.for_run({"model_dir": run}, preset="paper")  # the paper's sizes
+    assert open(path).read() == before  # nothing rewritten
+    fresh = config_lib.for_run({"model_dir": run, "resume": False, "synthetic": True})
+    assert fresh.model.frames == 32  # --noresume: a new run with the defaults
+    with open(path, "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(ValueError, match="config.json: not a training config"):
+        config_lib.for_run({"model_dir": run})
+
+
+def test_a_failed_start_leaves_the_run_folder_as_it_was(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    saved = training.from_preset("tiny", model_dir=str(run), synthetic=True)
+    run_lib.write_config(saved)
+    before = (run / "config.json").read_text()
+    missing = saved.replace(synthetic=False, data_list=(str(tmp_path / "missing.txt"),))
+    with pytest.raises(training.InputError):
+        training.train(missing)
+    assert (run / "config.json").read_text() == before
+
+
+def test_a_single_list_path_is_a_list_of_one():
+    config = training.from_preset("tiny", model_dir="x", data_list="a.txt")
+    assert config.data.data_list == ("a.txt",)

@@ -52,12 +52,12 @@ def test_tensorboard_events(finished_run):
             assert value.metadata.plugin_data.plugin_name == "scalars"
             assert np.isfinite(tf.make_ndarray(value.tensor))
     lr = tf.make_ndarray(events["learning_rate/g"][0][1].tensor)
-    assert lr == pytest.approx(config.g_learning_rate)
+    assert lr == pytest.approx(config.training.g_learning_rate)
     sparsity = tf.make_ndarray(events["mask/sparsity"][-1][1].tensor)
     assert 0.0 <= sparsity <= 1.0
     assert tf.make_ndarray(events["speed/videos_per_sec"][-1][1].tensor) > 0
 
-    frames, size, n = config.frames, config.size, config.summary_samples
+    frames, size, n = config.model.frames, config.model.size, config.runtime.summary_samples
     for name in ("video", "foreground", "mask"):
         (step, value), *_ = events[f"samples/{name}"]
         assert value.metadata.plugin_data.plugin_name == "images"

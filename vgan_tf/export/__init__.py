@@ -16,6 +16,7 @@ bfloat16 convolutions (same output dtypes). `future_files` animates image files 
 predictor (what vgan-predict runs).
 """
 from vgan_tf.export.inference import PRECISIONS, InferenceNetwork, inference_network
+from vgan_tf.export.options import ExportOptions
 from vgan_tf.export.predictor import PredictorServingModule
 from vgan_tf.export.signatures import GeneratorServingModule
 from vgan_tf.export.writer import (export_generator, export_generator_file,
@@ -24,7 +25,7 @@ from vgan_tf.export.writer import (export_generator, export_generator_file,
                                    predictor_path)
 
 __all__ = [
-    "PRECISIONS", "InferenceNetwork", "inference_network", "GeneratorServingModule",
+    "PRECISIONS", "ExportOptions", "InferenceNetwork", "inference_network", "GeneratorServingModule",
     "PredictorServingModule", "export_generator",
     "export_generator_file", "export_predictor", "export_predictor_file", "generator_path",
     "list_versions", "load_generator", "next_version", "predictor_path",

@@ -4,8 +4,8 @@
                                                     # exported SavedModel
     report = predict_files(runner, ["photo.jpg", "pictures/"], "out/")
 
-Each image file (JPEG, PNG, BMP, WebP, GIF: its first frame; any size) is read with Pillow
-as RGB, made square and resized to the model size by `images.prepare_image` (the centre
+Each image file (JPEG, PNG, BMP, GIF: its first frame, WebP; any size) is decoded as the
+exported model decodes `image_bytes` (`images.decode_image`; WebP with Pillow), made square and resized to the model size by `images.prepare_image` (the centre
 square by default, or `crop="none"`: the whole image, aspect ratio not kept; the same ops
 as the exported model's `image_bytes` input) and animated. Per image `<stem>.gif` and
 `<stem>_strip.jpg` (frames stacked vertically) are written, with `parts=True` also
@@ -23,6 +23,7 @@ import tensorflow as tf
 from PIL import Image
 
 from vgan_tf import sampling
+from vgan_tf.config_flags import section, setting
 from vgan_tf.export import images, writer
 from vgan_tf.serving import api
 from vgan_tf.viz import video_files
@@ -65,17 +66,20 @@ def _saved_model_dir(path: str) -> str | None:
 
 
 def _from_checkpoints(model_dir: str):
-    from vgan_tf.models import FuturePredictor
+    import types
+
+    from vgan_tf.models import families
 
     with open(os.path.join(model_dir, "config.json")) as handle:
         config = json.load(handle)
-    if config.get("model") != "future":
-        raise ValueError(f"{model_dir} is a run of --model={config.get('model', 'video')}, "
-                         "not a future predictor")
+    family = families.family(config.get("model", "video"))
+    if not family.conditional:
+        raise ValueError(f"{model_dir} is a run of --model={family.name} ({family.summary}),"
+                         " not a future predictor")
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
     if latest is None:
         raise FileNotFoundError(f"no checkpoint in {model_dir}/checkpoints")
-    predictor = FuturePredictor(config["frames"], config["size"], config["base_width"])
+    predictor = family.build_generator(types.SimpleNamespace(**config))
     tf.train.Checkpoint(generator=predictor).restore(latest).expect_partial()
     return PredictorRunner.from_keras(predictor, latest)
 
@@ -130,10 +134,24 @@ def image_files(inputs) -> list:
 
 def read_image(path: str, size: int, crop: str = "centre", from_strip: bool = False):
     """uint8 [size, size, 3] of one image file; OSError/ValueError when unreadable.
-    from_strip: the file is a JPEG strip (frames stacked vertically): its top frame."""
-    with Image.open(path) as opened:
-        opened.load()
-        pixels = np.asarray(opened.convert("RGB"))
+
+    JPEG, PNG, GIF and BMP files are decoded by the served model's own decoder
+    (`images.decode_image`), so a file gives the same input here and on the server; other
+    formats (WebP) through Pillow. from_strip: the file is a JPEG strip (frames stacked
+    vertically): its top frame."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if images.is_served_format(data):
+        try:
+            pixels = images.decode_image(tf.constant(data)).numpy()
+        except tf.errors.InvalidArgumentError as error:
+            raise ValueError(error.message.split("\n")[0]) from None
+    else:
+        with Image.open(path) as opened:
+            opened.load()
+            if opened.mode.startswith("I;16") or opened.mode == "I":
+                raise ValueError(f"{opened.mode} images are read as PNG only")
+            pixels = np.asarray(opened.convert("RGB"))
     if from_strip:
         pixels = pixels[:pixels.shape[1]]
     return images.prepare_image(pixels, size, crop).numpy()
@@ -145,51 +163,95 @@ class Report:
     failed: list = dataclasses.field(default_factory=list)  # (path, reason)
 
 
-def _progress(done: int, total: int, stream):
-    width = 30
-    filled = width * done // max(total, 1)
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    if done == total:
-        stream.write("\n")
-    stream.flush()
+@dataclasses.dataclass(frozen=True)
+class PredictOptions:
+    """What vgan-predict writes per image (each field is one of its flags)."""
+
+    out_dir: str = setting("predicted", "Where to write the GIFs and strips.")
+    crop: str = setting("centre", "centre: the centre square of each image; none: the "
+                        "whole image resized (aspect ratio not kept).", choices=api.CROPS)
+    parts: bool = setting(False, "Also write <name>_mask.gif and <name>_background.png.")
+    from_strips: bool = setting(False, "Inputs are JPEG strips (frames stacked vertically):"
+                                " animate each strip's top frame.")
+    batch_size: int = setting(16, "Images per forward pass.", minimum=1)
+    fps: float = setting(8.0, "Frames per second of the GIFs and MP4s.", minimum=0.1)
+    scale: int = setting(1, "Enlarge the GIFs, MP4s and part pictures by pixel repetition "
+                         "(the strips keep the model's size).", minimum=1)
+    mp4: bool = setting(False, "Also write <name>.mp4 (as vgan-generate's samples.mp4).")
+    progress: bool = setting(True, "Show progress on stderr.")
 
 
-def predict_files(runner: PredictorRunner, inputs, out_dir: str, crop: str = "centre",
-                  parts: bool = False, batch_size: int = 16, fps: float = 8.0,
-                  from_strips: bool = False, progress=None) -> Report:
-    """Animates every image of `inputs` into out_dir (see the module docstring).
+@dataclasses.dataclass(frozen=True)
+class PredictConfig:
+    """vgan-predict's flags: the predictor, the inputs and PredictOptions."""
 
-    progress: a stream for a progress bar (e.g. sys.stderr), None for none."""
-    images.check_crop(crop)
+    model: str = setting("", "Training folder, .keras file or exported SavedModel.")
+    input: tuple = setting((), "An image file or folder (the same as giving it as an "
+                           "argument); repeat for several.")
+    options: PredictOptions = section(PredictOptions, "What is written per image.")
+
+
+def _scaled(picture: np.ndarray, scale: int) -> np.ndarray:
+    if scale > 1:
+        picture = np.repeat(np.repeat(picture, scale, axis=-3), scale, axis=-2)
+    return picture
+
+
+def _write_one(outputs: dict, row: int, stem: str, options: PredictOptions) -> list:
+    """The files of one animated image; returns their paths."""
+    video = outputs[api.VIDEO][row]
+    big = _scaled(video, options.scale)
+    written = [video_files.write_gif(stem + ".gif", big, options.fps),
+               video_files.write_strip(stem + "_strip.jpg", video)]
+    if options.mp4:
+        from vgan_tf.viz import movies
+
+        written.append(movies.write_mp4(stem + ".mp4", big, options.fps))
+    if options.parts:
+        mask = np.repeat(outputs[api.MASK][row], 3, axis=-1)
+        written.append(video_files.write_gif(stem + "_mask.gif",
+                                             _scaled(mask, options.scale), options.fps))
+        Image.fromarray(_scaled(outputs[api.BACKGROUND][row], options.scale)).save(
+            stem + "_background.png")
+        written.append(stem + "_background.png")
+    return written
+
+
+def predict_files(runner: PredictorRunner, inputs, options: PredictOptions = None
+                  ) -> Report:
+    """Animates every image of `inputs` into options.out_dir (see the module docstring)."""
+    from vgan_tf.progress import Progress
+
+    options = options or PredictOptions()
+    images.check_crop(options.crop)
     paths = image_files(inputs)
     if not paths:
         raise ValueError(f"no image files in {list(inputs)}")
-    os.makedirs(out_dir, exist_ok=True)
+    os.makedirs(options.out_dir, exist_ok=True)
     report = Report()
-    for start in range(0, len(paths), batch_size):
+    bar = Progress(len(paths), unit="image", label="predict") if options.progress else None
+    for start in range(0, len(paths), options.batch_size):
         good, pixels = [], []
-        for path in paths[start:start + batch_size]:
+        for path in paths[start:start + options.batch_size]:
             try:
-                pixels.append(read_image(path, runner.size, crop, from_strips))
+                pixels.append(read_image(path, runner.size, options.crop,
+                                         options.from_strips))
                 good.append(path)
             except (OSError, ValueError, SyntaxError) as error:
                 report.failed.append((path, f"{type(error).__name__}: {error}"))
         if good:
             outputs = runner(np.stack(pixels))
             for row, path in enumerate(good):
-                stem = os.path.join(out_dir, os.path.splitext(os.path.basename(path))[0])
-                video = outputs[api.VIDEO][row]
-                report.written.append(video_files.write_gif(stem + ".gif", video, fps))
-                report.written.append(video_files.write_strip(stem + "_strip.jpg", video))
-                if parts:
-                    mask = np.repeat(outputs[api.MASK][row], 3, axis=-1)
-                    report.written.append(video_files.write_gif(stem + "_mask.gif", mask, fps))
-                    Image.fromarray(outputs[api.BACKGROUND][row]).save(stem + "_background.png")
-                    report.written.append(stem + "_background.png")
-        if progress is not None:
-            _progress(min(start + batch_size, len(paths)), len(paths), progress)
+                stem = os.path.join(options.out_dir,
+                                    os.path.splitext(os.path.basename(path))[0])
+                report.written.extend(_write_one(outputs, row, stem, options))
+        if bar is not None:
+            bar.update(len(paths[start:start + options.batch_size]),
+                       failed=len(report.failed))
+    if bar is not None:
+        bar.close()
     return report
 
 
-__all__ = ["PredictorRunner", "Report", "image_files", "load_predictor", "predict_files",
+__all__ = ["PredictConfig", "PredictOptions", "PredictorRunner", "Report", "image_files", "load_predictor", "predict_files",
            "read_image"]

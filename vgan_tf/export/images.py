@@ -53,6 +53,18 @@ def _ends_with(data, length, suffix: bytes):
 def decode_image_bytes(data, size: int, crop: str = "centre"):
     """One encoded image (a scalar tf.string) -> uint8 [size, size, 3], or
     InvalidArgumentError naming `image_bytes`."""
+    return prepare_image(decode_image(data), size, crop)
+
+
+def is_served_format(data: bytes) -> bool:
+    """Whether `data` starts like a JPEG, PNG, GIF or BMP (what `decode_image` reads)."""
+    return any(data.startswith(magic) for magic in _MAGIC)
+
+
+def decode_image(data):
+    """One encoded image (a scalar tf.string) -> uint8 [h, w, 3] as the served model
+    decodes it (16-bit PNGs scaled to 8 bits, grey and palette images expanded to RGB,
+    alpha dropped), after the checks of the module docstring."""
     name = api.IMAGE_BYTES
     length = tf.strings.length(data)
     head = [tf.equal(tf.strings.substr(data, 0, len(magic)), magic) for magic in _MAGIC]
@@ -70,4 +82,4 @@ def decode_image_bytes(data, size: int, crop: str = "centre"):
         data = tf.identity(data)
     image = tf.io.decode_image(data, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
-    return prepare_image(image, size, crop)
+    return image

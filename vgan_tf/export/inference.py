@@ -2,7 +2,7 @@
 
 `inference_network(model, precision, fold_batch_norm, subpixel_channels)` rebuilds `model` (a
 TwoStreamGenerator, OneStreamGenerator, FuturePredictor: any StagedNetwork with
-`get_config` and `_forward(inputs, run)`) from its config and copies its weights; the
+`get_config` and `forward(inputs, run)`) from its config and copies its weights; the
 trained model is not changed.
 
 Folding: a (transposed) convolution followed by a BatchNormalization in the same stage
@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-PRECISIONS = ("fp32", "bf16")
+from vgan_tf.export.options import PRECISIONS  # noqa: E402  (one list, no TF there)
 """Export precisions: "fp32" (the default) or "bf16" (bfloat16 convolutions)."""
 _POLICIES = {"fp32": "float32", "bf16": "bfloat16"}
 SUBPIXEL_CHANNELS = 4
@@ -169,7 +169,7 @@ class InferenceNetwork(tf.Module):
         mode; `training` must be False."""
         if training:
             raise ValueError("an InferenceNetwork runs in inference mode only")
-        return self.network._forward(inputs, self._run)
+        return self.network.forward(inputs, self._run)
 
 
 def inference_network(model, precision: str = "fp32", fold_batch_norm: bool = True,

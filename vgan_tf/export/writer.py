@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from vgan_tf import validation
 from vgan_tf.export import inference
+from vgan_tf.export.options import ExportOptions
 from vgan_tf.export import predictor as predictor_lib
 from vgan_tf.export import signatures as signatures_lib
 from vgan_tf.export import warmup as warmup_lib
@@ -65,34 +66,44 @@ def _ensure_built(generator):
         generator(np.zeros([1, generator.latent_dim], np.float32), training=False)
 
 
-def export_generator(generator, export_base: str, model_name: str = api.GENERATOR_MODEL,
-                     version: int | None = None, max_batch: int = api.MAX_BATCH,
-                     warmup_batch_sizes=(1,), precision: str = "fp32",
-                     fold_batch_norm: bool = True, subpixel_channels: int | None = None
-                     ) -> str:
-    """Exports `generator` with the signatures of `api.GENERATOR_SIGNATURES`.
+def _options(options: ExportOptions | None, settings: dict) -> ExportOptions:
+    if options is not None and settings:
+        raise TypeError("give an ExportOptions or settings, not both")
+    return options if options is not None else ExportOptions(**settings)
+
+
+def _network(model, options: ExportOptions):
+    return inference.inference_network(model, options.precision, options.fold_batch_norm,
+                                       options.subpixel_channels)
+
+
+def export_generator(generator, export_base: str, options: ExportOptions | None = None,
+                     **settings) -> str:
+    """Exports `generator` with the signatures of `api.GENERATOR_SIGNATURES` into
+    `export_base/<model_name>/<version>/` (`options`, or its fields as keywords).
 
     Returns the version directory. Raises FileExistsError if `version` already exists.
-    `warmup_batch_sizes=()` skips the warm-up file. What is saved is
+    An empty `warmup_batch_sizes` skips the warm-up file. What is saved is
     `inference.inference_network(generator, precision, fold_batch_norm)`: a copy with the
     BatchNorms folded into the convolutions before them, the k4 s2 transposed convolutions
     to at most `subpixel_channels` channels (default `inference.SUBPIXEL_CHANNELS`: the
     output heads) computed as forward convolutions, in fp32 or with bfloat16
     convolutions (precision="bf16"); the outputs' dtypes do not depend on it.
     """
-    inference.check_precision(precision)
+    options = _options(options, settings)
+    inference.check_precision(options.precision)
     _ensure_built(generator)
+    model_name = options.name_or(api.GENERATOR_MODEL)
 
     def save(staging):
-        network = inference.inference_network(generator, precision, fold_batch_norm,
-                                              subpixel_channels)
-        module = signatures_lib.GeneratorServingModule(network, max_batch=max_batch)
+        module = signatures_lib.GeneratorServingModule(_network(generator, options),
+                                                       max_batch=options.max_batch)
         tf.saved_model.save(module, staging, signatures=module.signatures())
-        if warmup_batch_sizes:
+        if options.warmup_sizes:
             warmup_lib.write_warmup_requests(staging, warmup_lib.generator_warmup_requests(
-                model_name, generator.latent_dim, warmup_batch_sizes))
+                model_name, generator.latent_dim, options.warmup_sizes))
 
-    return _write_version(export_base, model_name, version, save)
+    return _write_version(export_base, model_name, options.version, save)
 
 
 def _write_version(export_base: str, model_name: str, version, save) -> str:
@@ -122,9 +133,10 @@ def _write_version(export_base: str, model_name: str, version, save) -> str:
     return final
 
 
-def export_generator_file(path: str, export_base: str, **kwargs) -> str:
-    """Loads a `.keras` generator and exports it (kwargs as for `export_generator`)."""
-    return export_generator(load_generator(path), export_base, **kwargs)
+def export_generator_file(path: str, export_base: str, options: ExportOptions | None = None,
+                          **settings) -> str:
+    """Loads a `.keras` generator and exports it (as `export_generator`)."""
+    return export_generator(load_generator(path), export_base, options, **settings)
 
 
 PREDICTOR_FILENAME = "predictor.keras"
@@ -135,31 +147,29 @@ def predictor_path(model_dir: str) -> str:
     return os.path.join(model_dir, PREDICTOR_FILENAME)
 
 
-def export_predictor(predictor, export_base: str, model_name: str = api.PREDICTOR_MODEL,
-                     version: int | None = None, max_batch: int = api.MAX_BATCH,
-                     warmup_batch_sizes=(1,), crop: str = "centre",
-                     precision: str = "fp32", fold_batch_norm: bool = True,
-                     subpixel_channels: int | None = None) -> str:
+def export_predictor(predictor, export_base: str, options: ExportOptions | None = None,
+                     **settings) -> str:
     """Exports a FuturePredictor with the signatures of `api.PREDICTOR_SIGNATURES` into
-    `export_base/<model_name>/<version>/`; returns the version directory. `precision`,
-    `fold_batch_norm` and `subpixel_channels` as for `export_generator`."""
-    inference.check_precision(precision)
+    `export_base/<model_name>/<version>/`; returns the version directory. Options as for
+    `export_generator`, plus `crop` (how served images of another shape become square)."""
+    options = _options(options, settings)
+    inference.check_precision(options.precision)
     if not predictor.built:
         predictor(np.zeros((1,) + tuple(predictor.image_shape), np.float32), training=False)
+    model_name = options.name_or(api.PREDICTOR_MODEL)
 
     def save(staging):
-        network = inference.inference_network(predictor, precision, fold_batch_norm,
-                                              subpixel_channels)
-        module = predictor_lib.PredictorServingModule(network, max_batch=max_batch,
-                                                      crop=crop)
+        module = predictor_lib.PredictorServingModule(
+            _network(predictor, options), max_batch=options.max_batch, crop=options.crop)
         tf.saved_model.save(module, staging, signatures=module.signatures())
-        if warmup_batch_sizes:
+        if options.warmup_sizes:
             warmup_lib.write_warmup_requests(staging, warmup_lib.predictor_warmup_requests(
-                model_name, predictor.image_shape[0], warmup_batch_sizes))
+                model_name, predictor.image_shape[0], options.warmup_sizes))
 
-    return _write_version(export_base, model_name, version, save)
+    return _write_version(export_base, model_name, options.version, save)
 
 
-def export_predictor_file(path: str, export_base: str, **kwargs) -> str:
-    """Loads a `.keras` predictor and exports it (kwargs as for `export_predictor`)."""
-    return export_predictor(load_generator(path), export_base, **kwargs)
+def export_predictor_file(path: str, export_base: str, options: ExportOptions | None = None,
+                          **settings) -> str:
+    """Loads a `.keras` predictor and exports it (as `export_predictor`)."""
+    return export_predictor(load_generator(path), export_base, options, **settings)

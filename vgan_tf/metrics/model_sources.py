@@ -58,6 +58,11 @@ class VideoSource:
 
 
 def _keras_source(generator, description: str) -> VideoSource:
+    if not hasattr(generator, "latent_dim"):
+        raise ValueError(f"{description} holds a {type(generator).__name__}, not a video "
+                         f"generator (give a generator.keras, a training folder or an "
+                         f"exported generator)")
+
     def parts(z):
         out = generator.generate_parts(z, training=False)
         return {k: v.numpy() for k, v in out.items()}
@@ -89,9 +94,11 @@ def _saved_model_source(path: str) -> VideoSource:
 
 
 def _checkpoint_source(model_dir: str) -> VideoSource:
+    import types
+
     import tensorflow as tf
 
-    from vgan_tf.models import OneStreamGenerator, TwoStreamGenerator
+    from vgan_tf.models import families
 
     config_path = os.path.join(model_dir, CONFIG_NAME)
     if not os.path.isfile(config_path):
@@ -99,15 +106,15 @@ def _checkpoint_source(model_dir: str) -> VideoSource:
                                 f"(not a training directory?)")
     with open(config_path) as handle:
         config = json.load(handle)
-    if config.get("model", "video") != "video":
-        raise ValueError(f"{model_dir} trained a {config['model']!r} model, not a video "
-                         f"generator")
+    family = families.family(config.get("model", "video"))
+    if family.conditional:
+        raise ValueError(f"{model_dir} trained a {family.name!r} model ({family.summary}), "
+                         f"not a video generator")
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, CHECKPOINTS_NAME))
     if latest is None:
         raise FileNotFoundError(f"no checkpoint under {os.path.join(model_dir, CHECKPOINTS_NAME)}")
-    cls = OneStreamGenerator if config.get("generator") == "one_stream" else TwoStreamGenerator
-    generator = cls(config["frames"], config["size"], config["latent_dim"],
-                    config["base_width"], name="generator")
+    model = types.SimpleNamespace(**dict(dict(generator="two_stream"), **config))
+    generator = family.build_generator(model)
     tf.train.Checkpoint(generator=generator).restore(latest).expect_partial() \
         .assert_existing_objects_matched()
     return _keras_source(generator, f"checkpoint {latest}")

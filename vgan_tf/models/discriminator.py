@@ -64,11 +64,11 @@ class Discriminator(StagedNetwork):
     def features(self, video, training=None):
         return self.feature_stack(video, training=training)
 
-    def _forward(self, video, run):
+    def forward(self, video, run):
         return run(self.logit_head, run(self.feature_stack, video))
 
     def call(self, video, training=None):
-        return self._forward(video, self._runner(training))
+        return self.forward(video, self._runner(training))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], 1)

@@ -3,7 +3,7 @@
 A stage is a Sequential built from its input shape when it is made, so its weights exist
 at once (a `.keras` file loads into it, `tf.train.Checkpoint` tracks every variable,
 BatchNorm moving statistics included) and `model.summary(expand_nested=True)` lists every
-layer. A network keeps its stages as attributes and composes them in `_forward`, which is
+layer. A network keeps its stages as attributes and composes them in `forward`, which is
 written once and serves both the ordinary call and `activations()`.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ def stage(name: str, input_shape: tuple, layers: list) -> keras.Sequential:
 class StagedNetwork(keras.Model):
     """Base of the paper's networks: stages as attributes, lookup and probing by name.
 
-    Subclasses create their stages in `__init__` and implement `_forward(inputs, run)`,
+    Subclasses create their stages in `__init__` and implement `forward(inputs, run)`,
     the data flow over the stages, where `run(stage, x)` applies one stage to `x`.
     Outputs are float32 under any dtype policy (the networks pin their output layers).
     """
@@ -65,13 +65,13 @@ class StagedNetwork(keras.Model):
                 found[stage_.name] = out
             return out
 
-        self._forward(inputs, run)
+        self.forward(inputs, run)
         return {name: found[name] for name in names}
 
-    def _forward(self, inputs, run):
+    def forward(self, inputs, run):
         """Runs the network on `inputs`, each stage through `run(stage, x)`; every network
         defines it."""
-        raise TypeError(f"{type(self).__name__} must define _forward(inputs, run)")
+        raise TypeError(f"{type(self).__name__} must define forward(inputs, run)")
 
     @staticmethod
     def _runner(training):

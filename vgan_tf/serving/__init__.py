@@ -7,9 +7,12 @@ a loopback development server.
     serving.write_videos(outputs, [0, 1, 2], "out/")           # seed_0.gif, seed_0_strip.jpg, ...
 
 Modules: `api` (names, dtypes, the batch limit; plain Python), `base` (ServingError,
-check_batch, seeds_array, the shared Client), `grpc_client`, `rest_client`, `files`
-(write_videos, generate_to_files), `dev_server` (DevServer: the loopback development
-server that speaks TF Serving's protos, for machines without tensorflow_model_server).
+check_batch, seeds_array, the shared Client), `grpc_client` (over `protos`, TF Serving's
+messages without TensorFlow, and `tensor_codec`, numpy <-> TensorProto), `rest_client`,
+`files` (write_videos, generate_to_files), `timing` (CallTimer: latency per call,
+throughput), `client_job` (ClientConfig, run: the client binary's job), `dev_server`
+(DevServer: the loopback development server that speaks TF Serving's protos, for machines
+without tensorflow_model_server; its parts in `dev/`).
 
 Importing this package loads no TensorFlow: the names below are imported on first use.
 """
@@ -21,10 +24,19 @@ _LAZY = {
     "ServingError": "base", "Client": "base", "check_batch": "base", "seeds_array": "base",
     "GrpcClient": "grpc_client", "RestClient": "rest_client",
     "write_videos": "files", "generate_to_files": "files", "predict_to_files": "files",
-    "DevServer": "dev_server",
+    "DevServer": "dev_server", "CallTimer": "timing", "ClientConfig": "client_job",
 }
 
-__all__ = ["api", "make_client", *_LAZY]
+__all__ = ["api", "make_client", "protocol_of", *_LAZY]
+
+
+def protocol_of(address: str, protocol: str | None = None) -> str:
+    """"rest" for protocol="rest" or an "http(s)://" address, else "grpc"."""
+    if protocol not in (None, "grpc", "rest"):
+        raise ValueError(f"protocol must be 'grpc' or 'rest', got {protocol!r}")
+    if protocol == "rest" or address.startswith(("http://", "https://")):
+        return "rest"
+    return "grpc"
 
 
 def make_client(address: str, protocol: str = "grpc", **kwargs):
@@ -32,9 +44,9 @@ def make_client(address: str, protocol: str = "grpc", **kwargs):
 
     kwargs go to the client (model_name, version, timeout, max_batch; form for REST,
     max_receive_bytes for gRPC)."""
-    if protocol not in ("grpc", "rest"):
-        raise ValueError(f"protocol must be 'grpc' or 'rest', got {protocol!r}")
-    if protocol == "rest" or address.startswith(("http://", "https://")):
+    if protocol is None:
+        raise ValueError("protocol must be 'grpc' or 'rest', got None")
+    if protocol_of(address, protocol) == "rest":
         from vgan_tf.serving.rest_client import RestClient
         return RestClient(address, **kwargs)
     from vgan_tf.serving.grpc_client import GrpcClient

@@ -2,10 +2,13 @@
 
 `generate_to_files(client, seeds, out_dir)` asks a client (gRPC or REST) for the videos
 of `seeds`, in requests of at most `client.max_batch` rows, and writes them;
-`write_videos` writes one response. numpy + Pillow (vgan_tf.viz.video_files).
+`write_videos` writes one response. numpy + Pillow (vgan_tf.viz.video_files). Given a
+`timing.CallTimer`, generate_to_files and predict_to_files time each request (not the
+file writing).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -82,14 +85,18 @@ def write_videos(outputs: dict, seeds, out_dir: str, formats=FORMATS,
     return paths
 
 
+def _timed(timer, rows: int):
+    return contextlib.nullcontext() if timer is None else timer.call(rows)
+
+
 def generate_to_files(client, seeds, out_dir: str, formats=FORMATS,
-                      served_files: str = "auto", fps: float = 8.0) -> list:
+                      served_files: str = "auto", fps: float = 8.0, timer=None) -> list:
     """Asks `client` for the videos of `seeds` and writes them; returns the paths.
 
     `served_files`: "none" (uint8 videos and masks, encoded here), "jpeg_strip" or "gif"
     (files encoded by the server), "auto" (`resolve_served_files`: "none" over gRPC,
     server files over REST). Large seed lists are sent in requests of at most
-    `client.max_batch` rows."""
+    `client.max_batch` rows; `timer` (a timing.CallTimer) times each."""
     served_files = resolve_served_files(served_files, client, formats)
     seeds = seeds_array(seeds)
     if seeds.size == 0:
@@ -97,21 +104,22 @@ def generate_to_files(client, seeds, out_dir: str, formats=FORMATS,
     paths = []
     for start in range(0, seeds.size, client.max_batch):
         chunk = seeds[start:start + client.max_batch]
-        if served_files == "jpeg_strip":
-            outputs = {api.STRIP_BYTES: client.generate_jpeg_strips(chunk)}
-        elif served_files == "gif":
-            outputs = {api.GIF_BYTES: client.generate_gifs(chunk)}
-        else:
-            outputs = client.generate(chunk)
+        with _timed(timer, chunk.size):
+            if served_files == "jpeg_strip":
+                outputs = {api.STRIP_BYTES: client.generate_jpeg_strips(chunk)}
+            elif served_files == "gif":
+                outputs = {api.GIF_BYTES: client.generate_gifs(chunk)}
+            else:
+                outputs = client.generate(chunk)
         paths += write_videos(outputs, chunk, out_dir, formats, fps)
     return paths
 
 
 def predict_to_files(client, image_paths, out_dir: str, formats=FORMATS,
-                     served_files: str = "auto", fps: float = 8.0) -> list:
+                     served_files: str = "auto", fps: float = 8.0, timer=None) -> list:
     """Sends image files (JPEG/PNG, any size) to a served future predictor and writes
     <name>.gif, <name>_strip.jpg, <name>_mask.gif per image (named after the input file);
-    returns the paths. `served_files` as for generate_to_files."""
+    returns the paths. `served_files` and `timer` as for generate_to_files."""
     served_files = resolve_served_files(served_files, client, formats)
     image_paths = list(image_paths)
     if not image_paths:
@@ -125,7 +133,8 @@ def predict_to_files(client, image_paths, out_dir: str, formats=FORMATS,
         for path in chunk:
             with open(path, "rb") as handle:
                 data.append(handle.read())
-        outputs = client.predict_images(data, signature)
+        with _timed(timer, len(data)):
+            outputs = client.predict_images(data, signature)
         stems = [os.path.splitext(os.path.basename(p))[0] for p in chunk]
         paths += write_videos(outputs, None, out_dir, formats, fps, stems=stems)
     return paths

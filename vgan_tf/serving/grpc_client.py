@@ -2,12 +2,13 @@
 
 Videos are large (a batch of 64 paper-size videos with masks is about 33 MB), so the
 channel's receive and send limits are raised from gRPC's 4 MB default to
-`max_receive_bytes` (1 GiB). grpcio, tensorflow-serving-api and TensorFlow (for the
-TensorProto conversions) are imported when a client is made, not with this module.
+`max_receive_bytes` (1 GiB). The messages are `vgan_tf.serving.protos` and the tensors
+are converted by `tensor_codec` (numpy): making a client and calling it imports grpcio
+and protobuf, not TensorFlow (whose proto modules load its whole runtime).
 """
 from __future__ import annotations
 
-from vgan_tf.serving import api
+from vgan_tf.serving import api, protos, tensor_codec
 from vgan_tf.serving.base import DEFAULT_TIMEOUT_S, Client, ServingError
 
 DEFAULT_MAX_RECEIVE_BYTES = 1 << 30
@@ -21,7 +22,6 @@ class GrpcClient(Client):
                  max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES,
                  max_batch: int = api.MAX_BATCH):
         import grpc
-        from tensorflow_serving.apis import prediction_service_pb2_grpc
 
         super().__init__(model_name, version, max_batch)
         self.timeout = timeout
@@ -29,7 +29,13 @@ class GrpcClient(Client):
         self._channel = grpc.insecure_channel(address, options=[
             ("grpc.max_receive_message_length", self.max_receive_bytes),
             ("grpc.max_send_message_length", self.max_receive_bytes)])
-        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._predict = self._channel.unary_unary(
+            protos.PREDICT, request_serializer=protos.PredictRequest.SerializeToString,
+            response_deserializer=protos.PredictResponse.FromString)
+        self._get_model_metadata = self._channel.unary_unary(
+            protos.GET_MODEL_METADATA,
+            request_serializer=protos.GetModelMetadataRequest.SerializeToString,
+            response_deserializer=protos.GetModelMetadataResponse.FromString)
 
     def close(self):
         self._channel.close()
@@ -54,34 +60,35 @@ class GrpcClient(Client):
                             " raise max_receive_bytes or request fewer videos)")
             raise ServingError(code, message) from None
 
-    def predict(self, inputs: dict, signature_name: str = api.SERVING_DEFAULT) -> dict:
-        import tensorflow as tf
-        from tensorflow_serving.apis import predict_pb2
-
-        request = predict_pb2.PredictRequest()
+    def predict_request(self, inputs: dict, signature_name: str = api.SERVING_DEFAULT):
+        """The PredictRequest (`protos`) that `predict` sends for these inputs."""
+        request = protos.PredictRequest()
         self._spec(request.model_spec, signature_name)
         for name, array in self._guard(inputs).items():
-            request.inputs[name].CopyFrom(tf.make_tensor_proto(array))
-        response = self._call(self._stub.Predict, request)
-        return {name: tf.make_ndarray(proto) for name, proto in response.outputs.items()}
+            request.inputs[name].CopyFrom(tensor_codec.to_proto(array))
+        return request
+
+    def predict(self, inputs: dict, signature_name: str = api.SERVING_DEFAULT) -> dict:
+        response = self._call(self._predict, self.predict_request(inputs, signature_name))
+        return {name: tensor_codec.to_array(proto)
+                for name, proto in response.outputs.items()}
 
     def metadata(self) -> dict:
-        from tensorflow_serving.apis import get_model_metadata_pb2
-
-        request = get_model_metadata_pb2.GetModelMetadataRequest()
+        request = protos.GetModelMetadataRequest()
         self._spec(request.model_spec)
         request.metadata_field.append("signature_def")
-        response = self._call(self._stub.GetModelMetadata, request)
-        signature_map = get_model_metadata_pb2.SignatureDefMap()
-        response.metadata["signature_def"].Unpack(signature_map)
+        response = self._call(self._get_model_metadata, request)
+        packed = response.metadata["signature_def"]
+        signature_map = protos.SignatureDefMap()
+        if not packed.type_url.endswith("/" + signature_map.DESCRIPTOR.full_name):
+            raise ServingError("INTERNAL", f"metadata signature_def holds {packed.type_url}")
+        signature_map.ParseFromString(packed.value)
         return _describe(signature_map.signature_def)
 
 
 def _describe(signature_defs) -> dict:
-    from tensorflow.core.framework import types_pb2
-
     def tensors(infos):
-        return {name: (types_pb2.DataType.Name(info.dtype),
+        return {name: (protos.DATA_TYPE_NAMES.get(info.dtype, str(info.dtype)),
                        [d.size for d in info.tensor_shape.dim])
                 for name, info in infos.items()}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
@@ -105,13 +106,15 @@ def save_atomically(model, path: str):
     os.replace(tmp, path)
 
 
-def set_learning_rates(gan, config):
-    """The configured learning rates win over the checkpointed ones on resume (a checkpoint
-    restores the optimizers' learning-rate variables too)."""
-    for optimizer, value in ((gan.g_optimizer, config.g_learning_rate),
-                             (gan.d_optimizer, config.d_learning_rate)):
+def set_learning_rates(gan, optim, resumed: bool = True):
+    """The configured learning rates (optim: the TrainingConfig section) win over the
+    checkpointed ones on resume (a checkpoint restores the optimizers' learning-rate
+    variables too); a change is logged only on resume, compared in the variable's dtype."""
+    for optimizer, value in ((gan.g_optimizer, optim.g_learning_rate),
+                             (gan.d_optimizer, optim.d_learning_rate)):
         inner = getattr(optimizer, "inner_optimizer", optimizer)
-        if abs(float(inner.learning_rate.numpy()) - value) > 1e-12 * max(1.0, abs(value)):
+        stored = inner.learning_rate.numpy()
+        if resumed and stored != np.asarray(value, stored.dtype):
             logging.info("%s learning rate: %g (checkpoint had %g)", inner.name, value,
                          float(inner.learning_rate.numpy()))
         inner.learning_rate.assign(value)

@@ -29,13 +29,13 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vgan_tf import config_flags
+from vgan_tf import config_flags, terminal
 from vgan_tf.config_flags import setting
 from vgan_tf.data import ClipOptions, ListSource, ReadOptions, lists, video_dataset
 from vgan_tf.data.strips import RESIZE_METHODS
 from vgan_tf.metrics import classification as scores
 from vgan_tf.models import Discriminator
-from vgan_tf.models.classifier import ActionClassifier
+from vgan_tf.models import ActionClassifier
 from vgan_tf.tasks import paper_adam
 from vgan_tf.training import checkpoints as checkpoints_lib
 from vgan_tf.training import strategy as strategy_lib
@@ -249,7 +249,8 @@ def train_classifier(config: ClassifierConfig) -> dict:
                     train=True)
     logging.info("Training %s on %d clips of %d classes (%d steps per epoch)",
                  config.regime, len(entries), config.num_classes, steps)
-    classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, verbose=config.verbose,
+    classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, shuffle=False,
+                   verbose=terminal.keras_verbose(config.verbose),
                    callbacks=[keras.callbacks.BackupAndRestore(
                        os.path.join(config.model_dir, "backup")),
                        EpochScalars(os.path.join(config.model_dir, "tensorboard"))])

@@ -6,36 +6,31 @@ vgan_tf.config_flags), so a validation error that names a field names the flag t
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import re
 
 from vgan_tf import config as config_lib
 from vgan_tf import config_flags
-from vgan_tf.config_flags import setting
+from vgan_tf.config_flags import section, setting
 from vgan_tf.data.options import WINDOWS
 from vgan_tf.data.strips import RESIZE_METHODS
 from vgan_tf.data.synthetic import SCENES
+from vgan_tf.models import families
 from vgan_tf.tasks.adversarial import DEFAULT_G_STEP, G_STEPS
 from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
 GENERATORS = ("two_stream", "one_stream")
-MODELS = ("video", "future")
-"""video: the unconditional VideoGAN (noise -> video); future: the FuturePredictionGAN
-(still image -> video, the original's main_conditional.lua)."""
+MODELS = families.NAMES
+"""The model families vgan-train trains (vgan_tf.models.families): video, future."""
 _SERVICE_ADDRESS = re.compile(r"^(grpc://)?[^\s:/]+:\d{1,5}$")
 
 
-@dataclasses.dataclass
-class TrainConfig:
-    """Everything one training run needs. Defaults are the paper's settings.
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Where the clips come from and how they are read (vgan_tf.data)."""
 
-    Each field is also the flag of the same name of tools/train.py, with the help, choices
-    and bounds declared here (config_flags.setting): one source of truth.
-    """
-
-    model_dir: str = setting("", "Folder for checkpoints, samples and generator.keras.")
-    # Data: list files of JPEG strips under data_root, TFRecord shards, or the built-in
-    # synthetic scenes (exactly one of the three).
     data_list: tuple = setting((), "List file(s) of JPEG strips, one path per line "
                                "relative to --data_root (repeat the flag or use globs).")
     data_root: str = setting("", "Folder the list file paths are relative to (default: "
@@ -50,7 +45,6 @@ class TrainConfig:
                                    "shapes over a smooth gradient).", choices=SCENES)
     synthetic_dir: str = setting("", "Where the synthetic set is written (default "
                                  "<model_dir>/synthetic_data).")
-    # How clips are cut from the strips and read (vgan_tf.data).
     window: str = setting("first", "Which frames of a strip make a clip: first (the top, "
                           "the original loader), center (the middle window) or random (a "
                           "random window that fits, seeded per clip).", choices=WINDOWS)
@@ -74,7 +68,12 @@ class TrainConfig:
                                 " the input pipeline runs on the service workers (see "
                                 "docs/data.md). Skipped strips are then logged by the "
                                 "workers, not counted here.")
-    # Model.
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Which model family, its sizes and its penalties (vgan_tf.models)."""
+
     model: str = setting("video", "video: the unconditional video GAN (noise -> video); "
                          "future: future prediction (frame 1 of each clip -> the clip; "
                          "presets future_paper, future_tiny).", choices=MODELS)
@@ -87,7 +86,22 @@ class TrainConfig:
     base_width: int = setting(64, "Channels of the widest-resolution hidden layer (64 in "
                               "the paper's video model, 128 in its future predictor and "
                               "that model's discriminator).", minimum=1)
-    # Optimisation (the paper: Adam 2e-4, beta1 0.5, batch 64, mask prior 0.1).
+    mask_weight: float = setting(0.1, "Weight of the L1 mask prior (0.1 in the paper).",
+                                 minimum=0)
+    l1_weight: float = setting(10.0, "--model=future: weight (lambda) of the mean L1 "
+                               "between the first predicted frame and the input frame (10 "
+                               "in the original).", minimum=0)
+
+    @property
+    def sizes(self) -> config_lib.NetworkSizes:
+        return config_lib.NetworkSizes(self.frames, self.size, self.latent_dim,
+                                       self.base_width)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The optimisation: batch, schedule, optimisers, G step form, seed."""
+
     batch_size: int = setting(64, "GLOBAL batch size: split evenly over all replicas of all "
                               "workers (must be a multiple of the replica count).",
                               minimum=1)
@@ -99,11 +113,6 @@ class TrainConfig:
     d_learning_rate: float = setting(2e-4, "Adam learning rate of D.", minimum=0,
                                      exclusive=True)
     beta_1: float = setting(0.5, "Adam beta_1 of both networks.", minimum=0, below=1)
-    mask_weight: float = setting(0.1, "Weight of the L1 mask prior (0.1 in the paper).",
-                                 minimum=0)
-    l1_weight: float = setting(10.0, "--model=future: weight (lambda) of the mean L1 "
-                               "between the first predicted frame and the input frame (10 "
-                               "in the original).", minimum=0)
     g_step: str = setting(DEFAULT_G_STEP, "Which D the G step differentiates through: "
                           "updated_d (a third D forward on the fake batch after the D "
                           "update) or paper (the original's form: the D step's forward on "
@@ -112,7 +121,12 @@ class TrainConfig:
     seed: int = setting(0, "Seed of the initial weights, the training noise and the data "
                         "order.")
     shuffle_buffer: int = setting(1024, "Clips in the shuffle buffer.", minimum=1)
-    # Hardware.
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    """Hardware, precision, checkpoints, logs and samples of the run."""
+
     strategy: str = setting("default", "tf.distribute strategy: default (one device), "
                             "one_device (first GPU, else CPU), mirrored (all local GPUs), "
                             "multi_worker (cluster from TF_CONFIG).", choices=STRATEGIES)
@@ -123,7 +137,6 @@ class TrainConfig:
                                 "100x slower on CPU; try it on GPU.")
     deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism(): "
                                   "bit-identical reruns and resumes, at some speed cost.")
-    # Outputs.
     checkpoint_every: int = setting(1000, "Steps between checkpoints.", minimum=1)
     keep_checkpoints: int = setting(5, "Checkpoints kept (the latest ones).", minimum=1)
     resume: bool = setting(True, "Continue from the latest checkpoint in --model_dir.")
@@ -133,7 +146,6 @@ class TrainConfig:
                                 exclusive=True)
     verbose: int = setting(1, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per "
                            "epoch.", choices=(0, 1, 2))
-    # Visibility.
     log_every: int = setting(100, "Steps between log lines with losses, steps/s and "
                              "videos/s (0: none).", minimum=0, note="0: no log lines")
     summary_every: int = setting(100, "Steps between TensorBoard scalar summaries "
@@ -143,45 +155,64 @@ class TrainConfig:
     summary_samples: int = setting(4, "Fixed seeds 0..n-1 shown in the TensorBoard "
                                    "samples.", minimum=1)
 
-    @property
-    def sizes(self) -> config_lib.NetworkSizes:
-        return config_lib.NetworkSizes(self.frames, self.size, self.latent_dim,
-                                       self.base_width)
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs, in four sections. Defaults are the paper's.
+
+    Each setting is also the flag of the same name of tools/train.py (flags are flat:
+    `--frames` sets `config.model.frames`), with the help, choices and bounds declared
+    here (config_flags.setting): one source of truth. `config_flags.build(TrainConfig,
+    flat)` / `flatten(config)` convert from and to the flat form of presets, flags and
+    config.json.
+    """
+
+    model_dir: str = setting("", "Folder for checkpoints, samples and generator.keras.")
+    data: DataConfig = section(DataConfig, "Where the clips come from and how they are read.")
+    model: ModelConfig = section(ModelConfig, "The model family and its sizes.")
+    training: TrainingConfig = section(TrainingConfig, "Batch, schedule and optimisers.")
+    runtime: RuntimeConfig = section(RuntimeConfig, "Hardware, checkpoints, logs, samples.")
 
     def validate(self) -> "TrainConfig":
-        """Raises ValueError naming the offending field (= flag) and what was expected."""
+        """Raises ValueError naming the offending setting (= flag) and what was expected."""
         if not self.model_dir:
             raise ValueError("--model_dir is required: the folder for checkpoints and samples")
         config_flags.validate_fields(self)
-        self._validate_data()
-        if self.steps % self.steps_per_epoch:
-            raise ValueError(f"--steps ({self.steps}) must be a multiple of --steps_per_epoch "
-                             f"({self.steps_per_epoch})")
+        _validate_data(self.data)
+        if self.training.steps % self.training.steps_per_epoch:
+            raise ValueError(f"--steps ({self.training.steps}) must be a multiple of "
+                             f"--steps_per_epoch ({self.training.steps_per_epoch})")
         try:
-            self.sizes
+            self.model.sizes
         except ValueError as error:
             raise ValueError(f"--frames/--size/--latent_dim/--base_width: {error}") from None
-        if self.model == "future" and self.generator != "two_stream":
-            raise ValueError("--generator applies to --model=video only: the future "
-                             "predictor is always two-stream")
+        families.family(self.model.model).validate(self.model)
         return self
 
-    def _validate_data(self):
-        sources = [name for name, given in (("--synthetic", self.synthetic),
-                                            ("--data_list", self.data_list),
-                                            ("--data_shards", self.data_shards)) if given]
-        if not sources:
-            raise ValueError("give --data_list (with --data_root), --data_shards or "
-                             "--synthetic")
-        if len(sources) > 1:
-            raise ValueError(f"--synthetic, --data_list and --data_shards exclude each "
-                             f"other: give one (got {' and '.join(sources)})")
-        if self.data_shards and self.data_root:
-            raise ValueError("--data_root applies to --data_list only: TFRecord shards "
-                             "(--data_shards) hold the strips themselves")
-        if self.data_service and not _SERVICE_ADDRESS.match(self.data_service):
-            raise ValueError(f"--data_service must be a tf.data service dispatcher address "
-                             f"like grpc://host:5050 (or empty), got {self.data_service!r}")
+    def replace(self, **values) -> "TrainConfig":
+        """A copy with settings changed by their flat (flag) names."""
+        return config_flags.replace(self, **values)
+
+    def flat(self) -> dict:
+        """{setting: value}: the form of presets, flags and config.json."""
+        return config_flags.flatten(self)
+
+
+def _validate_data(data: DataConfig):
+    sources = [name for name, given in (("--synthetic", data.synthetic),
+                                        ("--data_list", data.data_list),
+                                        ("--data_shards", data.data_shards)) if given]
+    if not sources:
+        raise ValueError("give --data_list (with --data_root), --data_shards or --synthetic")
+    if len(sources) > 1:
+        raise ValueError(f"--synthetic, --data_list and --data_shards exclude each other: "
+                         f"give one (got {' and '.join(sources)})")
+    if data.data_shards and data.data_root:
+        raise ValueError("--data_root applies to --data_list only: TFRecord shards "
+                         "(--data_shards) hold the strips themselves")
+    if data.data_service and not _SERVICE_ADDRESS.match(data.data_service):
+        raise ValueError(f"--data_service must be a tf.data service dispatcher address "
+                         f"like grpc://host:5050 (or empty), got {data.data_service!r}")
 
 
 PRESETS = {
@@ -226,13 +257,86 @@ PRESETS = {
 }
 
 
+def make(**values) -> TrainConfig:
+    """A TrainConfig from flat settings (the flag names); the rest keep their defaults.
+    Lists become tuples and a single path string a one-path tuple (data_list="a.txt")."""
+    tuples = {f.name for f in config_flags.settings(TrainConfig) if f.type == "tuple"}
+    for name in tuples & set(values):
+        if isinstance(values[name], str):
+            values[name] = (values[name],)
+        elif isinstance(values[name], list):
+            values[name] = tuple(values[name])
+    try:
+        return config_flags.build(TrainConfig, values)
+    except ValueError as error:
+        raise ValueError(f"training settings: {error}") from None
+
+
 def from_preset(name: str, **overrides) -> TrainConfig:
-    """A TrainConfig from a named preset, with field overrides."""
+    """A TrainConfig from a named preset, with overrides by flat setting name."""
     if name not in PRESETS:
         raise ValueError(f"--preset must be one of {sorted(PRESETS)}, got {name!r}")
     values = dict(PRESETS[name])
     values.update(overrides)
-    unknown = set(values) - {f.name for f in dataclasses.fields(TrainConfig)}
-    if unknown:
-        raise ValueError(f"unknown training settings: {sorted(unknown)}")
-    return TrainConfig(**values)
+    return make(**values)
+
+
+def load_config(values: dict) -> TrainConfig:
+    """The TrainConfig of a run's config.json (flat {setting: value}, as runs write it)."""
+    return make(**values)
+
+
+RESUME_MAY_CHANGE = frozenset(
+    [f.name for f in config_flags.settings(RuntimeConfig)]
+    + ["steps", "g_learning_rate", "d_learning_rate", "data_list", "data_root",
+       "data_shards", "synthetic_dir", "data_cache", "strict_data", "data_full_checks",
+       "data_service"])
+"""Settings a resumed run may change; the others are what its checkpoints were trained
+with (sizes, model, data source kind, batch, optimiser form, seed)."""
+
+CONFIG_FILE = "config.json"
+
+
+def read_run_config(model_dir: str) -> TrainConfig | None:
+    """The TrainConfig saved in <model_dir>/config.json, None when there is none;
+    ValueError naming the file when it cannot be read as one."""
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path) as handle:
+            values = json.load(handle)
+        if not isinstance(values, dict):
+            raise ValueError("not a JSON object")
+        return load_config(values)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path}: not a training config ({error})") from None
+
+
+def for_run(given: dict, preset: str | None = None) -> TrainConfig:
+    """The config of the run that the flags `given` ({setting: value}) and `preset` ask for.
+
+    A new run (no config.json in --model_dir, or --noresume): the preset (or the defaults)
+    under the given flags. An existing run: its own config.json under the given flags, so
+    `--model_dir` alone resumes it; a flag (or preset value) that contradicts a setting its
+    checkpoints were trained with is refused with one ValueError naming each such setting,
+    before anything is written.
+    """
+    model_dir = given.get("model_dir", "")
+    saved = read_run_config(model_dir) if model_dir and given.get("resume", True) else None
+    if saved is None:
+        return from_preset(preset, **given) if preset else make(**given)
+    asked = from_preset(preset, **given).flat() if preset else dict(given)
+    ran = saved.flat()
+    differ = [f"--{name}={value!r} (the run: {ran[name]!r})" for name, value in asked.items()
+              if name in ran and name not in RESUME_MAY_CHANGE
+              and _normal(value) != _normal(ran[name])]
+    if differ:
+        raise ValueError(f"{model_dir} holds a run trained with other settings (its "
+                         f"{CONFIG_FILE}): {', '.join(differ)}; drop those flags to resume "
+                         f"it, or give a new --model_dir")
+    return saved.replace(**{k: v for k, v in asked.items() if k in RESUME_MAY_CHANGE})
+
+
+def _normal(value):
+    return tuple(value) if isinstance(value, list) else value

@@ -46,36 +46,36 @@ def data_source(config: TrainConfig, scratch_dir: str | None = None
     """Where the run's strips are: a ShardSource for --data_shards, else a ListSource of
     --data_list under --data_root, or of the synthetic set (written first, under
     --synthetic_dir or <scratch_dir or model_dir>/synthetic_data)."""
-    if config.synthetic:
-        root = config.synthetic_dir or os.path.join(scratch_dir or config.model_dir,
+    if config.data.synthetic:
+        root = config.data.synthetic_dir or os.path.join(scratch_dir or config.model_dir,
                                                     "synthetic_data")
         list_file = synthetic.write_synthetic_dataset(
-            root, config.synthetic_clips, frames=config.frames, size=config.size,
-            seed=config.seed, scene=config.synthetic_scene)
+            root, config.data.synthetic_clips, frames=config.model.frames, size=config.model.size,
+            seed=config.training.seed, scene=config.data.synthetic_scene)
         return ListSource([list_file], root)
-    if config.data_shards:
-        return ShardSource(config.data_shards)
-    return ListSource(config.data_list, config.data_root or None)
+    if config.data.data_shards:
+        return ShardSource(config.data.data_shards)
+    return ListSource(config.data.data_list, config.data.data_root or None)
 
 
 def data_options(config: TrainConfig) -> tuple[ClipOptions, ReadOptions]:
     """(what a clip is, how the training stream is read) as the flags set them: shuffled
     with --seed, repeated, full batches, deterministic; --strip_size=0 means any size,
     --data_service='' none. The resume position (skip_clips) is set by training_data."""
-    clip = ClipOptions(config.frames, config.size, window=config.window, stride=config.stride,
-                       strip_size=config.strip_size or None, resize=config.resize)
-    read = ReadOptions(shuffle=True, seed=config.seed, repeat=True, drop_remainder=True,
-                       deterministic=True, shuffle_buffer=config.shuffle_buffer,
-                       cache=config.data_cache, strict=config.strict_data,
-                       full_checks=config.data_full_checks,
-                       service=config.data_service or None)
+    clip = ClipOptions(config.model.frames, config.model.size, window=config.data.window, stride=config.data.stride,
+                       strip_size=config.data.strip_size or None, resize=config.data.resize)
+    read = ReadOptions(shuffle=True, seed=config.training.seed, repeat=True, drop_remainder=True,
+                       deterministic=True, shuffle_buffer=config.training.shuffle_buffer,
+                       cache=config.data.data_cache, strict=config.data.strict_data,
+                       full_checks=config.data.data_full_checks,
+                       service=config.data.data_service or None)
     return clip, read
 
 
 def make_skip_counter(config: TrainConfig) -> checks.SkipCounter | None:
     """A SkipCounter for the run, or None with --data_service (the workers cannot reach a
     variable of this process). Call outside any strategy scope."""
-    if config.data_service:
+    if config.data.data_service:
         logging.info("--data_service: skipped strips are logged by the tf.data service "
                      "workers (their stderr) and not counted here; the trainer's counters "
                      "cannot be reached from remote workers")
@@ -88,7 +88,7 @@ def training_data(config: TrainConfig, source: ListSource | ShardSource | None =
                   input_context: tf.distribute.InputContext | None = None,
                   stable_iterators: bool = True) -> tf.data.Dataset:
     """Batches [batch, frames, size, size, 3] in [-1, 1], repeated forever, in an order
-    fixed by config.seed, starting at batch `skip`.
+    fixed by config.training.seed, starting at batch `skip`.
 
     source: data_source(config) when None. Without `input_context`: GLOBAL batches of the
     whole data set. With one (inside a dataset_fn of
@@ -110,7 +110,7 @@ def training_data(config: TrainConfig, source: ListSource | ShardSource | None =
     same run), so training_input leaves it out (stable_iterators=False) where Keras
     makes no throw-away iterator: outside any strategy scope (the default strategy).
     """
-    if config.data_service or not stable_iterators:
+    if config.data.data_service or not stable_iterators:
         return _pipeline(config, source, skip, counter, input_context)
 
     @tf.autograph.experimental.do_not_convert  # plain Python; its errors raise as they are
@@ -134,16 +134,16 @@ def _pipeline(config, source, skip, counter, input_context) -> tf.data.Dataset:
     # The skip is made inside the pipeline (skip_clips: on file names for lists, before any
     # read; on checked records for shards and cached bytes), not on decoded batches. With
     # a tf.data service the workers own the order: the batches are skipped as they come.
-    service = bool(config.data_service)
+    service = bool(config.data.data_service)
     if input_context is None:
-        read = dataclasses.replace(read, skip_clips=0 if service else skip * config.batch_size)
-        dataset = pipeline.video_dataset(source, clip, config.batch_size, read, counter)
+        read = dataclasses.replace(read, skip_clips=0 if service else skip * config.training.batch_size)
+        dataset = pipeline.video_dataset(source, clip, config.training.batch_size, read, counter)
         return dataset.skip(skip) if skip and service else dataset
     pipelines = input_context.num_input_pipelines
     if service:
         raise ValueError("per-worker input pipelines do not apply to --data_service")
-    if config.batch_size % pipelines:
-        raise ValueError(f"--batch_size ({config.batch_size}) must be a multiple of the "
+    if config.training.batch_size % pipelines:
+        raise ValueError(f"--batch_size ({config.training.batch_size}) must be a multiple of the "
                          f"{pipelines} input pipelines (workers)")
     if isinstance(source, ShardSource) and len(source.files()) < pipelines:
         raise ValueError(f"--data_shards: {len(source.files())} shard file(s) for "
@@ -152,15 +152,15 @@ def _pipeline(config, source, skip, counter, input_context) -> tf.data.Dataset:
                          f"--num_shards)")
     # distributed_input_fn: shard by input_pipeline_id, per-replica batches, no
     # auto-sharding on top.
-    read = dataclasses.replace(read, skip_clips=skip * (config.batch_size // pipelines))
-    dataset_fn = pipeline.distributed_input_fn(source, clip, config.batch_size, read, counter)
+    read = dataclasses.replace(read, skip_clips=skip * (config.training.batch_size // pipelines))
+    dataset_fn = pipeline.distributed_input_fn(source, clip, config.training.batch_size, read, counter)
     return dataset_fn(input_context)
 
 
 def per_worker_input(config: TrainConfig, strategy: tf.distribute.Strategy) -> bool:
     """Whether fit is fed per-worker pipelines (training_input): with more than one replica
     in sync, except with --data_service (its workers make the batches)."""
-    return strategy.num_replicas_in_sync > 1 and not config.data_service
+    return strategy.num_replicas_in_sync > 1 and not config.data.data_service
 
 
 def training_input(config: TrainConfig, strategy: tf.distribute.Strategy, source=None,

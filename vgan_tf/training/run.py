@@ -4,13 +4,15 @@ Layout of `model_dir`:
     checkpoints/ckpt-<step>.*   G, D (BatchNorm statistics too), both optimizers and the
                                 step (the last `keep_checkpoints`)
     tensorboard/                event files (see summaries.py)
-    generator.keras             the final generator, loadable with keras.saving.load_model
-                                (predictor.keras for --model=future)
+    generator.keras             the final network, loadable with keras.saving.load_model
+                                (the family's final_file: predictor.keras for
+                                --model=future)
     samples/                    video.gif, foreground.gif, mask.gif, masked_foreground.gif,
                                 background.png for seeds 0 .. num_samples - 1; for
                                 --model=future the same predicted from num_samples input
                                 frames, with input.png and beside.gif (see sample_images)
-    config.json                 the TrainConfig of the run
+    config.json                 the TrainConfig of the run (flat settings), written once
+                                the run has started (a failed start writes nothing)
     .worker_<i>/                scratch of non-chief workers (multi_worker), removed at end
 
 The input (data position, per-worker pipelines) is built by input.py; checkpoints,
@@ -33,10 +35,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from vgan_tf import tasks
+from vgan_tf import tasks, terminal
 from vgan_tf.data import checks, synthetic
-from vgan_tf.models import (Discriminator, FuturePredictor, OneStreamGenerator,
-                            TwoStreamGenerator)
+from vgan_tf.models import families
 from vgan_tf.training import callbacks as callbacks_lib
 from vgan_tf.training import checkpoints as checkpoints_lib
 from vgan_tf.training import input as input_lib
@@ -48,54 +49,41 @@ from vgan_tf.training.errors import BadDataError, InputError
 from vgan_tf.viz import samples
 
 
-FINAL_MODEL_FILES = {"video": "generator.keras", "future": "predictor.keras"}
-
-
 def final_model_path(config: TrainConfig) -> str:
-    """Where the run saves its final generator (or predictor) as a .keras file."""
-    return os.path.join(config.model_dir, FINAL_MODEL_FILES[config.model])
+    """Where the run saves its final network as a .keras file (the family's final_file)."""
+    return os.path.join(config.model_dir, families.family(config.model.model).final_file)
 
 
 def build_gan(config: TrainConfig) -> tasks.AdversarialTask:
-    """The compiled task of `config` (VideoGAN, or FuturePredictionGAN for
-    --model=future), in config.precision (call inside a strategy scope to distribute)."""
-    s = config.sizes
-    with precision_lib.policy(config.precision):
-        if config.model == "future":
-            generator = FuturePredictor(s.frames, s.size, s.base_width, name="predictor")
-        else:
-            generator_cls = (TwoStreamGenerator if config.generator == "two_stream"
-                             else OneStreamGenerator)
-            generator = generator_cls(s.frames, s.size, s.latent_dim, s.base_width,
-                                      name="generator")
-        discriminator = Discriminator(s.frames, s.size, s.base_width, name="discriminator")
-    if config.model == "future":
-        gan = tasks.FuturePredictionGAN(generator, discriminator, l1_weight=config.l1_weight,
-                                        g_step=config.g_step)
-    else:
-        gan = tasks.VideoGAN(generator, discriminator, mask_weight=config.mask_weight,
-                             seed=config.seed, g_step=config.g_step)
+    """The compiled task of `config`'s model family (VideoGAN, FuturePredictionGAN, ...),
+    in config.runtime.precision (call inside a strategy scope to distribute)."""
+    family = families.family(config.model.model)
+    precision = config.runtime.precision
+    with precision_lib.policy(precision):
+        generator = family.build_generator(config.model)
+        discriminator = family.build_discriminator(config.model)
+    gan = family.build_task(generator, discriminator, config)
+    optim = config.training
     gan.compile(
         g_optimizer=precision_lib.wrap_optimizer(
-            tasks.paper_adam(config.g_learning_rate, config.beta_1, name="g_adam"),
-            config.precision),
+            tasks.paper_adam(optim.g_learning_rate, optim.beta_1, name="g_adam"), precision),
         d_optimizer=precision_lib.wrap_optimizer(
-            tasks.paper_adam(config.d_learning_rate, config.beta_1, name="d_adam"),
-            config.precision),
-        jit_compile=config.jit_compile)
+            tasks.paper_adam(optim.d_learning_rate, optim.beta_1, name="d_adam"), precision),
+        jit_compile=config.runtime.jit_compile)
     return gan
 
 
 def sample_images(config: TrainConfig, source, num: int) -> np.ndarray | None:
-    """The fixed input frames of a future predictor's samples ([num, size, size, 3] in
-    [-1, 1]), None for the video model. With --synthetic: frame 1 of clips of another
-    synthetic set (seed + 1), so held out from training; otherwise frame 1 of the first
-    clips of the training stream (order fixed by --seed)."""
-    if config.model != "future":
+    """The fixed input frames of a conditional family's samples ([num, size, size, 3] in
+    [-1, 1]), None for a family that samples from noise. With --synthetic: frame 1 of
+    clips of another synthetic set (seed + 1), so held out from training; otherwise frame
+    1 of the first clips of the training stream (order fixed by --seed)."""
+    if not families.family(config.model.model).conditional:
         return None
-    if config.synthetic:
-        clips = [synthetic.render_clip(config.seed + 1, i, config.frames, config.size,
-                                       config.synthetic_scene)[0] for i in range(num)]
+    data, model = config.data, config.model
+    if data.synthetic:
+        clips = [synthetic.render_clip(config.training.seed + 1, i, model.frames, model.size,
+                                       data.synthetic_scene)[0] for i in range(num)]
         return np.stack([clip[0] for clip in clips]).astype(np.float32) / 127.5 - 1.0
     frames = []
     for batch in input_lib.training_data(config, source, stable_iterators=False):
@@ -105,102 +93,140 @@ def sample_images(config: TrainConfig, source, num: int) -> np.ndarray | None:
 
 
 def _check_jit(config: TrainConfig):
-    if config.jit_compile and not strategy_lib.has_gpu():
+    if config.runtime.jit_compile and not strategy_lib.has_gpu():
         logging.warning("--jit_compile on a machine without GPU: XLA made the VideoGAN step "
                         "about 100x slower on CPU; leave it off here.")
 
 
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
-    """Trains (or resumes) the run described by `config`; returns the task (VideoGAN or
-    FuturePredictionGAN).
+    """Trains (or resumes) the run described by `config`; returns the task (the family's
+    AdversarialTask).
 
-    `strategy` defaults to make_strategy(config.strategy). Raises InputError when the data
-    cannot be set up and NonFiniteLossError when a loss turns NaN/inf (nothing is saved for
-    that step; the last good checkpoint stays the latest).
+    `strategy` defaults to make_strategy(config.runtime.strategy). Raises InputError when
+    the data cannot be set up and NonFiniteLossError when a loss turns NaN/inf (nothing is
+    saved for that step; the last good checkpoint stays the latest). config.json is
+    written once the data, the networks and the checkpoint are in place.
     """
     config.validate()
+    runtime = config.runtime
     if strategy is None:  # first: MultiWorkerMirroredStrategy must precede other TF ops
-        strategy = strategy_lib.make_strategy(config.strategy)
-    if config.deterministic:
+        strategy = strategy_lib.make_strategy(runtime.strategy)
+    if runtime.deterministic:
         tf.config.experimental.enable_op_determinism()
-    strategy_lib.per_replica_batch(config.batch_size, strategy)
+    strategy_lib.per_replica_batch(config.training.batch_size, strategy)
     _check_jit(config)
     chief = strategy_lib.is_chief(strategy)
     work_dir = (config.model_dir if chief else
                 os.path.join(config.model_dir, f".worker_{strategy_lib.task_id(strategy)}"))
     os.makedirs(work_dir, exist_ok=True)
-    if chief:
-        with open(os.path.join(config.model_dir, "config.json"), "w") as handle:
-            json.dump(dataclasses.asdict(config), handle, indent=2, default=list)
-
     try:
         source = input_lib.data_source(config, work_dir)
         input_lib.training_input(config, strategy, source)  # fails early on missing or empty lists
     except (ValueError, OSError, tf.errors.OpError) as error:
         raise InputError(str(error)) from error
     counter = input_lib.make_skip_counter(config)  # outside the strategy scope: a local tally
-    images = sample_images(config, source, max(config.summary_samples, config.num_samples))
-    keras.utils.set_random_seed(config.seed)  # the same initial weights in every run
+    images = sample_images(config, source, max(runtime.summary_samples, runtime.num_samples))
+    keras.utils.set_random_seed(config.training.seed)  # the same initial weights every run
     with strategy.scope():
         gan = build_gan(config)
-    manager = checkpoints_lib.checkpoint_manager(
-        gan, os.path.join(work_dir, "checkpoints"), config.keep_checkpoints)
+    manager, step = _restore(gan, config, strategy, work_dir)
     if chief:
-        checkpoints_lib.remove_partial_saves(manager.directory)
-    step = 0
-    if config.resume:
-        # Every worker resumes from the chief's checkpoints (--model_dir is shared): a
-        # non-chief's scratch checkpoints are deleted when a run ends and can lag the
-        # chief's after a kill.
-        step = checkpoints_lib.restore_latest(gan, manager if chief else
-                                            checkpoints_lib.checkpoint_manager(
-                                                gan, os.path.join(config.model_dir,
-                                                                  "checkpoints"),
-                                                config.keep_checkpoints))
-    checkpoints_lib.check_same_step(strategy, step)
-    checkpoints_lib.set_learning_rates(gan, config)
-    if step >= config.steps:
-        logging.info("Already at step %d of %d: nothing to train", step, config.steps)
+        write_config(config)
+    if step >= config.training.steps:
+        logging.info("Already at step %d of %d: nothing to train", step, config.training.steps)
     else:
-        logging.info("Training steps %d..%d (global batch %d = %d replicas x %d, %s, %s, "
-                     "%s)", step, config.steps, config.batch_size,
-                     strategy.num_replicas_in_sync,
-                     config.batch_size // strategy.num_replicas_in_sync, config.sizes,
-                     config.strategy, config.precision)
-        writer = (tf.summary.create_file_writer(os.path.join(config.model_dir, "tensorboard"))
-                  if chief else tf.summary.create_noop_writer())
-        fit_callbacks = [
-            callbacks_lib.CheckpointEvery(manager, config.checkpoint_every),
-            callbacks_lib.ProgressLog(config.log_every, config.steps, config.batch_size,
-                                      counter),
-            summaries.TensorBoardSummaries(writer, config.summary_every, config.sample_every,
-                                           config.batch_size, config.summary_samples,
-                                           counter=counter,
-                                           sample_images=None if images is None
-                                           else images[:config.summary_samples]),
-        ]
-        try:
-            _fit(gan, lambda skip: input_lib.training_input(config, strategy, source, skip, counter),
-                 step, config, fit_callbacks)
-        except tf.errors.InvalidArgumentError as error:
-            bad = checks.BadStripError.from_op_error(error)
-            if bad is None:
-                raise
-            raise BadDataError(_strict_failure(bad, gan, manager)) from error
-        callbacks_lib.log_skip_summary(counter)
+        _train_from(gan, _Run(config, strategy, source, counter, images, manager), step)
     if chief:
         checkpoints_lib.save_atomically(gan.generator, final_model_path(config))
-        if images is None:
-            samples.write_samples(gan.generator, os.path.join(config.model_dir, "samples"),
-                                  config.num_samples, 0, config.sample_fps,
-                                  config.sample_scale)
-        else:
-            samples.write_predictions(gan.generator, images[:config.num_samples],
-                                      os.path.join(config.model_dir, "samples"),
-                                      config.sample_fps, config.sample_scale)
+        family = families.family(config.model.model)
+        family.write_samples(gan.generator, images, os.path.join(config.model_dir, "samples"),
+                             _Pictures(runtime.num_samples, runtime.sample_fps,
+                                       runtime.sample_scale))
     else:
         shutil.rmtree(os.path.join(work_dir, "checkpoints"), ignore_errors=True)
     return gan
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pictures:
+    num: int
+    fps: float
+    scale: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What the fit of one run needs besides the task."""
+    config: TrainConfig
+    strategy: tf.distribute.Strategy
+    source: object
+    counter: object
+    images: np.ndarray | None
+    manager: tf.train.CheckpointManager
+
+
+def write_config(config: TrainConfig) -> str:
+    """Writes <model_dir>/config.json (flat settings) atomically; returns its path."""
+    path = os.path.join(config.model_dir, "config.json")
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "w") as handle:
+        json.dump(config.flat(), handle, indent=2, default=list)
+    os.replace(temporary, path)
+    return path
+
+
+def _restore(gan, config: TrainConfig, strategy, work_dir: str):
+    """(checkpoint manager, step restored or 0). Every worker resumes from the chief's
+    checkpoints (--model_dir is shared): a non-chief's scratch checkpoints are deleted when
+    a run ends and can lag the chief's after a kill."""
+    keep = config.runtime.keep_checkpoints
+    chief = strategy_lib.is_chief(strategy)
+    manager = checkpoints_lib.checkpoint_manager(gan, os.path.join(work_dir, "checkpoints"),
+                                                 keep)
+    if chief:
+        checkpoints_lib.remove_partial_saves(manager.directory)
+    step = 0
+    if config.runtime.resume:
+        step = checkpoints_lib.restore_latest(gan, manager if chief else
+                                              checkpoints_lib.checkpoint_manager(
+                                                  gan, os.path.join(config.model_dir,
+                                                                    "checkpoints"), keep))
+    checkpoints_lib.check_same_step(strategy, step)
+    checkpoints_lib.set_learning_rates(gan, config.training, resumed=step > 0)
+    return manager, step
+
+
+def _train_from(gan, run: _Run, step: int):
+    config, strategy, runtime = run.config, run.strategy, run.config.runtime
+    batch_size = config.training.batch_size
+    logging.info("Training steps %d..%d (global batch %d = %d replicas x %d, %s, %s, %s)",
+                 step, config.training.steps, batch_size, strategy.num_replicas_in_sync,
+                 batch_size // strategy.num_replicas_in_sync, config.model.sizes,
+                 runtime.strategy, runtime.precision)
+    chief = strategy_lib.is_chief(strategy)
+    writer = (tf.summary.create_file_writer(os.path.join(config.model_dir, "tensorboard"))
+              if chief else tf.summary.create_noop_writer())
+    images = run.images
+    fit_callbacks = [
+        callbacks_lib.CheckpointEvery(run.manager, runtime.checkpoint_every),
+        callbacks_lib.ProgressLog(runtime.log_every, config.training.steps, batch_size,
+                                  run.counter),
+        summaries.TensorBoardSummaries(writer, runtime.summary_every, runtime.sample_every,
+                                       batch_size, runtime.summary_samples,
+                                       counter=run.counter,
+                                       sample_images=None if images is None
+                                       else images[:runtime.summary_samples]),
+    ]
+    try:
+        _fit(gan, lambda skip: input_lib.training_input(config, strategy, run.source, skip,
+                                                        run.counter),
+             step, config, fit_callbacks)
+    except tf.errors.InvalidArgumentError as error:
+        bad = checks.BadStripError.from_op_error(error)
+        if bad is None:
+            raise
+        raise BadDataError(_strict_failure(bad, gan, run.manager)) from error
+    callbacks_lib.log_skip_summary(run.counter)
 
 
 def _strict_failure(bad: checks.BadStripError, gan, manager) -> str:
@@ -212,17 +238,18 @@ def _strict_failure(bad: checks.BadStripError, gan, manager) -> str:
 
 
 def _fit(gan, make_dataset, step, config, fit_callbacks):
-    """Steps step+1 .. config.steps, each fed the batch the uninterrupted run would use.
+    """Steps step+1 .. config.training.steps, each fed the batch the uninterrupted run would use.
 
     make_dataset(skip) is a fresh dataset starting at batch `skip` (see training_input)."""
-    spe = config.steps_per_epoch
+    spe, steps = config.training.steps_per_epoch, config.training.steps
+    verbose = terminal.keras_verbose(config.runtime.verbose)  # no bar in log files
     epoch = step // spe
     if step % spe:  # resumed inside an epoch: finish it first so epochs stay aligned
         gan.fit(make_dataset(step), epochs=epoch + 1, initial_epoch=epoch,
-                steps_per_epoch=spe - step % spe, shuffle=False, verbose=config.verbose,
+                steps_per_epoch=spe - step % spe, shuffle=False, verbose=verbose,
                 callbacks=fit_callbacks)
         epoch += 1
-    if epoch * spe < config.steps:
-        gan.fit(make_dataset(epoch * spe), epochs=config.steps // spe, initial_epoch=epoch,
-                steps_per_epoch=spe, shuffle=False, verbose=config.verbose,
+    if epoch * spe < steps:
+        gan.fit(make_dataset(epoch * spe), epochs=steps // spe, initial_epoch=epoch,
+                steps_per_epoch=spe, shuffle=False, verbose=verbose,
                 callbacks=fit_callbacks)

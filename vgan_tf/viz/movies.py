@@ -1,7 +1,7 @@
 """Pictures of a generator: sample grids as GIF and MP4, the original's parts, and a
 latent interpolation between two seeds (slerp). What `vgan-generate` writes.
 
-`write_generated(source, out_dir, ...)` takes any object with `latent_dim` and
+`write_generated(source, out_dir, GenerateOptions(...))` takes any object with `latent_dim` and
 `parts_from_z(z)` -> {"video" [b, T, H, W, 3] in [-1, 1], optional "foreground",
 "mask" [b, T, H, W, 1] in [0, 1], "background" [b, H, W, 3]} (numpy), e.g. a
 `vgan_tf.metrics.model_sources.VideoSource`, and writes into out_dir:
@@ -18,13 +18,60 @@ latent interpolation between two seeds (slerp). What `vgan-generate` writes.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 from PIL import Image
 
 from vgan_tf import sampling
+from vgan_tf.config_flags import section, setting
 from vgan_tf.viz import grid, video_files
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateOptions:
+    """What `write_generated` writes (each field is a flag of vgan-generate)."""
+
+    num: int = setting(16, "Videos in the sample grid.", minimum=1)
+    seed: int = setting(0, "First seed of the sample grid.")
+    interpolate: str = setting("0,1", "Two seeds to interpolate between (slerp), "
+                               "comma-separated.")
+    steps: int = setting(8, "Videos along the interpolation.", minimum=2)
+    fps: float = setting(8.0, "Frames per second of the GIFs and the MP4.", minimum=0.1)
+    scale: int = setting(1, "Enlarge pictures by pixel repetition.", minimum=1)
+    cols: int | None = setting(None, "Columns of the sample grid (default: about square).",
+                               minimum=1)
+
+    def __post_init__(self):
+        if not isinstance(self.interpolate, str):  # a pair of ints from Python
+            object.__setattr__(self, "interpolate", ",".join(str(int(s))
+                                                             for s in self.interpolate))
+        self.seeds  # noqa: B018 (validates)
+
+    @property
+    def seeds(self) -> tuple:
+        """The two interpolation seeds as integers."""
+        parts = [p.strip() for p in self.interpolate.split(",")]
+        try:
+            seeds = tuple(int(p) for p in parts)
+        except ValueError:
+            seeds = ()
+        if len(seeds) != 2:
+            raise ValueError(f"--interpolate must be two integer seeds, got "
+                             f"{self.interpolate!r}")
+        return seeds
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateConfig:
+    """vgan-generate's flags."""
+
+    generator: str = setting("", "Training directory, .keras file or SavedModel folder.")
+    out_dir: str = setting("", "Folder for the pictures (created).")
+    sample_files: int = setting(0, "Also write this many videos as one GIF each into "
+                                "<out_dir>/samples/ (0: none).", minimum=0)
+    options: GenerateOptions = section(GenerateOptions, "The pictures.")
 
 
 def slerp(a, b, t) -> np.ndarray:
@@ -111,15 +158,15 @@ def generated_pictures(source, num: int = 16, seed: int = 0, interpolate=(0, 1),
     return pictures
 
 
-def write_generated(source, out_dir: str, num: int = 16, seed: int = 0, interpolate=(0, 1),
-                    steps: int = 8, fps: float = 8.0, scale: int = 1,
-                    cols: int | None = None) -> list:
+def write_generated(source, out_dir: str, options: GenerateOptions | None = None) -> list:
     """Writes the files of the module docstring; returns their paths."""
+    o = options or GenerateOptions()
+    fps = o.fps
     os.makedirs(out_dir, exist_ok=True)
     written = []
-    for name, picture in generated_pictures(source, num, seed, interpolate, steps,
-                                            cols).items():
-        picture = _scaled(picture, scale)
+    for name, picture in generated_pictures(source, o.num, o.seed, o.seeds, o.steps,
+                                            o.cols).items():
+        picture = _scaled(picture, o.scale)
         if name == "interpolation_strip":
             path = os.path.join(out_dir, "interpolation.png")
             Image.fromarray(picture).save(path)

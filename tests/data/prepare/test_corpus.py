@@ -1,5 +1,6 @@
-"""Many videos: bad files reported and skipped, the list, the summary, resuming, the
-training pipeline reading the output, inputs and ids, the process pool."""
+"""Many videos: bad files reported and skipped, truncated videos reported, the list, the
+summary, resuming and its counts, the progress display, the training pipeline reading
+the output, inputs and ids, the process pool."""
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ import pytest
 from tests.data.prepare import videos
 from vgan_tf.data.prepare import (PrepareOptions, corpus, find_videos, prepare_video,
                                   prepare_videos, video_ids)
+from vgan_tf.data.prepare import reader
 from vgan_tf.data.prepare import video as video_lib
 
 OPTIONS = PrepareOptions(min_frames=8, max_frames=12)
@@ -44,7 +46,7 @@ def _outputs(out_dir):
             if name.endswith(".jpg") or name == corpus.LIST_NAME:
                 files[rel] = open(path, "rb").read()
             elif name.endswith(".json"):
-                files[rel] = corpus.without_timings(json.load(open(path)))
+                files[rel] = corpus.without_run_keys(json.load(open(path)))
             else:
                 files[rel] = "unexpected file"
     return files
@@ -100,13 +102,15 @@ def test_a_finished_video_is_not_redone_and_a_partial_one_is(tmp_path):
     stamp = os.stat(marker).st_mtime_ns
     strip = os.path.join(out, "v", "0000.jpg")
     os.utime(strip, ns=(1, 1))
-    assert prepare_video(path, "v", out, OPTIONS) == first  # read back from the marker
+    back = prepare_video(path, "v", out, OPTIONS)  # read back from the marker
+    assert back["from_earlier_run"] is True and first["from_earlier_run"] is False
+    assert dict(back, from_earlier_run=False) == first
     assert os.stat(strip).st_mtime_ns == 1 and os.stat(marker).st_mtime_ns == stamp
     # a killed run: strips without a marker, and a stray temporary file
     os.remove(marker)
     open(os.path.join(out, "v", "0007.jpg.tmp"), "wb").write(b"partial")
     again = prepare_video(path, "v", out, OPTIONS)
-    assert corpus.without_timings(again) == corpus.without_timings(first)
+    assert corpus.without_run_keys(again) == corpus.without_run_keys(first)
     assert sorted(os.listdir(os.path.join(out, "v"))) == ["0000.jpg", "0001.jpg",
                                                          video_lib.MARKER]
     assert os.stat(strip).st_mtime_ns != 1
@@ -156,4 +160,121 @@ def test_the_process_pool_writes_what_one_process_writes(tmp_path):
     two = prepare_videos(folder, str(tmp_path / "two"), OPTIONS, workers=2, progress=False)
     assert one["total"]["clips_written"] == 5
     assert _outputs(str(tmp_path / "one")) == _outputs(str(tmp_path / "two"))
-    assert corpus.without_timings(one) == corpus.without_timings(two)
+    assert corpus.without_run_keys(one) == corpus.without_run_keys(two)
+
+
+def test_frames_declared_and_decoded_are_reported_and_a_whole_video_is_not_truncated(
+        tmp_path):
+    path = videos.shaky_video(str(tmp_path / "v.avi"), frames=30)
+    report = prepare_video(path, "v", str(tmp_path / "out"), OPTIONS)
+    assert (report["frames_read"], report["frames_declared"]) == (30, 30)
+    assert report["stream_end"] == reader.END_OF_STREAM and report["truncated"] is False
+    # clips_per_video reached before the end: the rest is not decoded, nothing is judged
+    limited = prepare_video(path, "v", str(tmp_path / "limited"),
+                            PrepareOptions(min_frames=8, max_frames=12, clips_per_video=1))
+    assert limited["stream_end"] == reader.NOT_REACHED and limited["truncated"] is False
+    assert limited["frames_read"] == 2 + 12 and limited["frames_declared"] == 30
+
+
+@pytest.mark.parametrize("name", ["cut.avi", "cut.mp4"])
+def test_a_video_cut_in_half_keeps_its_clips_and_is_reported_truncated(tmp_path, capsys,
+                                                                       name):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    frames = videos.shaky_frames(40)
+    write = videos.mp4_video if name.endswith(".mp4") else videos.write_video
+    videos.truncate(write(str(folder / name), frames), 0.5)
+    videos.shaky_video(str(folder / "whole.avi"), frames=30, seed=1)
+    summary = prepare_videos(str(folder), str(tmp_path / "out"), OPTIONS, workers=1,
+                             progress=False)
+    cut = next(r for r in summary["videos"] if r["id"] == "cut")
+    assert cut["frames_declared"] == 40 and 15 <= cut["frames_read"] <= 21, cut
+    assert cut["stream_end"] == reader.END_OF_STREAM and cut["truncated"] is True
+    assert cut["written"] >= 1  # the clips cut from the good part are kept
+    whole = next(r for r in summary["videos"] if r["id"] == "whole")
+    assert whole["truncated"] is False
+    total = summary["total"]
+    assert (total["videos_prepared"], total["videos_failed"],
+            total["videos_truncated"]) == (2, 0, 1)
+    assert summary["truncated"] == [{
+        "video": str(folder / name), "reason": "truncated", "frames_read":
+        cut["frames_read"], "frames_declared": 40, "clips": cut["written"]}]
+    on_disk = json.load(open(tmp_path / "out" / "summary.json"))
+    assert on_disk["truncated"] == summary["truncated"]
+    marker = json.load(open(tmp_path / "out" / "cut" / video_lib.MARKER))
+    assert marker["truncated"] is True and marker["frames_declared"] == 40
+    err = capsys.readouterr().err
+    assert (f"video {str(folder / name)!r} reason: 'truncated': decoded "
+            f"{cut['frames_read']} of the 40 frames") in err
+    assert "truncated videos 1" in corpus.outcome_line(summary, "out")
+
+
+def test_truncation_allows_for_approximate_frame_counts():
+    assert not reader.truncated(40, 40) and not reader.truncated(38, 40)  # 2 < 3 frames
+    assert reader.truncated(37, 40)  # 3 frames and 7.5 %
+    assert not reader.truncated(950, 1000) and reader.truncated(949, 1000)  # 5 %
+    assert reader.truncated(68, 444) and reader.truncated(20, 40)
+    assert not reader.truncated(5, None)  # unknown count: nothing to judge
+    assert not reader.truncated(45, 40)  # more than declared is not short
+
+
+def test_the_frame_count_unknown_is_none(tmp_path):
+    assert reader.frame_count(str(tmp_path / "missing.avi")) is None
+    (tmp_path / "junk.avi").write_bytes(b"not a video")
+    assert reader.frame_count(str(tmp_path / "junk.avi")) is None
+    assert reader.frame_count(videos.static_video(str(tmp_path / "v.avi"), 12)) == 12
+
+
+def test_a_rerun_counts_the_clips_of_the_earlier_run_apart(tmp_path):
+    folder = _inputs(str(tmp_path / "in"))
+    out = str(tmp_path / "out")
+    first = prepare_videos(folder, out, OPTIONS, workers=1, progress=False)
+    assert (first["total"]["clips_written"], first["total"]["clips_from_earlier_run"],
+            first["total"]["clips_listed"]) == (3, 0, 3)
+    assert corpus.outcome_line(first, out).startswith(
+        f"wrote 3 clips from 2 videos to {out}")
+    again = prepare_videos(folder, out, OPTIONS, workers=1, progress=False)
+    total = again["total"]
+    assert (total["clips_written"], total["clips_from_earlier_run"], total["clips_listed"],
+            total["videos_from_earlier_run"], total["videos_failed"]) == (0, 3, 3, 2, 4)
+    assert all(r["from_earlier_run"] for r in again["videos"])
+    assert corpus.outcome_line(again, out).startswith(
+        f"wrote 0 clips (3 from an earlier run) from 2 videos to {out}")
+    assert corpus.without_run_keys(again) == corpus.without_run_keys(first)
+    # one video redone: its clips count as written now, the other's as earlier
+    os.remove(os.path.join(out, "still", video_lib.MARKER))
+    third = prepare_videos(folder, out, OPTIONS, workers=1, progress=False)["total"]
+    assert (third["clips_written"], third["clips_from_earlier_run"]) == (1, 2)
+
+
+def test_a_marker_of_an_older_version_reads_back_as_not_known(tmp_path):
+    path = videos.static_video(str(tmp_path / "v.avi"), frames=12)
+    out = str(tmp_path / "out")
+    report = prepare_video(path, "v", out, OPTIONS)
+    older = {k: v for k, v in report.items()
+             if k not in ("frames_declared", "stream_end", "truncated", "from_earlier_run")}
+    with open(os.path.join(out, "v", video_lib.MARKER), "w") as f:
+        json.dump(older, f)
+    back = prepare_video(path, "v", out, OPTIONS)
+    assert (back["frames_declared"], back["stream_end"], back["truncated"],
+            back["from_earlier_run"]) == (None, None, False, True)
+    assert corpus.summarize([back], OPTIONS, 0.0)["total"]["videos_truncated"] == 0
+
+
+def test_the_progress_is_plain_lines_off_a_terminal(tmp_path, capsys):
+    folder = _inputs(str(tmp_path / "in"))
+    prepare_videos(folder, str(tmp_path / "out"), OPTIONS, workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b" not in err
+    lines = [line for line in err.splitlines() if line.startswith("prepare: ")]
+    assert lines and lines[-1].startswith("prepare: 6/6 videos, "), err
+    assert lines[-1].endswith(" clips 3 failed 4 truncated 0"), lines
+    prepare_videos(folder, str(tmp_path / "out"), OPTIONS, workers=1, progress=True)
+    last = [line for line in capsys.readouterr().err.splitlines()
+            if line.startswith("prepare: ")][-1]
+    assert last.endswith(" clips 0 failed 4 truncated 0"), last  # written by this run
+    # one video: a display over its decoded frames (of the declared count), named by id
+    path = videos.static_video(str(tmp_path / "one.avi"), frames=12)
+    prepare_videos([path], str(tmp_path / "one"), OPTIONS, workers=1, progress=True)
+    err = capsys.readouterr().err
+    assert any(line.startswith("one: 12/12 frames, ") for line in err.splitlines()), err

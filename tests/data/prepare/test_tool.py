@@ -1,5 +1,6 @@
-"""tools/prepare_videos.py: the flags are PrepareOptions, mistakes are one line, a killed
-and resumed run gives the outputs of an uninterrupted one."""
+"""tools/prepare_videos.py: the flags are PrepareOptions' fields, mistakes are one line,
+failed or truncated videos give exit status 3, a killed and resumed run gives the outputs
+of an uninterrupted one and counts what the earlier run wrote apart."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,24 +19,29 @@ from vgan_tf.data.prepare import PrepareOptions, corpus
 from vgan_tf.data.prepare import video as video_lib
 
 
-def test_the_flags_carry_the_options_defaults():
+RUN_FLAGS = {"input", "out_dir", "workers", "runner", "beam_options", "progress"}
+
+
+@pytest.mark.slow
+def test_the_flags_are_the_options_fields():
     """In a subprocess: absl flags are one registry per process, and another binary's
     flags (vgan-train's --size) share names with these."""
     import json
 
-    code = ("import json, tools.prepare_videos as t; print(json.dumps({n: t.FLAGS[n].default "
-            "for n in t.OPTION_FLAGS}))")
+    code = ("import json, tools.prepare_videos as t; print(json.dumps({f.name: [f.default, "
+            "f.help] for f in t.FLAGS.get_flags_for_module('tools.prepare_videos')}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=120,
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert result.returncode == 0, result.stderr[-2000:]
-    flag_defaults = json.loads(result.stdout.strip().splitlines()[-1])
+    flags = json.loads(result.stdout.strip().splitlines()[-1])
+    fields = {f.name: f for f in dataclasses.fields(PrepareOptions)}
+    assert set(flags) == set(fields) | RUN_FLAGS
     defaults = PrepareOptions()
-    names = {f.name for f in dataclasses.fields(PrepareOptions)} - {"erode"}
-    assert set(flag_defaults) == names
-    for name, value in flag_defaults.items():
-        want = getattr(defaults, name)
-        assert value == (list(want) if isinstance(want, tuple) else want), name
+    for name, field in fields.items():
+        default, text = flags[name]
+        assert default == getattr(defaults, name), name
+        assert text.endswith(field.metadata["help"]), name  # enums put "<a|b>: " first
 
 
 def _tool(*args, **kwargs):
@@ -49,6 +55,9 @@ def _tool(*args, **kwargs):
 @pytest.mark.parametrize("args,needle", [
     (["--input=/no/such/folder"], "--input '/no/such/folder'"),
     (["--max_frames=8"], "max_frames (8) must be >= min_frames (16)"),
+    (["--size=0"], "--size must be a positive integer, got 0"),
+    (["--jpeg_quality=101"], "--jpeg_quality must be an integer in 1..100, got 101"),
+    (["--fps=-2"], "--fps must be > 0, got -2.0"),
     (["--scene_filter=nope"], "scene_filter 'nope'"),
 ])
 def test_a_mistake_is_one_line(tmp_path, args, needle):
@@ -93,5 +102,37 @@ def test_a_killed_run_resumes_to_the_uninterrupted_outputs(tmp_path):
     resumed = _tool(*args, f"--out_dir={killed_dir}")
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-2000:]
+    earlier = 3 * len(markers)  # 3 clips per video
+    assert f"wrote {12 - earlier} clips ({earlier} from an earlier run) from 4 videos" \
+        in out
     assert os.stat(first_marker).st_mtime_ns == stamp  # a finished video is skipped
     assert _outputs(str(killed_dir)) == _outputs(str(tmp_path / "whole"))
+
+
+@pytest.mark.slow
+def test_failed_or_truncated_videos_exit_3_and_a_rerun_counts_apart(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    videos.shaky_video(str(folder / "whole.avi"), frames=30)
+    videos.truncate(videos.shaky_video(str(folder / "cut.avi"), frames=40, seed=1), 0.5)
+    args = [f"--input={folder}", f"--out_dir={tmp_path / 'out'}", "--workers=1",
+            "--min_frames=8", "--max_frames=12", "--noprogress"]
+    first = _tool(*args)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 3, err[-2000:]
+    written = int(out.split("wrote ")[1].split()[0])
+    assert written >= 2 and "from 2 videos" in out and "truncated videos 1" in out, out
+    assert f"video {str(folder / 'cut.avi')!r} reason: 'truncated': decoded" in err
+    rerun = _tool(*args)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 3, err[-2000:]  # still truncated: still said
+    assert f"wrote 0 clips ({written} from an earlier run) from 2 videos" in out, out
+    os.remove(folder / "cut.avi")
+    open(folder / "zero.mp4", "wb").close()  # a video that fails to read
+    failed = _tool(*args[:1], f"--out_dir={tmp_path / 'other'}", *args[2:])
+    out, err = failed.communicate(timeout=300)
+    assert failed.returncode == 3 and "failed videos 1; truncated videos 0" in out, err
+    os.remove(folder / "zero.mp4")
+    whole = _tool(*args[:1], f"--out_dir={tmp_path / 'whole'}", *args[2:])
+    out, err = whole.communicate(timeout=300)
+    assert whole.returncode == 0 and "failed videos 0; truncated videos 0" in out, err

@@ -1,9 +1,12 @@
 """Videos made inside the tests: a textured scene seen by a shaking camera, a moving object.
 
-Everything is drawn with OpenCV and written with cv2.VideoWriter (MJPG in .avi), so the
-tests read real encoded video through the FFmpeg backend.
+Everything is drawn with OpenCV and written with cv2.VideoWriter (MJPG in .avi, MPEG-4
+Part 2 in .mp4), so the tests read real encoded video through the FFmpeg backend.
+`truncate` cuts a file's bytes, as an interrupted download or copy does.
 """
 from __future__ import annotations
+
+import struct
 
 import cv2
 import numpy as np
@@ -68,9 +71,71 @@ def write_video(path: str, frames, fps: float = 25.0) -> str:
     return str(path)
 
 
-def shaky_video(path, frames: int = 40, seed: int = 0, **kwargs) -> str:
+def truncate(path, fraction: float = 0.5) -> str:
+    """Keeps the first `fraction` of the file's bytes (in place)."""
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[:int(len(data) * fraction)])
+    return str(path)
+
+
+_MP4_CONTAINERS = (b"moov", b"trak", b"mdia", b"minf", b"stbl")
+
+
+def _mp4_atoms(data, start: int, end: int):
+    """(offset, size, type) of the MP4 atoms in data[start:end] (32-bit sizes only)."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack(">I4s", bytes(data[pos:pos + 8]))
+        if size < 8:
+            raise ValueError(f"unsupported MP4 atom size {size} at {pos}")
+        yield pos, size, kind
+        pos += size
+
+
+def _shift_chunk_offsets(moov: bytearray, by: int, start: int, end: int):
+    for pos, size, kind in _mp4_atoms(moov, start, end):
+        if kind in _MP4_CONTAINERS:
+            _shift_chunk_offsets(moov, by, pos + 8, pos + size)
+        elif kind == b"stco":  # version/flags, count, then 32-bit file offsets
+            (count,) = struct.unpack(">I", bytes(moov[pos + 12:pos + 16]))
+            for at in range(pos + 16, pos + 16 + 4 * count, 4):
+                (offset,) = struct.unpack(">I", bytes(moov[at:at + 4]))
+                moov[at:at + 4] = struct.pack(">I", offset + by)
+
+
+def mp4_video(path, frames, fps: float = 25.0) -> str:
+    """Writes BGR frames as an .mp4 (mp4v) with its index (moov) moved before the frame
+    data, as streaming-ready files have it: cut short, such a file still opens and
+    declares its full frame count (OpenCV's writer puts the index last, where a cut
+    loses it and the file does not open at all)."""
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"mp4v"),
+                             fps, (width, height))
+    assert writer.isOpened(), path
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame))
+    writer.release()
+    data = open(path, "rb").read()
+    atoms = {kind: (pos, size) for pos, size, kind in _mp4_atoms(data, 0, len(data))}
+    (moov_at, moov_size), (mdat_at, _) = atoms[b"moov"], atoms[b"mdat"]
+    assert moov_at > mdat_at, atoms
+    moov = bytearray(data[moov_at:moov_at + moov_size])
+    _shift_chunk_offsets(moov, moov_size, 8, moov_size)
+    rest = data[:moov_at] + data[moov_at + moov_size:]
+    with open(path, "wb") as f:
+        f.write(rest[:mdat_at] + bytes(moov) + rest[mdat_at:])
+    return str(path)
+
+
+def shaky_frames(frames: int = 40, seed: int = 0, **kwargs) -> list:
+    """The frames of `shaky_video` (BGR)."""
     canvas = scene(WIDTH * 2, HEIGHT * 2, seed)
-    return write_video(path, camera_views(canvas, shake(frames, seed), **kwargs))
+    return camera_views(canvas, shake(frames, seed), **kwargs)
+
+
+def shaky_video(path, frames: int = 40, seed: int = 0, **kwargs) -> str:
+    return write_video(path, shaky_frames(frames, seed, **kwargs))
 
 
 def static_video(path, frames: int = 20, seed: int = 0) -> str:

@@ -4,15 +4,17 @@
         -> all reports -> finish (train.txt + summary.json, as corpus.finish)
 
 It writes the same strips, the same list and the same summary (apart from the
-corpus.TIMING_KEYS) as `corpus.prepare_videos` on the same inputs; both resume from the
-same markers. `runner` is any Beam runner name (DirectRunner, DataflowRunner,
-FlinkRunner, SparkRunner, ...); `beam_args` are Beam's own pipeline options
-(`--project=...`, `--region=...`, `--temp_location=gs://...`, ...). `out_dir` must be a
-location every worker reaches (gs:// on Dataflow). apache_beam is imported only here.
+corpus.RUN_KEYS) as `corpus.prepare_videos` on the same inputs, and prints the same
+corpus.problem_lines; both resume from the same markers. `runner` is any Beam runner
+name (DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ...); `beam_args` are
+Beam's own pipeline options (`--project=...`, `--region=...`,
+`--temp_location=gs://...`, ...). `out_dir` must be a location every worker reaches
+(gs:// on Dataflow). apache_beam is imported only here.
 """
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 from vgan_tf.data.prepare import corpus, filters, video
@@ -58,4 +60,7 @@ def run_pipeline(inputs, out_dir: str, options, runner: str = "DirectRunner",
     with beam.Pipeline(options=pipeline_options) as pipeline:
         build_pipeline(pipeline, paths, ids, out_dir, options, start)
     with tf.io.gfile.GFile(video.join(out_dir, corpus.SUMMARY_NAME), "r") as f:
-        return json.loads(f.read())
+        summary = json.loads(f.read())
+    for line in corpus.problem_lines(summary):
+        print(line, file=sys.stderr)
+    return summary

@@ -10,9 +10,12 @@ folder, `#` comments) and video files; any tf.io.gfile location. Each video gets
 that collide get `-` + 8 hex digits of the path's SHA-1), its strips go to
 `<out>/<id>/%04d.jpg`. `finish` writes, after all videos, the list `<out>/train.txt`
 (paths relative to `<out>`, videos in id order; only finished videos appear) and
-`<out>/summary.json` (per video and in total: clips written, dropped per reason, frames
-read, seconds; videos that failed to read, by name and reason). Both are written
-atomically. Rerunning skips finished videos.
+`<out>/summary.json` (per video and in total: clips, dropped per reason, frames read,
+seconds; videos that failed to read, by name and reason; truncated videos, with frames
+decoded and declared). Both are written atomically. Rerunning skips finished videos
+(their reports are read back from their markers): the summary's total tells the clips
+this run wrote (`clips_written`) from those an earlier run did (`clips_from_earlier_run`;
+`clips_listed` is both).
 """
 from __future__ import annotations
 
@@ -29,14 +32,20 @@ import tensorflow as tf
 
 from vgan_tf.data import lists
 from vgan_tf.data.prepare import filters, reader, video
+from vgan_tf.progress import Progress
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg",
                     ".flv", ".wmv", ".3gp", ".ogv", ".ts", ".mts", ".m2ts")
 LIST_EXTENSIONS = (".txt", ".lst", ".list")
 LIST_NAME = "train.txt"
 SUMMARY_NAME = "summary.json"
-TIMING_KEYS = ("seconds", "wall_seconds")
-"""Summary keys that hold times (they differ between otherwise identical runs)."""
+TRUNCATED = "truncated"
+"""The reason given to a video that decoded clearly fewer frames than its container
+declares (reader.truncated); its clips are kept, the video is reported."""
+RUN_KEYS = ("seconds", "wall_seconds", "from_earlier_run", "clips_written",
+            "clips_from_earlier_run", "videos_from_earlier_run")
+"""Summary keys that describe the run rather than its outputs: times, and what this run
+wrote versus found from an earlier one (they differ between runs with equal outputs)."""
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -105,51 +114,61 @@ def video_ids(paths) -> list:
     return ids
 
 
-class ProgressBar:
-    """A text bar on stderr: `\\r[####....] done/total rate unit/s`, then a newline."""
-
-    def __init__(self, total: int, unit: str, enabled: bool = True, stream=None):
-        self.total, self.unit, self.enabled = max(total, 1), unit, enabled
-        self.stream = stream or sys.stderr
-        self.done, self._start, self._last = 0, time.perf_counter(), 0.0
-
-    def update(self, n: int = 1, extra: str = ""):
-        self.done += n
-        now = time.perf_counter()
-        if self.enabled and (now - self._last > 0.2 or self.done >= self.total):
-            self._last = now
-            filled = int(30 * min(self.done, self.total) / self.total)
-            rate = self.done / max(now - self._start, 1e-9)
-            self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/"
-                              f"{self.total} {rate:.1f} {self.unit}/s {extra}")
-            self.stream.flush()
-
-    def close(self):
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def summarize(reports, options, wall_seconds: float) -> dict:
     """The summary of a run from its per-video reports (any order)."""
     reports = sorted(reports, key=lambda r: r["id"])
     done = [r for r in reports if r["error"] is None]
+    earlier = [r for r in done if r.get("from_earlier_run")]
     dropped = {reason: sum(r["dropped"][reason] for r in done)
                for reason in filters.DROP_REASONS}
+    listed = sum(r["written"] for r in done)
+    from_earlier = sum(r["written"] for r in earlier)
     return {
         "options": options.to_dict(),
         "list": LIST_NAME,
         "total": {"videos": len(reports), "videos_prepared": len(done),
                   "videos_failed": len(reports) - len(done),
-                  "clips_written": sum(r["written"] for r in done),
+                  "videos_truncated": sum(bool(r.get("truncated")) for r in done),
+                  "videos_from_earlier_run": len(earlier),
+                  "clips_listed": listed, "clips_written": listed - from_earlier,
+                  "clips_from_earlier_run": from_earlier,
                   "clips_dropped": sum(dropped.values()), "dropped": dropped,
                   "frames_read": sum(r["frames_read"] for r in done),
                   "seconds": round(sum(r["seconds"] for r in done), 3),
                   "wall_seconds": round(wall_seconds, 3)},
         "failed": [{"video": r["video"], "reason": r["error"], "detail": r.get("detail")}
                    for r in reports if r["error"] is not None],
+        "truncated": [{"video": r["video"], "reason": TRUNCATED,
+                       "frames_read": r["frames_read"],
+                       "frames_declared": r["frames_declared"], "clips": r["written"]}
+                      for r in done if r.get("truncated")],
         "videos": done,
     }
+
+
+def problem_lines(summary) -> list:
+    """One line per failed or truncated video of a summary (what a run prints on stderr)."""
+    lines = [f"vgan_tf.prepare: skipped video {f['video']!r} reason: {f['reason']!r}"
+             for f in summary["failed"]]
+    lines += [f"vgan_tf.prepare: video {t['video']!r} reason: {TRUNCATED!r}: decoded "
+              f"{t['frames_read']} of the {t['frames_declared']} frames its container "
+              f"declares; kept the {t['clips']} clips cut before the end"
+              for t in summary["truncated"]]
+    return lines
+
+
+def outcome_line(summary, out_dir: str) -> str:
+    """The one-line result of a run: clips written now (and found from an earlier run),
+    drops, failed and truncated videos."""
+    total = summary["total"]
+    dropped = {k: v for k, v in total["dropped"].items() if v}
+    reasons = f" {dropped}" if dropped else ""
+    earlier = total["clips_from_earlier_run"]
+    return (f"wrote {total['clips_written']} clips"
+            f"{f' ({earlier} from an earlier run)' if earlier else ''} from "
+            f"{total['videos_prepared']} videos to {out_dir} (list {summary['list']}); "
+            f"dropped {total['clips_dropped']}{reasons}; failed videos "
+            f"{total['videos_failed']}; truncated videos {total['videos_truncated']}")
 
 
 def finish(out_dir: str, reports, options, wall_seconds: float) -> dict:
@@ -164,12 +183,13 @@ def finish(out_dir: str, reports, options, wall_seconds: float) -> dict:
     return summary
 
 
-def without_timings(value):
-    """A summary (or part) with every TIMING_KEYS entry removed: what identical runs share."""
+def without_run_keys(value):
+    """A summary (or part) with every RUN_KEYS entry removed: what runs with equal
+    outputs share."""
     if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+        return {k: without_run_keys(v) for k, v in value.items() if k not in RUN_KEYS}
     if isinstance(value, list):
-        return [without_timings(v) for v in value]
+        return [without_run_keys(v) for v in value]
     return value
 
 
@@ -186,46 +206,77 @@ def prepare_videos(inputs, out_dir: str, options, workers: int | None = None,
                    progress: bool = True) -> dict:
     """Prepares every video of `inputs` (see find_videos) into `out_dir` -> the summary.
 
-    workers: processes (default: CPU cores); 1 runs in this process, with a bar over
-    frames when there is a single video. Videos that fail to read are reported and
-    skipped."""
+    workers: processes (default: CPU cores); 1 runs in this process. progress: a
+    vgan_tf.progress display on stderr over videos (done/total, clips written, failed
+    and truncated videos) and, with one video and one worker, over its frames. Videos
+    that fail to read are skipped; they and truncated videos are reported on stderr
+    (problem_lines) and in the summary."""
     start = time.perf_counter()
     filters.load_scene_filter(options.scene_filter)  # a bad spec fails before any video
     paths = find_videos(inputs)
     ids = video_ids(paths)
     workers = min(workers or os.cpu_count() or 1, len(paths))
     tf.io.gfile.makedirs(out_dir)
-    bar = ProgressBar(len(paths), "videos", enabled=progress)
+    jobs = [(path, video_id, out_dir, options) for path, video_id in zip(paths, ids)]
+    with _VideoProgress(len(jobs), progress) as shown:
+        if workers == 1:
+            reports = _in_this_process(jobs, shown, progress)
+        else:
+            reports = _in_a_pool(jobs, workers, shown)
+    summary = finish(out_dir, reports, options, time.perf_counter() - start)
+    for line in problem_lines(summary):
+        print(line, file=sys.stderr)
+    return summary
+
+
+class _VideoProgress:
+    """The progress display over videos (nothing when `enabled` is False): videos done,
+    clips written by this run, failed and truncated videos."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = Progress(total, unit="video", label="prepare") if enabled else None
+        self.clips = self.failed = self.truncated = 0
+
+    def done(self, report: dict):
+        if not report.get("from_earlier_run"):
+            self.clips += report["written"]
+        self.failed += report["error"] is not None
+        self.truncated += bool(report.get("truncated"))
+        if self.bar is not None:
+            self.bar.update(1, clips=self.clips, failed=self.failed,
+                            truncated=self.truncated)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _in_this_process(jobs, shown: _VideoProgress, progress: bool) -> list:
     reports = []
-    if workers == 1:
-        frame_bar = None
-        if len(paths) == 1 and progress:
-            frame_bar = ProgressBar(reader.frame_count(paths[0]), "frames")
-        for path, video_id in zip(paths, ids):
-            on_frame = (lambda: frame_bar.update(1)) if frame_bar else None
-            reports.append(video.prepare_video(path, video_id, out_dir, options, on_frame))
-            if frame_bar:
-                frame_bar.close()
-            bar.update(1, _short(reports[-1]))
-    else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker,
-                initargs=(threads,)) as pool:
-            futures = [pool.submit(_prepare_one, (path, video_id, out_dir, options))
-                       for path, video_id in zip(paths, ids)]
-            for future in concurrent.futures.as_completed(futures):
-                reports.append(future.result())
-                bar.update(1, _short(reports[-1]))
-    bar.close()
-    for report in reports:
-        if report["error"]:
-            print(f"vgan_tf.prepare: skipped video {report['video']!r} reason: "
-                  f"{report['error']!r}", file=sys.stderr)
-    return finish(out_dir, reports, options, time.perf_counter() - start)
+    for job in jobs:
+        _, video_id, out_dir, _ = job
+        if len(jobs) == 1 and progress and video.read_marker(out_dir, video_id) is None:
+            with Progress(reader.frame_count(job[0]), unit="frame",
+                          label=video_id) as frames:
+                reports.append(video.prepare_video(*job, on_frame=frames.update))
+        else:
+            reports.append(video.prepare_video(*job))
+        shown.done(reports[-1])
+    return reports
 
 
-def _short(report) -> str:
-    return (f"{report['id']}: {report['error']}" if report["error"] else
-            f"{report['id']}: {report['written']} clips")
+def _in_a_pool(jobs, workers: int, shown: _VideoProgress) -> list:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    context = multiprocessing.get_context("spawn")
+    reports = []
+    with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker,
+            initargs=(threads,)) as pool:
+        futures = [pool.submit(_prepare_one, job) for job in jobs]
+        for future in concurrent.futures.as_completed(futures):
+            reports.append(future.result())
+            shown.done(reports[-1])
+    return reports

@@ -46,15 +46,6 @@ def write_atomically(path: str, data, mode: str = "wb"):
     tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
-def read_marker(out_dir: str, video_id: str):
-    """The report in a video's marker, or None when the video is not finished."""
-    path = join(out_dir, video_id, MARKER)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path, "r") as f:
-        return json.loads(f.read())
-
-
 def _local_copy(path: str):
     """(local path, temporary directory to remove or None)."""
     if not _SCHEME.match(path):
@@ -68,22 +59,42 @@ def _local_copy(path: str):
 def empty_report(path: str, video_id: str) -> dict:
     return {"video": path, "id": video_id, "error": None, "clips": [], "written": 0,
             "dropped": {reason: 0 for reason in filters.DROP_REASONS}, "frames_read": 0,
-            "clip_stats": [], "seconds": 0.0}
+            "frames_declared": None, "stream_end": None, "truncated": False,
+            "clip_stats": [], "seconds": 0.0, "from_earlier_run": False}
+
+
+def read_marker(out_dir: str, video_id: str):
+    """The report in a video's marker, or None when the video is not finished. A report
+    read back has `from_earlier_run` True; keys that markers of older versions lack get
+    the values that mean "not known" (frames_declared, stream_end None; truncated False)."""
+    path = join(out_dir, video_id, MARKER)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "r") as f:
+        report = json.loads(f.read())
+    for key in ("frames_declared", "stream_end", "truncated"):
+        report.setdefault(key, empty_report("", "")[key])
+    report["from_earlier_run"] = True
+    return report
 
 
 def prepare_video(path: str, video_id: str, out_dir: str, options,
                   on_frame=None) -> dict:
     """Stabilises and writes one video's clips -> its report (dict, JSON-ready):
     video, id, error (None or a reader.VIDEO_ERRORS reason), clips (paths relative to
-    out_dir), written, dropped ({reason: n} over filters.DROP_REASONS), frames_read,
+    out_dir), written, dropped ({reason: n} over filters.DROP_REASONS), frames_read
+    (decoded), frames_declared (the container's count, None when unknown), stream_end
+    (one of reader.STREAM_ENDS), truncated (reader.truncated: decoding reached the end
+    of the stream clearly short of the declared count; the clips cut before are kept),
     clip_stats (per attempted clip: index, frames, reason, camera_motion,
-    foreground_motion), seconds."""
+    foreground_motion), seconds, from_earlier_run (True when read back from a marker).
+    `on_frame(n)` is called as frames are taken, with the frames decoded since its last
+    call (progress displays)."""
     finished = read_marker(out_dir, video_id)
     if finished is not None:
         return finished
     start = time.perf_counter()
     report = empty_report(path, video_id)
-    video_dir = join(out_dir, video_id)
     try:
         local, temporary = _local_copy(path)
     except (OSError, tf.errors.OpError) as error:
@@ -96,27 +107,51 @@ def prepare_video(path: str, video_id: str, out_dir: str, options,
             report.update(error=error.reason, detail=str(error))
             return report
         with frames:
-            if tf.io.gfile.exists(video_dir):
-                tf.io.gfile.rmtree(video_dir)  # a killed run's partial output
-            tf.io.gfile.makedirs(video_dir)
-            keep = filters.load_scene_filter(options.scene_filter)
-            for clip in clips_lib.cut_clips(frames, options, keep, on_frame):
-                report["clip_stats"].append({
-                    "index": clip.index, "frames": clip.num_frames,
-                    "reason": clip.reason, "camera_motion": clip.camera_motion,
-                    "foreground_motion": clip.foreground_motion})
-                if clip.frames is None:
-                    report["dropped"][clip.reason] += 1
-                    continue
-                relative = posixpath.join(video_id, "%04d.jpg" % report["written"])
-                write_atomically(join(out_dir, relative),
-                                 strips.encode_strip(clip.frames, options.jpeg_quality))
-                report["clips"].append(relative)
-                report["written"] += 1
-            report["frames_read"] = frames.frames_read
+            _write_clips(frames, out_dir, options, report, on_frame)
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
     report["seconds"] = round(time.perf_counter() - start, 3)
-    write_atomically(join(video_dir, MARKER), json.dumps(report, indent=1), "w")
+    write_atomically(join(out_dir, video_id, MARKER), json.dumps(report, indent=1), "w")
     return report
+
+
+def _decoded(frames, on_frame):
+    """A cut_clips callback that calls `on_frame(n)` with the frames `frames` decoded
+    since its last call (skipped and subsampled frames included); None for None."""
+    if on_frame is None:
+        return None
+    counted = 0
+
+    def tick():
+        nonlocal counted
+        on_frame(frames.frames_read - counted)
+        counted = frames.frames_read
+    return tick
+
+
+def _write_clips(frames, out_dir: str, options, report: dict, on_frame):
+    """Cuts the clips of an open reader, writes the kept ones and fills `report` in."""
+    video_id = report["id"]
+    video_dir = join(out_dir, video_id)
+    if tf.io.gfile.exists(video_dir):
+        tf.io.gfile.rmtree(video_dir)  # a killed run's partial output
+    tf.io.gfile.makedirs(video_dir)
+    keep = filters.load_scene_filter(options.scene_filter)
+    for clip in clips_lib.cut_clips(frames, options, keep, _decoded(frames, on_frame)):
+        report["clip_stats"].append({
+            "index": clip.index, "frames": clip.num_frames, "reason": clip.reason,
+            "camera_motion": clip.camera_motion,
+            "foreground_motion": clip.foreground_motion})
+        if clip.frames is None:
+            report["dropped"][clip.reason] += 1
+            continue
+        relative = posixpath.join(video_id, "%04d.jpg" % report["written"])
+        write_atomically(join(out_dir, relative),
+                         strips.encode_strip(clip.frames, options.jpeg_quality))
+        report["clips"].append(relative)
+        report["written"] += 1
+    end = frames.end_reached()
+    report.update(frames_read=frames.frames_read, frames_declared=frames.declared_frames,
+                  stream_end=end, truncated=end == reader.END_OF_STREAM and
+                  reader.truncated(frames.frames_read, frames.declared_frames))

@@ -32,7 +32,7 @@ import keras
 
 from vgan_tf import config as config_lib
 from vgan_tf.models import blocks
-from vgan_tf.models.generators import output_head
+from vgan_tf.models.video.networks import output_head
 from vgan_tf.models.stages import StagedNetwork, stage
 from vgan_tf.validation import positive_int
 
@@ -135,7 +135,7 @@ class _ConditionalStreams(StagedNetwork):
 
     def generate_parts(self, inputs, training=None):
         """{"video", "foreground" [b,T,H,W,3], "mask" [b,T,H,W,1], "background" [b,H,W,3]}."""
-        return self._forward(inputs, self._runner(training))
+        return self.forward(inputs, self._runner(training))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self.video_shape
@@ -170,11 +170,11 @@ class FrameEncoder(StagedNetwork):
     def code_shape(self) -> tuple:
         return self.layout.code_shape
 
-    def _forward(self, image, run):
+    def forward(self, image, run):
         return run(self.encoder, image)
 
     def call(self, image, training=None):
-        return self._forward(image, self._runner(training))
+        return self.forward(image, self._runner(training))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self.code_shape
@@ -201,7 +201,7 @@ class ConditionalTwoStreamGenerator(_ConditionalStreams):
         super().__init__(frames, size, base_width, **kwargs)
         self._build_streams()
 
-    def _forward(self, code, run):
+    def forward(self, code, run):
         return self._decode(code, run)
 
 
@@ -223,5 +223,5 @@ class FuturePredictor(_ConditionalStreams):
     def encode(self, image, training=None):
         return self.encoder(image, training=training)
 
-    def _forward(self, image, run):
+    def forward(self, image, run):
         return self._decode(run(self.encoder, image), run)

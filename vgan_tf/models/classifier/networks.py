@@ -57,11 +57,11 @@ class ActionClassifier(StagedNetwork):
     def feature_shape(self) -> tuple:
         return self.layout.volume_shape
 
-    def _forward(self, video, run):
+    def forward(self, video, run):
         return run(self.class_head, run(self.feature_stack, video))
 
     def call(self, video, training=None):
-        return self._forward(video, self._runner(training))
+        return self.forward(video, self._runner(training))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)

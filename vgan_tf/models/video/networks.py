@@ -88,7 +88,7 @@ class _VideoGenerator(StagedNetwork):
         return self.generate_parts(z, training=training)["video"]
 
     def generate_parts(self, z, training=None):
-        return self._forward(z, self._runner(training))
+        return self.forward(z, self._runner(training))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + self.video_shape
@@ -119,7 +119,7 @@ class TwoStreamGenerator(_VideoGenerator):
             + output_head(2, 3, "bg_out", "tanh", "bg_tanh"))
         self.built = True
 
-    def _forward(self, z, run):
+    def forward(self, z, run):
         hidden = run(self.foreground_stream, z)
         foreground = run(self.foreground_head, hidden)
         mask = run(self.mask_head, hidden)
@@ -140,5 +140,5 @@ class OneStreamGenerator(_VideoGenerator):
                                      output_head(3, 3, "fg_out", "tanh", "fg_tanh"))
         self.built = True
 
-    def _forward(self, z, run):
+    def forward(self, z, run):
         return {"video": run(self.foreground_head, run(self.foreground_stream, z))}

@@ -1,0 +1,1 @@
+"""The classifier model family: networks.py (Keras networks), family.py (its Family record)."""

@@ -1,0 +1,54 @@
+"""`Family`: what the rest of the package needs to know about one model family.
+
+A family is a folder under vgan_tf/models/ with its networks (networks.py) and one
+`Family` record (family.py). Training (training/run.py), export (tools/export.py), the
+loading of run folders (metrics/model_sources.py) and the sample pictures look a family up
+by name in `families.FAMILIES` and call its record; nothing outside the family folders
+branches on a family's name. Adding a family: a folder with networks.py and family.py, and
+one line in families.py.
+
+The record's functions take the config sections as plain objects (duck-typed):
+`model` has the ModelConfig fields (frames, size, latent_dim, base_width, generator, ...);
+`config` is a whole TrainConfig.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+
+def no_checks(model) -> None:
+    """A family without settings of its own to check."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """One model family.
+
+    name: the `--model` value; summary: one line for help texts.
+    final_file: the .keras file a finished run leaves in its folder.
+    served_name: the default served model name of its export.
+    build_generator(model): the trained network (what final_file holds), unbuilt weights.
+    build_discriminator(model): its discriminator.
+    build_task(generator, discriminator, config): the compiled-to-be AdversarialTask.
+    export(network, export_base, options): writes a SavedModel version, returns its path.
+    conditional: True when the network takes an image (samples need input frames: frame
+      1 of real clips), False when it takes noise.
+    write_samples(network, inputs, out_dir, pictures): the run's sample pictures (inputs:
+      the input frames of a conditional family, else None); pictures has num, fps, scale.
+    accepts(network): whether a loaded network is this family's (e.g. from a .keras file).
+    validate(model): raises ValueError naming a flag that does not apply to the family.
+    """
+
+    name: str
+    summary: str
+    final_file: str
+    served_name: str
+    build_generator: Callable
+    build_discriminator: Callable
+    build_task: Callable
+    export: Callable
+    conditional: bool
+    write_samples: Callable
+    accepts: Callable
+    validate: Callable = no_checks

@@ -1,0 +1,1 @@
+"""The future model family: networks.py (Keras networks), family.py (its Family record)."""
