@@ -71,6 +71,44 @@ def test_a_refused_file_is_one_line_naming_the_module(tmp_path):
         assert not os.path.exists(tmp_path / "out.keras")
 
 
+def test_the_flags_are_the_import_config():
+    from absl import flags
+
+    from tools import import_torch7  # noqa: F401  (defines the flags)
+    from vgan_tf import config_flags
+    from vgan_tf.interop import options
+    from vgan_tf.serving import api
+
+    assert options.SERVED_GENERATOR == api.GENERATOR_MODEL
+    fields = {f.name: f for f in config_flags.settings(options.ImportConfig)}
+    assert sorted(fields) == ["export_base", "kind", "model_name", "output", "t7", "version"]
+    for name, field in fields.items():
+        flag = flags.FLAGS[name]
+        assert flag.default == field.default, name
+        assert flag.help.endswith(field.metadata["help"]), name
+    assert flags.FLAGS["kind"].parser.enum_values == ["auto", "generator", "discriminator"]
+    argv = ["import_torch7", "--t7=a.t7", "--output=b.keras", "--kind=generator",
+            "--export_base=/m", "--version=3"]
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(argv)
+    try:
+        config = config_flags.config_from_flags(options.ImportConfig)
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert config == options.ImportConfig(t7="a.t7", output="b.keras", kind="generator",
+                                          export_base="/m", version=3)
+    assert config.kind_or_none == "generator" and options.ImportConfig().kind_or_none is None
+
+
+def test_a_wrong_setting_is_refused_before_anything_is_read(tmp_path):
+    from vgan_tf.interop import options, torch7
+
+    config = options.ImportConfig(t7=str(tmp_path / "missing.t7"),
+                                  output=str(tmp_path / "out.keras"), version=0)
+    with pytest.raises(ValueError, match="--version must be a positive integer"):
+        torch7.convert_config(config)
+
+
 def test_interop_keeps_its_room():
     edges = _imports(_modules())
     allowed = ("vgan_tf.config", "vgan_tf.models", "vgan_tf.interop", "vgan_tf.export")
@@ -80,3 +118,4 @@ def test_interop_keeps_its_room():
         bad = sorted(t for t in targets if not t.startswith(allowed))
         assert not bad, f"{module} imports {bad}"
     assert found["vgan_tf.interop.t7"] == set()  # the format reader: numpy only
+    assert found["vgan_tf.interop.options"] == {"vgan_tf.config_flags"}  # no TensorFlow

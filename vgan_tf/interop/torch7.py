@@ -35,13 +35,12 @@ import os
 import numpy as np
 
 from vgan_tf import config as config_lib
+from vgan_tf import config_flags
+from vgan_tf.interop.options import DISCRIMINATOR, GENERATOR, KINDS, ImportConfig
 from vgan_tf.interop.t7 import T7FormatError, T7Object, parse_t7
 from vgan_tf.models import Discriminator, TwoStreamGenerator
 from vgan_tf.models import blocks as blocks_lib
 
-GENERATOR = "generator"
-DISCRIMINATOR = "discriminator"
-KINDS = (GENERATOR, DISCRIMINATOR)
 _PREFIXES = ("nn.", "cudnn.")
 _ROOT = "<root>"
 MAX_UPSAMPLINGS = 12  # frame size 4 * 2**12: far beyond any VideoGAN, far below overflow
@@ -511,3 +510,12 @@ def convert(t7_path: str, keras_path: str, kind: str | None = None,
     config = {k: v for k, v in model.get_config().items()
               if k in ("frames", "size", "latent_dim", "base_width")}
     return Conversion(kind, config, keras_path, export_path)
+
+
+def convert_config(config: ImportConfig) -> Conversion:
+    """`convert` with the settings of vgan-import-torch7 (checked first, so that a wrong
+    setting is refused before anything is written)."""
+    config_flags.validate_fields(config)
+    export = dict(model_name=config.model_name, version=config.version)
+    return convert(config.t7, config.output, kind=config.kind_or_none,
+                   export_base=config.export_base, **export)
