@@ -27,6 +27,11 @@ from tests.interop import torch_nets
 from vgan_tf import config as config_lib
 
 NAME = "mutant.t7"
+# Peak allocation while reading and matching a file of n bytes stays under
+# PEAK_PER_FILE_BYTE * n + PEAK_SLACK: the tensors copied out (t7.copy_budget: 2 n + 64 KiB)
+# plus the Python objects the structure becomes (a few bytes per file byte).
+PEAK_PER_FILE_BYTE = 12
+PEAK_SLACK = 1 << 20
 SMALL = config_lib.NetworkSizes(frames=2, size=8, latent_dim=2, base_width=1)
 
 INT32_VALUES = (0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 1 << 16, 1 << 30, 2 ** 31 - 1,
@@ -209,3 +214,44 @@ def check(data: bytes, loader=load, refusal=None) -> Outcome:
         detail = f"{type(error).__name__}: {str(error)[:200]} ({where})"
     peak = tracemalloc.get_traced_memory()[1] - before if traced else None
     return Outcome(ending, peak, detail, matched)
+
+
+def bound(size: int) -> int:
+    """The most bytes reading and matching a file of `size` bytes may allocate."""
+    return PEAK_PER_FILE_BYTE * size + PEAK_SLACK
+
+
+def summary(count: int, seed: int, traced: bool, names=None) -> dict:
+    """Endings, the kinds of crash, the largest peak and the largest share of `bound`
+    used (traced), and the seconds taken."""
+    import collections
+    import time
+
+    for base in base_files():  # imports and first-call caches out of the measurement
+        check(base.data)
+    endings, crashes, worst, largest = collections.Counter(), collections.Counter(), 0.0, 0
+    start = time.perf_counter()
+    if traced:
+        tracemalloc.start()
+    try:
+        for _, _, data in mutants(count, seed, names=names):
+            outcome = check(data)
+            endings[outcome.ending] += 1
+            if outcome.ending == "crashed":
+                crashes[outcome.detail.split(":")[0]] += 1
+            if traced:
+                worst = max(worst, outcome.peak / bound(len(data)))
+                largest = max(largest, outcome.peak)
+    finally:
+        if traced:
+            tracemalloc.stop()
+    return dict(endings=dict(endings), crashes=dict(crashes),
+                largest_peak=largest if traced else None,
+                share_of_bound=round(worst, 3) if traced else None,
+                seconds=round(time.perf_counter() - start, 1))
+
+
+if __name__ == "__main__":  # python -m tests.interop.t7_fuzz COUNT SEED [traced]
+    import sys
+
+    print(summary(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:] == ["traced"]))

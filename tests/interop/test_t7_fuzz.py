@@ -13,17 +13,8 @@ from tests.interop import t7_fuzz
 from tests.interop import t7_writer as w
 from vgan_tf.interop import t7, torch7
 
-# Peak allocation while reading and matching a file of n bytes stays under
-# PEAK_PER_FILE_BYTE * n + PEAK_SLACK: the tensors copied out (t7.copy_budget: 2 n + 64 KiB)
-# plus the Python objects the structure becomes (a few bytes per file byte).
-PEAK_PER_FILE_BYTE = 12
-PEAK_SLACK = 1 << 20
-
+PEAK_SLACK = t7_fuzz.PEAK_SLACK
 SMALL_BASES = ("views", "discriminator", "discriminator-cudnn-cuda")
-
-
-def _bound(size: int) -> int:
-    return PEAK_PER_FILE_BYTE * size + PEAK_SLACK
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +47,7 @@ def _crashes(results):
 
 def _too_big(results):
     return [f"{base} {what}: {o.peak} bytes for a file of {size}"
-            for base, what, size, o in results if o.peak > _bound(size)]
+            for base, what, size, o in results if o.peak > t7_fuzz.bound(size)]
 
 
 def _sizes_of(matched):
@@ -154,7 +145,7 @@ def test_worst_case_files_stay_within_the_bound(name):
     finally:
         tracemalloc.stop()
     assert outcome.ending in ("loaded", "refused"), outcome.detail
-    assert outcome.peak <= _bound(len(data)), (outcome.peak, len(data))
+    assert outcome.peak <= t7_fuzz.bound(len(data)), (outcome.peak, len(data))
     refused_because = {"whole-storage views": "copied out of a file",
                        "a huge stride-0 view": "copied out of a file",
                        "stride-0 views": "copied out of a file",

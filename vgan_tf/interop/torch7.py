@@ -5,13 +5,16 @@
     discriminator = torch7.load_model("golf/iter100000_netD.t7")  # a Discriminator
     torch7.convert("golf/iter100000_net.t7", "golf.keras", export_base="/models")
 
-The file is read as data (`t7.read_t7`: nothing is executed or unpickled), its module
-tree is matched module by module against the tree main.lua builds, and each weight goes
-to the Keras layer of the same role. Sizes (latent size, widths, frames, frame size) are
+The file is read as data (`t7.parse_t7`: nothing is executed or unpickled), its module
+tree is matched module by module against the tree main.lua builds (`match_tree`, no
+Keras), and each weight goes to the Keras layer of the same role. Sizes (latent size, widths, frames, frame size) are
 read from the file; the tree must be main.lua's for those sizes (any number of k4 s2 p1
 blocks, so a narrower or smaller copy of the network imports too). The first module that
 differs is named by its path from the root, 1-based as in Lua, e.g.
 `modules[1].modules[1].modules[3]: expected VolumetricBatchNormalization, found nn.ReLU`.
+Every refusal of a file (`load_model`, `match_t7`, `convert`) is one line of
+`t7.T7FormatError` naming the file: the reader's (malformed bytes) or its subclass
+`StructureError` (a tree that is not main.lua's, non-finite weights or fields).
 
 Accepted: class names `nn.*` and `cudnn.*` (cudnn.convert's renaming), Float, Double and
 CUDA tensors, weights that are views into one flat storage (getParameters), BN modules
