@@ -5,26 +5,19 @@
         --export_base=/models --model_name=golf
     python -m tools.import_torch7 --t7=golf/iter100000_netD.t7 --output=golf_d.keras
 
-The file is read as data (never executed). A file whose module tree differs from the
-original's is refused with the first differing module path (vgan_tf.interop.torch7).
+The file is read as data (never executed). A malformed file, or one whose module tree
+differs from the original's, is refused in one line naming the file and the byte or the
+first differing module path (vgan_tf.interop.torch7), exit status 2. Every flag is a
+field of vgan_tf.interop.options.ImportConfig.
 """
 from absl import flags
 
-from vgan_tf.serving import api
+from vgan_tf import config_flags
+from vgan_tf.interop.options import ImportConfig
 
 from . import entry
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("t7", None, "The Torch7 file (generator or discriminator).")
-flags.DEFINE_string("output", None, "Where to write the Keras model (.keras).")
-flags.DEFINE_enum("kind", "auto", ["auto", "generator", "discriminator"],
-                  "What the file holds; auto reads it from the module tree.")
-flags.DEFINE_string("export_base", None, "Also export the generator for TF Serving "
-                    "under this base folder (<export_base>/<model_name>/<version>/).")
-flags.DEFINE_string("model_name", api.GENERATOR_MODEL, "Served model name (with "
-                    "--export_base).")
-flags.DEFINE_integer("version", None, "Export version (with --export_base); default: the "
-                     "next free one.")
+config_flags.define_flags(ImportConfig)
 flags.mark_flags_as_required(["t7", "output"])
 
 
@@ -32,10 +25,7 @@ def main(argv):
     del argv
     from vgan_tf.interop import torch7
 
-    done = torch7.convert(FLAGS.t7, FLAGS.output,
-                          kind=None if FLAGS.kind == "auto" else FLAGS.kind,
-                          export_base=FLAGS.export_base, model_name=FLAGS.model_name,
-                          version=FLAGS.version)
+    done = torch7.convert_config(config_flags.config_from_flags(ImportConfig))
     print(f"{done.kind} {done.config} -> {done.keras_path}")
     if done.export_path:
         print(f"exported -> {done.export_path}")

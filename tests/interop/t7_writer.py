@@ -15,10 +15,14 @@ files the original release holds without Torch:
   the storage object (nil for an empty tensor); for a storage: int64 size + raw data;
   for any other class (nn modules): its fields as one table.
 
-Checked against the third-party reader `torchfile` in test_t7.py.
+Checked against the third-party reader `torchfile` in test_t7.py. `dumps_with_fields`
+also says where each structure field lies (type tags, reference indices, counts, string
+lengths, class names and versions, tensor dimensions, sizes, strides, offsets, storage
+sizes), which is what the fuzz test (t7_fuzz.py) mutates.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import struct
 
@@ -73,79 +77,116 @@ def long_storage(values) -> Storage:
     return Storage(np.asarray(values, np.int64), "Long")
 
 
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One structure field of a written file: its byte offset, its struct format ("<i",
+    "<q", "<d"; "str" for the bytes of a class name or version string, whose int32
+    length lies 4 bytes before), what it is (tag, index, count, length, class, version,
+    bool, number, ndim, size, stride, offset, storage_size) and, for a tensor size,
+    where the stride of the same dimension lies."""
+
+    pos: int
+    fmt: str
+    kind: str
+    partner: int | None = None
+
+
 class _Writer:
     def __init__(self, out):
         self.out = out
         self.index = {}
+        self.fields = []
 
-    def int32(self, value):
+    def mark(self, kind, fmt, partner=None):
+        self.fields.append(Field(self.out.tell(), fmt, kind, partner))
+
+    def int32(self, value, kind=None):
+        if kind:
+            self.mark(kind, "<i")
         self.out.write(struct.pack("<i", value))
 
-    def int64(self, value):
+    def int64(self, value, kind=None, partner=None):
+        if kind:
+            self.mark(kind, "<q", partner)
         self.out.write(struct.pack("<q", value))
 
-    def string(self, text):
+    def string(self, text, kind="length"):
         data = text.encode("utf-8")
-        self.int32(len(data))
+        self.int32(len(data), "length")
+        if kind != "length":
+            self.mark(kind, "str")
         self.out.write(data)
 
     def reference(self, obj) -> bool:
         """Writes the reference index; True if the object was written before."""
         key = id(obj)
         if key in self.index:
-            self.int32(self.index[key][0])
+            self.int32(self.index[key][0], "index")
             return True
         self.index[key] = (len(self.index) + 1, obj)  # keep obj alive: ids stay unique
-        self.int32(self.index[key][0])
+        self.int32(self.index[key][0], "index")
         return False
 
     def write(self, obj):
         if obj is None:
-            self.int32(0)
+            self.int32(0, "tag")
         elif isinstance(obj, bool):
-            self.int32(5)
-            self.int32(1 if obj else 0)
+            self.int32(5, "tag")
+            self.int32(1 if obj else 0, "bool")
         elif isinstance(obj, (int, float)):
-            self.int32(1)
+            self.int32(1, "tag")
+            self.mark("number", "<d")
             self.out.write(struct.pack("<d", float(obj)))
         elif isinstance(obj, str):
-            self.int32(2)
+            self.int32(2, "tag")
             self.string(obj)
         elif isinstance(obj, (dict, list)):
-            self.int32(3)
+            self.int32(3, "tag")
             if self.reference(obj):
                 return
             items = list(obj.items()) if isinstance(obj, dict) else [
                 (i, v) for i, v in enumerate(obj, start=1)]
-            self.int32(len(items))
+            self.int32(len(items), "count")
             for key, value in items:
                 self.write(key)
                 self.write(value)
         elif isinstance(obj, (Module, Tensor, Storage)):
-            self.int32(4)
+            self.int32(4, "tag")
             if self.reference(obj):
                 return
-            self.string(f"V {getattr(obj, 'version', 1)}")
-            self.string(obj.class_name)
+            self.string(f"V {getattr(obj, 'version', 1)}", "version")
+            self.string(obj.class_name, "class")
             if isinstance(obj, Storage):
-                self.int64(obj.data.size)
+                self.int64(obj.data.size, "storage_size")
                 self.out.write(obj.data.astype(obj.data.dtype.newbyteorder("<")).tobytes())
             elif isinstance(obj, Tensor):
-                self.int32(len(obj.size))
-                for value in obj.size + obj.stride:
-                    self.int64(value)
-                self.int64(obj.offset + 1)
-                self.write(obj.storage)
+                self.tensor(obj)
             else:
                 self.write(obj.fields)
         else:
             raise TypeError(f"cannot write {type(obj).__name__}")
 
+    def tensor(self, obj):
+        ndim = len(obj.size)
+        self.int32(ndim, "ndim")
+        for dim, value in enumerate(obj.size):
+            self.int64(value, "size", partner=self.out.tell() + 8 * ndim)
+        for value in obj.stride:
+            self.int64(value, "stride")
+        self.int64(obj.offset + 1, "offset")
+        self.write(obj.storage)
+
 
 def dumps(obj) -> bytes:
+    return dumps_with_fields(obj)[0]
+
+
+def dumps_with_fields(obj) -> tuple:
+    """(the file's bytes, [Field, ...] in the order written)."""
     out = io.BytesIO()
-    _Writer(out).write(obj)
-    return out.getvalue()
+    writer = _Writer(out)
+    writer.write(obj)
+    return out.getvalue(), writer.fields
 
 
 def save(path, obj):

@@ -3,6 +3,7 @@ checked against torchfile and against malformed files."""
 from __future__ import annotations
 
 import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -142,4 +143,87 @@ def test_a_class_with_a_binary_form_of_its_own_is_refused():
     data = w.dumps(w.Storage(np.zeros(2, np.float32)))
     data = data.replace(b"torch.FloatStorage", b"torch.HalfxStorage")
     with pytest.raises(t7.T7FormatError, match="torch.HalfxStorage"):
+        t7.parse_t7(data)
+
+
+def _peak(call):
+    """(result or the T7FormatError raised, bytes allocated at most meanwhile)."""
+    tracemalloc.start()
+    try:
+        try:
+            result = call()
+        except t7.T7FormatError as error:
+            result = error
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_huge_view_with_stride_zero_is_refused_without_allocating():
+    """The 113-byte file that once made the reader allocate 1 GiB."""
+    data = w.dumps(w.Tensor(w.Storage(np.zeros(1, np.float32)), (1 << 28,), stride=(0,)))
+    assert len(data) == 113
+    error, peak = _peak(lambda: t7.parse_t7(data, name="view.t7"))
+    assert isinstance(error, t7.T7FormatError) and peak < 1 << 16
+    assert str(error).startswith("view.t7: a torch.FloatTensor of size [268435456]")
+    assert "copied out of a file of 113 bytes" in str(error)
+
+
+def test_views_that_repeat_elements_are_copied_within_the_budget():
+    storage = w.Storage(np.arange(4, dtype=np.float32))
+    out = t7.parse_t7(w.dumps({"rows": w.Tensor(storage, (3, 4), stride=(0, 1)),
+                               "one": w.Tensor(storage, (1, 2), stride=(1 << 62, 1))}))
+    np.testing.assert_array_equal(out["rows"], np.broadcast_to(np.arange(4), (3, 4)))
+    np.testing.assert_array_equal(out["one"], [[0, 1]])  # a stride over a size of 1 is unused
+    many = [w.Tensor(storage, (1 << 12,), stride=(0,)) for _ in range(100)]  # 1.6 MB in all
+    with pytest.raises(t7.T7FormatError, match="with the tensors before it, more than"):
+        t7.parse_t7(w.dumps(many))
+    assert t7.copy_budget(1000) == 2 * 1000 + 65536
+
+
+def test_sizes_that_numpy_cannot_hold_are_refused():
+    one = w.Storage(np.zeros(1, np.float32))
+    for tensor in (w.Tensor(one, (0, 1 << 62, 1 << 62), stride=(1, 1, 1)),
+                   w.Tensor(one, (2, 1 << 62), stride=(0, 0))):
+        with pytest.raises(t7.T7FormatError, match="far larger than the file|copied out"):
+            t7.parse_t7(w.dumps(tensor))
+
+
+@pytest.mark.parametrize("version", ["V inf", "V -inf", "V nan", "V 1e400", "V 4294967296",
+                                     "V x"])
+def test_class_versions_that_are_not_finite_numbers_are_refused(version):
+    data = w.dumps(w.Module("nn.ReLU", {})).replace(b"\x03\x00\x00\x00V 1",
+                                                    struct.pack("<i", len(version))
+                                                    + version.encode())
+    with pytest.raises(t7.T7FormatError, match="a bad class version"):
+        t7.parse_t7(data, name="v.t7")
+    assert t7.parse_t7(w.dumps(w.Module("nn.ReLU", {}, version=2))).version == 2
+
+
+def test_class_names_must_be_short_printable_names():
+    for name in ("", "nn.Re\nLU", "nn." + "x" * 300, "nn.R\x00LU"):
+        with pytest.raises(t7.T7FormatError, match="not a short printable name") as error:
+            t7.parse_t7(w.dumps(w.Module(name, {})))
+        assert "\n" not in str(error.value) and len(str(error.value)) < 200
+
+
+def test_references_must_name_an_object_of_their_kind():
+    storage = w.Storage(np.zeros(2, np.float32))
+    data = bytearray(w.dumps({"s": storage, "t": {"a": 1}}))
+    # the inner table's reference index (3) made to name the storage (2): a table tag
+    # that points at a Torch object, as a mutant whose fields point back at itself does
+    at = data.index(b"\x02\x00\x00\x00\x01\x00\x00\x00t") + 9 + 4
+    assert struct.unpack_from("<i", data, at)[0] == 3
+    struct.pack_into("<i", data, at, 2)
+    with pytest.raises(t7.T7FormatError, match="a reference to a table .* names a Torch"):
+        t7.parse_t7(bytes(data))
+    module = bytearray(w.dumps(w.Module("nn.ReLU", {})))
+    struct.pack_into("<i", module, len(module) - 8, 1)  # its fields: a reference to itself
+    with pytest.raises(t7.T7FormatError, match="names a Torch object"):
+        t7.parse_t7(bytes(module))
+
+
+def test_a_count_larger_than_the_file_is_refused_at_once():
+    data = struct.pack("<iii", t7.TYPE_TABLE, 1, 2 ** 31 - 1)
+    with pytest.raises(t7.T7FormatError, match="a table of 2147483647 entries in the 0 bytes"):
         t7.parse_t7(data)

@@ -220,3 +220,57 @@ def test_convert_saves_a_keras_file_and_exports(tmp_path):
         torch7.convert(d_path, str(tmp_path / "d.keras"), export_base=str(tmp_path / "e"))
     assert not os.path.exists(tmp_path / "d.keras")
     assert torch7.convert(d_path, str(tmp_path / "d.keras")).kind == torch7.DISCRIMINATOR
+
+
+@pytest.mark.parametrize("change,needle", [
+    # mixed keys (once a TypeError in sorted), an infinite size (once an OverflowError)
+    (lambda t: _at(t, 1, 1).fields["modules"].update({"x": 1}),
+     "modules[1].modules[1]: a Sequential without a list of modules"),
+    (lambda t: _at(t, 1, 1, 2).fields.update(kT=float("inf")),
+     "modules[1].modules[1].modules[2]: VolumetricFullConvolution kT: expected a positive"),
+    (lambda t: _at(t, 1, 1, 2).fields.update(nInputPlane=float("nan")),
+     "modules[1].modules[1].modules[2]: VolumetricFullConvolution nInputPlane: expected a "
+     "positive integer, found nan"),
+    (lambda t: _at(t, 1, 2, 3).fields.update(eps=float("nan")),  # once passed as equal
+     "modules[1].modules[2].modules[3]: SpatialBatchNormalization eps: expected 1e-05, "
+     "found nan"),
+    (lambda t: _at(t, 1, 2, 3).fields["weight"].__setitem__(0, np.inf),
+     "modules[1].modules[2].modules[3]: SpatialBatchNormalization weight: values that are "
+     "not finite"),
+    (lambda t: _at(t, 1, 2, 2).fields.update(weight=_at(t, 1, 2, 2).fields["weight"].astype(
+        np.float64) * 1e300),  # finite in float64, infinite as float32
+     "modules[1].modules[2].modules[2]: SpatialFullConvolution weight: values that are not"),
+    (lambda t: _at(t, 1, 1).fields["modules"].update(
+        {i: t7.T7Object("nn.ReLU", {}) for i in range(9, 3 * 13 + 3)}),
+     "modules[1].modules[1]: 13 blocks of (convolution, batch norm, activation): a VideoGAN "
+     "has 1 to 12"),
+])
+def test_malformed_fields_are_refused_as_structure_errors(change, needle, tmp_path):
+    tree = _tree(tmp_path)
+    change(tree)
+    with pytest.raises(torch7.StructureError) as error:
+        torch7.match_tree(tree)
+    assert str(error.value).startswith(needle), str(error.value)
+    assert isinstance(error.value, t7.T7FormatError)
+
+
+def test_a_running_std_of_zero_is_refused(tmp_path):
+    path, _ = _write_generator(tmp_path, config_lib.TINY, running_std=True)
+    tree = t7.read_t7(path)
+    _at(tree, 1, 2, 3).fields["running_std"][:] = 0  # variance std**-2 - eps: infinite
+    with pytest.raises(torch7.StructureError, match="running_std: values that are not"):
+        torch7.match_tree(tree)
+
+
+def test_match_tree_collects_the_weights_without_building_a_model(tmp_path):
+    sizes = config_lib.TINY
+    path, weights = _write_generator(tmp_path, sizes)
+    with open(path, "rb") as handle:
+        matched = torch7.match_t7(handle.read(), "net.t7")
+    assert matched.kind == torch7.GENERATOR and matched.sizes == sizes
+    kernel, bias = matched.weights["bg_out"]
+    np.testing.assert_array_equal(kernel, np.transpose(weights["bg_out"]["weight"],
+                                                       (2, 3, 1, 0)))
+    assert len(matched.weights) == 2 * 2 * len(sizes.layout.widths) + 3
+    with pytest.raises(t7.T7FormatError, match=r"^half.t7: .*end of"):
+        torch7.match_t7(open(path, "rb").read()[:5000], "half.t7")

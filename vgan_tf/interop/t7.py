@@ -19,11 +19,20 @@ float32 like `torch.FloatTensor`.
 Nothing is executed or unpickled: a Lua function (bytecode) in the file is refused, and
 any class other than tensors and storages must carry a plain table of fields. Longs are
 8 bytes little-endian (files written on 64-bit Linux or macOS). Malformed input raises
-`T7FormatError` (a ValueError) naming the file and the byte offset.
+`T7FormatError` (a ValueError) naming the file and the byte offset, in one line.
+
+The file is untrusted: every count, length and storage size must fit in the bytes that
+remain, class names must be short printable names and versions finite numbers, a
+reference must name an object of the kind its tag says, a tensor's sizes, strides and
+offset must stay inside its storage, and the tensors copied out of the file total at
+most `copy_budget(len(data))` bytes (twice the file plus 64 KiB). A view that repeats
+elements (a stride of 0, as `expand` leaves) is copied like any other, within that
+budget; one that would exceed it is refused.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 
 import numpy as np
@@ -51,6 +60,16 @@ TENSOR_CLASSES = {f"torch.{k}Tensor": f"torch.{k}Storage" for k in _DTYPES}
 
 MAX_DEPTH = 200
 MAX_DIMS = 32
+MAX_CLASS_NAME = 256  # bytes; Torch class names are short dotted identifiers
+MIN_ENTRY_BYTES = 12  # the smallest table entry: a string key of length 0, a nil value
+COPY_BYTES_PER_FILE_BYTE = 2
+COPY_SLACK_BYTES = 1 << 16
+_INT32, _INT64, _DOUBLE = struct.Struct("<i"), struct.Struct("<q"), struct.Struct("<d")
+
+
+def copy_budget(file_bytes: int) -> int:
+    """The most bytes of tensors one file of `file_bytes` may have copied out of it."""
+    return COPY_BYTES_PER_FILE_BYTE * file_bytes + COPY_SLACK_BYTES
 
 
 class T7FormatError(ValueError):
@@ -81,23 +100,25 @@ class _Reader:
         self.name = name
         self.pos = 0
         self.objects = {}
+        self.budget = copy_budget(len(data))  # bytes of tensor copies still allowed
 
     def fail(self, message):
         raise T7FormatError(f"{self.name}: {message} (at byte {self.pos})")
 
-    def take(self, fmt: str):
-        size = struct.calcsize(fmt)
-        if self.pos + size > len(self.data):
+    def take(self, fmt):
+        """Unpacks `fmt` (a format string or a struct.Struct) at the current position."""
+        fmt = fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
+        if self.pos + fmt.size > len(self.data):
             self.fail("unexpected end of file")
-        values = struct.unpack_from(fmt, self.data, self.pos)
-        self.pos += size
+        values = fmt.unpack_from(self.data, self.pos)
+        self.pos += fmt.size
         return values
 
     def int32(self) -> int:
-        return self.take("<i")[0]
+        return self.take(_INT32)[0]
 
     def int64(self) -> int:
-        return self.take("<q")[0]
+        return self.take(_INT64)[0]
 
     def raw(self, size: int) -> bytes:
         if size < 0 or self.pos + size > len(self.data):
@@ -116,7 +137,7 @@ class _Reader:
         if tag == TYPE_NIL:
             return None
         if tag == TYPE_NUMBER:
-            value = self.take("<d")[0]
+            value = self.take(_DOUBLE)[0]
             return int(value) if value.is_integer() and abs(value) < 2 ** 53 else value
         if tag == TYPE_BOOLEAN:
             return self.int32() == 1
@@ -129,15 +150,21 @@ class _Reader:
             self.fail(f"unknown type tag {tag}")
         index = self.int32()
         if index in self.objects:
-            return self.objects[index]
+            found = self.objects[index]
+            if (tag == TYPE_TABLE) != isinstance(found, dict):
+                what = "a table" if tag == TYPE_TABLE else "a Torch object"
+                self.fail(f"a reference to {what} (index {index}) names "
+                          f"{'a Torch object' if tag == TYPE_TABLE else 'a table'}")
+            return found
         if tag == TYPE_TABLE:
             return self.table(index, depth)
         return self.torch(index, depth)
 
     def table(self, index, depth):
         count = self.int32()
-        if count < 0:
-            self.fail(f"a table with {count} entries")
+        if count < 0 or count * MIN_ENTRY_BYTES > len(self.data) - self.pos:
+            self.fail(f"a table of {count} entries in the {len(self.data) - self.pos} "
+                      "bytes that remain")
         table = {}
         self.objects[index] = table
         for _ in range(count):
@@ -147,16 +174,27 @@ class _Reader:
             table[key] = self.read(depth + 1)
         return table
 
+    def version(self, text: str) -> int:
+        try:
+            value = float(text[2:])
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or abs(value) >= 2 ** 31:
+            self.fail(f"a bad class version {text[:40]!r}")
+        return int(value)
+
+    def class_name(self, text: str) -> str:
+        if not text or len(text) > MAX_CLASS_NAME or not text.isascii() or not text.isprintable():
+            self.fail(f"a class name that is not a short printable name: {text[:40]!r}")
+        return text
+
     def torch(self, index, depth):
         version_text = self.string()
         if version_text.startswith("V "):
-            try:
-                version = int(float(version_text[2:]))
-            except ValueError:
-                self.fail(f"a bad class version {version_text!r}")
-            class_name = self.string()
+            version = self.version(version_text)
+            class_name = self.class_name(self.string())
         else:  # written before Torch7 had class versions
-            version, class_name = 0, version_text
+            version, class_name = 0, self.class_name(version_text)
         if class_name in STORAGE_CLASSES:
             storage = self.storage(STORAGE_CLASSES[class_name])
             self.objects[index] = storage
@@ -174,6 +212,8 @@ class _Reader:
                       "reader does not know (only tensors, storages and plain tables)")
         self.pos = start
         fields = self.read(depth + 1)
+        if not isinstance(fields, dict):  # a reference back to a tensor or storage
+            self.fail(f"class {class_name} whose fields are not a table")
         obj.fields = fields
         return obj
 
@@ -199,18 +239,32 @@ class _Reader:
             return np.zeros((0,), dtype.newbyteorder("="))
         if not isinstance(storage, np.ndarray) or storage.dtype != dtype:
             self.fail(f"a {class_name} whose storage is not a {TENSOR_CLASSES[class_name]}")
+        return self.view(class_name, storage, size, stride, offset)
+
+    def view(self, class_name, storage, size, stride, offset):
+        """A copy of storage[offset + sum(i_k * stride_k)] over the index grid `size`."""
         if offset < 0 or any(s < 0 for s in size) or any(s < 0 for s in stride):
             self.fail(f"a {class_name} with a negative size, stride or offset")
-        if 0 in size:
-            return np.zeros(size, dtype.newbyteorder("="))
+        if 0 in size:  # no elements, but numpy still multiplies the other sizes
+            if math.prod(s for s in size if s) * storage.itemsize > copy_budget(len(self.data)):
+                self.fail(f"an empty {class_name} of size {size}, far larger than the file")
+            return np.zeros(size, storage.dtype.newbyteorder("="))
+        stride = [s if n > 1 else 0 for n, s in zip(size, stride)]  # unused: any value
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= storage.size:
             self.fail(f"a {class_name} view (size {size}, stride {stride}, offset "
                       f"{offset}) reaches past its storage of {storage.size} elements")
+        nbytes = math.prod(size) * storage.itemsize
+        if nbytes > self.budget:
+            self.fail(f"a {class_name} of size {size} ({nbytes} bytes) over a storage of "
+                      f"{storage.size} elements: with the tensors before it, more than "
+                      f"{copy_budget(len(self.data))} bytes copied out of a file of "
+                      f"{len(self.data)} bytes")
+        self.budget -= nbytes
         view = np.lib.stride_tricks.as_strided(
-            storage[offset:], shape=size, strides=[s * dtype.itemsize for s in stride],
+            storage[offset:], shape=size, strides=[s * storage.itemsize for s in stride],
             writeable=False)
-        return np.array(view, dtype=dtype.newbyteorder("="))
+        return np.array(view, dtype=storage.dtype.newbyteorder("="))
 
 
 def read_t7(path: str):

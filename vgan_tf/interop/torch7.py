@@ -5,13 +5,16 @@
     discriminator = torch7.load_model("golf/iter100000_netD.t7")  # a Discriminator
     torch7.convert("golf/iter100000_net.t7", "golf.keras", export_base="/models")
 
-The file is read as data (`t7.read_t7`: nothing is executed or unpickled), its module
-tree is matched module by module against the tree main.lua builds, and each weight goes
-to the Keras layer of the same role. Sizes (latent size, widths, frames, frame size) are
+The file is read as data (`t7.parse_t7`: nothing is executed or unpickled), its module
+tree is matched module by module against the tree main.lua builds (`match_tree`, no
+Keras), and each weight goes to the Keras layer of the same role. Sizes (latent size, widths, frames, frame size) are
 read from the file; the tree must be main.lua's for those sizes (any number of k4 s2 p1
 blocks, so a narrower or smaller copy of the network imports too). The first module that
 differs is named by its path from the root, 1-based as in Lua, e.g.
 `modules[1].modules[1].modules[3]: expected VolumetricBatchNormalization, found nn.ReLU`.
+Every refusal of a file (`load_model`, `match_t7`, `convert`) is one line of
+`t7.T7FormatError` naming the file: the reader's (malformed bytes) or its subclass
+`StructureError` (a tree that is not main.lua's, non-finite weights or fields).
 
 Accepted: class names `nn.*` and `cudnn.*` (cudnn.convert's renaming), Float, Double and
 CUDA tensors, weights that are views into one flat storage (getParameters), BN modules
@@ -29,24 +32,46 @@ decision and the same softmax probability of "real" (sigmoid of the difference).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 
 import numpy as np
 
 from vgan_tf import config as config_lib
-from vgan_tf.interop.t7 import T7Object, read_t7
+from vgan_tf import config_flags
+from vgan_tf.interop.options import DISCRIMINATOR, GENERATOR, KINDS, ImportConfig
+from vgan_tf.interop.t7 import T7FormatError, T7Object, parse_t7
 from vgan_tf.models import Discriminator, TwoStreamGenerator
 from vgan_tf.models import blocks as blocks_lib
 
-GENERATOR = "generator"
-DISCRIMINATOR = "discriminator"
-KINDS = (GENERATOR, DISCRIMINATOR)
 _PREFIXES = ("nn.", "cudnn.")
 _ROOT = "<root>"
+MAX_UPSAMPLINGS = 12  # frame size 4 * 2**12: far beyond any VideoGAN, far below overflow
 
 
-class StructureError(ValueError):
-    """The file's module tree is not the original's; the message names the module path."""
+class StructureError(T7FormatError):
+    """The file's module tree is not the original's; the message names the module path.
+
+    A T7FormatError, so that one class covers every file the importer refuses."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvSpec:
+    """What one (full) convolution of main.lua must be, and where its weights go.
+
+    kind: the class without prefix (VolumetricFullConvolution, SpatialFullConvolution,
+    VolumetricConvolution); cin/cout: nInputPlane/nOutputPlane; kernel: (kT,) kH, kW;
+    stride and pad: the same on every axis; name: the Keras layer; head "two_logits":
+    D's last convolution, whose two outputs become one logit (real - fake)."""
+
+    kind: str
+    cin: int
+    cout: int
+    kernel: tuple
+    stride: int
+    pad: int
+    name: str
+    head: str | None = None
 
 
 def _kind(obj) -> str | None:
@@ -88,7 +113,8 @@ class _Match:
     def children(self, obj, path, kind, count=None) -> list:
         self.module(obj, path, kind)
         table = obj.get("modules")
-        if not isinstance(table, dict) or sorted(table) != list(range(1, len(table) + 1)):
+        if not isinstance(table, dict) or any(type(key) is not int for key in table) or (
+                set(table) != set(range(1, len(table) + 1))):
             self.fail(path, f"a {kind} without a list of modules")
         found = [table[i] for i in range(1, len(table) + 1)]
         if count is not None and len(found) < count:
@@ -110,7 +136,7 @@ class _Match:
 
     def equal(self, obj, path, field, expected, default=None, rel=0.0):
         value = self.number(obj, path, field, default)
-        if abs(value - expected) > rel * abs(expected):
+        if not abs(value - expected) <= rel * abs(expected):  # NaN is never equal
             self.fail(path, f"{_kind(obj)} {field}: expected {expected:g}, found {value:g}")
 
     def tensor(self, obj, path, field, shape) -> np.ndarray:
@@ -119,17 +145,25 @@ class _Match:
             self.fail(path, f"{_kind(obj)} {field}: expected a float tensor, found "
                             f"{_describe(value)}")
         if tuple(value.shape) != tuple(shape):
-            if value.size == int(np.prod(shape)) and value.ndim == 2 and value.shape[0] == shape[0]:
+            if value.size == math.prod(shape) and value.ndim == 2 and value.shape[0] == shape[0]:
                 value = value.reshape(shape)  # a convolution weight kept as a matrix
             else:
                 self.fail(path, f"{_kind(obj)} {field}: expected shape {list(shape)}, "
                                 f"found {list(value.shape)}")
-        return np.asarray(value, np.float32)
+        return self.finite(path, f"{_kind(obj)} {field}", np.asarray(value, np.float32))
+
+    def finite(self, path, what, array) -> np.ndarray:
+        """`array` if every value is finite (after the cast to float32)."""
+        if not np.isfinite(array).all():
+            self.fail(path, f"{what}: values that are not finite numbers (as float32)")
+        return array
 
     # --- layers -----------------------------------------------------------------------
 
-    def conv(self, obj, path, kind, cin, cout, kernel, stride, pad, name, head=None):
-        """A (full) convolution with the given geometry; kernel is (kT,) kH, kW."""
+    def conv(self, obj, path, spec: ConvSpec):
+        """A (full) convolution of the geometry `spec` describes; its weights go to the
+        Keras layer `spec.name`."""
+        kind, cin, cout, kernel = spec.kind, spec.cin, spec.cout, tuple(spec.kernel)
         self.module(obj, path, kind)
         axes = "THW"[-len(kernel):]
         old_full = kind == "VolumetricFullConvolution" and "adjW" not in obj.fields
@@ -137,27 +171,28 @@ class _Match:
         self.equal(obj, path, "nOutputPlane", cout)
         for axis, k in zip(axes, kernel):
             self.equal(obj, path, f"k{axis}", k)
-            self.equal(obj, path, f"d{axis}", stride)
+            self.equal(obj, path, f"d{axis}", spec.stride)
             pad_name = f"p{axis}" if old_full and f"pad{axis}" not in obj.fields else f"pad{axis}"
-            self.equal(obj, path, pad_name, pad, default=0)
+            self.equal(obj, path, pad_name, spec.pad, default=0)
             if "Full" in kind:
                 self.equal(obj, path, f"adj{axis}", 0, default=0)
         rank = len(kernel)
         if "Full" in kind:
             if old_full:  # nn's backCompatibility: old files store [out, in, ...]
-                weight = self.tensor(obj, path, "weight", (cout, cin) + tuple(kernel))
+                weight = self.tensor(obj, path, "weight", (cout, cin) + kernel)
                 weight = np.swapaxes(weight, 0, 1)
             else:
-                weight = self.tensor(obj, path, "weight", (cin, cout) + tuple(kernel))
+                weight = self.tensor(obj, path, "weight", (cin, cout) + kernel)
         else:
-            weight = self.tensor(obj, path, "weight", (cout, cin) + tuple(kernel))
+            weight = self.tensor(obj, path, "weight", (cout, cin) + kernel)
         bias = self.tensor(obj, path, "bias", (cout,))
         # [in, out, k...] (full) and [out, in, k...] (conv) -> [k..., out, in] / [k..., in, out]
         kernel_array = np.transpose(weight, tuple(range(2, 2 + rank)) + (1, 0))
-        if head == "two_logits":
-            kernel_array = kernel_array[..., :1] - kernel_array[..., 1:]
-            bias = bias[:1] - bias[1:]
-        self.weights[name] = [np.ascontiguousarray(kernel_array), bias]
+        if spec.head == "two_logits":
+            kernel_array = self.finite(path, "the logit difference",
+                                       kernel_array[..., :1] - kernel_array[..., 1:])
+            bias = self.finite(path, "the logit difference", bias[:1] - bias[1:])
+        self.weights[spec.name] = [np.ascontiguousarray(kernel_array), bias]
 
     def batch_norm(self, obj, path, kind, width, eps, name):
         self.module(obj, path, kind)
@@ -171,7 +206,7 @@ class _Match:
             var = self.tensor(obj, path, "running_var", (width,))
         elif isinstance(obj.get("running_std"), np.ndarray):  # BN class version 1
             std = self.tensor(obj, path, "running_std", (width,)).astype(np.float64)
-            var = (std ** -2 - eps).astype(np.float32)
+            var = self.finite(path, f"{kind} running_std", (std ** -2 - eps).astype(np.float32))
         else:
             self.fail(path, f"{kind} has neither running_var nor running_std")
         self.weights[name] = [gamma, beta, mean, var]
@@ -185,9 +220,17 @@ class _Match:
 def _field_int(match, obj, path, kind, field) -> int:
     match.module(obj, path, kind)
     value = match.number(obj, path, field)
-    if value != int(value) or value < 1:
+    if not math.isfinite(value) or value != int(value) or value < 1:
         match.fail(path, f"{kind} {field}: expected a positive integer, found {value:g}")
     return int(value)
+
+
+def _blocks(match, path, blocks) -> int:
+    """The number of upsampling blocks a Sequential's length implies (at least 1)."""
+    if blocks > MAX_UPSAMPLINGS:
+        match.fail(path, f"{blocks} blocks of (convolution, batch norm, activation): a "
+                         f"VideoGAN has 1 to {MAX_UPSAMPLINGS}")
+    return max(1, blocks)
 
 
 def _sizes(match, path, **kwargs):
@@ -199,60 +242,80 @@ def _sizes(match, path, **kwargs):
 
 # --- the generator -------------------------------------------------------------------
 
-def _match_generator(root, match: _Match) -> config_lib.NetworkSizes:
+def _generator_sizes(match: _Match, root) -> config_lib.NetworkSizes:
+    """The sizes main.lua was run with, read from the 3-D stream's first full convolution
+    and the stream's length."""
     top = match.children(root, _ROOT, "Sequential")
     p_streams = _child_path(_ROOT, 1)
     streams = match.children(top[0] if top else None, p_streams, "ConcatTable", 2)
-    p_video, p_static = _child_path(p_streams, 1), _child_path(p_streams, 2)
+    p_video = _child_path(p_streams, 1)
     video = match.children(streams[0], p_video, "Sequential")
     if len(video) < 2:
         match.fail(p_video, f"expected the 3-D stream, found {len(video)} modules")
-    first = video[1]
-    p_first = _child_path(p_video, 2)
+    first, p_first = video[1], _child_path(p_video, 2)
     latent = _field_int(match, first, p_first, "VolumetricFullConvolution", "nInputPlane")
     seed_frames = _field_int(match, first, p_first, "VolumetricFullConvolution", "kT")
     top_width = _field_int(match, first, p_first, "VolumetricFullConvolution", "nOutputPlane")
-    blocks = max(1, (len(video) - 2) // 3)
-    sizes = _sizes(match, p_video, frames=seed_frames * 2 ** blocks, size=4 * 2 ** blocks,
-                   latent_dim=latent, base_width=max(1, top_width // 2 ** (blocks - 1)))
-    widths = sizes.layout.widths
+    blocks = _blocks(match, p_video, (len(video) - 2) // 3)
+    return _sizes(match, p_video, frames=seed_frames * 2 ** blocks, size=4 * 2 ** blocks,
+                  latent_dim=latent, base_width=max(1, top_width // 2 ** (blocks - 1)))
 
-    def stream(children, path, rank, prefix):
-        full = "VolumetricFullConvolution" if rank == 3 else "SpatialFullConvolution"
-        norm = "VolumetricBatchNormalization" if rank == 3 else "SpatialBatchNormalization"
-        match.plain(children[0], _child_path(path, 1), "View")
-        cin = latent
-        for i, width in enumerate(widths):
-            at = 2 + 3 * i
-            first_layer = i == 0
-            kernel = ((seed_frames,) if rank == 3 else ()) + (4, 4) if first_layer else (4,) * rank
-            match.conv(children[at - 1], _child_path(path, at), full, cin, width, kernel,
-                       1 if first_layer else 2, 0 if first_layer else 1, f"{prefix}_up{i}")
-            match.batch_norm(children[at], _child_path(path, at + 1), norm, width,
-                             blocks_lib.GENERATOR_BN_EPSILON, f"{prefix}_bn{i}")
-            match.plain(children[at + 1], _child_path(path, at + 2), "ReLU")
-            cin = width
-        return 2 + 3 * len(widths), full
 
-    n_video = 3 * len(widths) + 2
-    video = match.children(streams[0], p_video, "Sequential", n_video)
-    at, full = stream(video, p_video, 3, "fg")
-    p_heads = _child_path(p_video, at)
-    heads = match.children(video[at - 1], p_heads, "ConcatTable", 2)
-    p_fg, p_mask = _child_path(p_heads, 1), _child_path(p_heads, 2)
+def _match_stream(match: _Match, children, path, rank, sizes) -> int:
+    """View, then (full conv, BN, ReLU) per width: the common start of both streams
+    (rank 3: the video's fg_*, rank 2: the background's bg_*). Returns the 1-based index
+    of the stream's next module."""
+    full = "VolumetricFullConvolution" if rank == 3 else "SpatialFullConvolution"
+    norm = "VolumetricBatchNormalization" if rank == 3 else "SpatialBatchNormalization"
+    prefix = "fg" if rank == 3 else "bg"
+    seed = ((sizes.layout.seed_frames,) if rank == 3 else ()) + (4, 4)
+    match.plain(children[0], _child_path(path, 1), "View")
+    cin = sizes.latent_dim
+    for i, width in enumerate(sizes.layout.widths):
+        at = 2 + 3 * i
+        spec = ConvSpec(full, cin, width, seed if i == 0 else (4,) * rank,
+                        1 if i == 0 else 2, 0 if i == 0 else 1, f"{prefix}_up{i}")
+        match.conv(children[at - 1], _child_path(path, at), spec)
+        match.batch_norm(children[at], _child_path(path, at + 1), norm, width,
+                         blocks_lib.GENERATOR_BN_EPSILON, f"{prefix}_bn{i}")
+        match.plain(children[at + 1], _child_path(path, at + 2), "ReLU")
+        cin = width
+    return 2 + 3 * len(sizes.layout.widths)
+
+
+def _match_heads(match: _Match, obj, path, width):
+    """The video stream's two heads: foreground (full conv, Tanh) and mask (full conv,
+    Sigmoid, L1Penalty)."""
+    full = "VolumetricFullConvolution"
+    heads = match.children(obj, path, "ConcatTable", 2)
+    p_fg, p_mask = _child_path(path, 1), _child_path(path, 2)
     fg = match.children(heads[0], p_fg, "Sequential", 2)
-    match.conv(fg[0], _child_path(p_fg, 1), full, widths[-1], 3, (4, 4, 4), 2, 1, "fg_out")
+    match.conv(fg[0], _child_path(p_fg, 1),
+               ConvSpec(full, width, 3, (4, 4, 4), 2, 1, "fg_out"))
     match.plain(fg[1], _child_path(p_fg, 2), "Tanh")
     mask = match.children(heads[1], p_mask, "Sequential", 3)
-    match.conv(mask[0], _child_path(p_mask, 1), full, widths[-1], 1, (4, 4, 4), 2, 1,
-               "mask_out")
+    match.conv(mask[0], _child_path(p_mask, 1),
+               ConvSpec(full, width, 1, (4, 4, 4), 2, 1, "mask_out"))
     match.plain(mask[1], _child_path(p_mask, 2), "Sigmoid")
     match.plain(mask[2], _child_path(p_mask, 3), "L1Penalty")
 
+
+def _match_generator(root, match: _Match) -> config_lib.NetworkSizes:
+    sizes = _generator_sizes(match, root)
+    widths = sizes.layout.widths
+    top = match.children(root, _ROOT, "Sequential")
+    p_streams = _child_path(_ROOT, 1)
+    streams = match.children(top[0], p_streams, "ConcatTable", 2)
+    p_video, p_static = _child_path(p_streams, 1), _child_path(p_streams, 2)
+
+    video = match.children(streams[0], p_video, "Sequential", 3 * len(widths) + 2)
+    at = _match_stream(match, video, p_video, 3, sizes)
+    _match_heads(match, video[at - 1], _child_path(p_video, at), widths[-1])
+
     static = match.children(streams[1], p_static, "Sequential", 3 * len(widths) + 3)
-    at, full = stream(static, p_static, 2, "bg")
-    match.conv(static[at - 1], _child_path(p_static, at), full, widths[-1], 3, (4, 4), 2, 1,
-               "bg_out")
+    at = _match_stream(match, static, p_static, 2, sizes)
+    match.conv(static[at - 1], _child_path(p_static, at),
+               ConvSpec("SpatialFullConvolution", widths[-1], 3, (4, 4), 2, 1, "bg_out"))
     match.plain(static[at], _child_path(p_static, at + 1), "Tanh")
 
     top = match.children(root, _ROOT, "Sequential", 4)
@@ -295,7 +358,7 @@ def _match_discriminator(root, match: _Match) -> config_lib.Layout:
     layers = match.children(root, _ROOT, "Sequential")
     if len(layers) < 4:
         match.fail(_ROOT, f"expected the discriminator, found {len(layers)} modules")
-    blocks = max(1, (len(layers) - 1) // 3)
+    blocks = _blocks(match, _ROOT, (len(layers) - 1) // 3)
     base_width = _field_int(match, layers[0], _child_path(_ROOT, 1), "VolumetricConvolution",
                             "nOutputPlane")
     p_last = _child_path(_ROOT, 3 * blocks)
@@ -307,8 +370,8 @@ def _match_discriminator(root, match: _Match) -> config_lib.Layout:
     layers = match.children(root, _ROOT, "Sequential", 3 * blocks + 1)
     cin, at = 3, 1
     for i, width in enumerate(layout.widths[::-1]):
-        match.conv(layers[at - 1], _child_path(_ROOT, at), "VolumetricConvolution", cin,
-                   width, (4, 4, 4), 2, 1, f"d_conv{i}")
+        match.conv(layers[at - 1], _child_path(_ROOT, at),
+                   ConvSpec("VolumetricConvolution", cin, width, (4, 4, 4), 2, 1, f"d_conv{i}"))
         at += 1
         if i:
             match.batch_norm(layers[at - 1], _child_path(_ROOT, at),
@@ -318,8 +381,9 @@ def _match_discriminator(root, match: _Match) -> config_lib.Layout:
         match.plain(layers[at - 1], _child_path(_ROOT, at), "LeakyReLU", negval=0.2)
         at += 1
         cin = width
-    match.conv(layers[at - 1], _child_path(_ROOT, at), "VolumetricConvolution", cin, 2,
-               (seed_frames, 4, 4), 1, 0, "d_logit", head="two_logits")
+    match.conv(layers[at - 1], _child_path(_ROOT, at),
+               ConvSpec("VolumetricConvolution", cin, 2, (seed_frames, 4, 4), 1, 0, "d_logit",
+                        head="two_logits"))
     match.plain(layers[at], _child_path(_ROOT, at + 1), "View")
     return layout
 
@@ -340,8 +404,19 @@ def detect_kind(tree) -> str:
         f"{_describe(tree)}" + (f" starting with {_describe(first)}" if first else ""))
 
 
-def model_from_tree(tree, kind: str | None = None):
-    """The Keras model (TwoStreamGenerator or Discriminator) holding the tree's weights.
+@dataclasses.dataclass(frozen=True)
+class Matched:
+    """A tree that is main.lua's network: its kind, its sizes (NetworkSizes for the
+    generator, Layout for the discriminator) and {Keras layer name: [arrays]}."""
+
+    kind: str
+    sizes: object
+    weights: dict
+
+
+def match_tree(tree, kind: str | None = None) -> Matched:
+    """Checks `tree` (from `t7.read_t7`) against main.lua's network and collects its
+    weights in Keras layouts, without building a model.
 
     `kind` None detects it (`detect_kind`). Raises StructureError naming the first module
     path that differs from main.lua's network."""
@@ -349,27 +424,50 @@ def model_from_tree(tree, kind: str | None = None):
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     match = _Match()
-    if kind == GENERATOR:
-        sizes = _match_generator(tree, match)
+    with np.errstate(all="ignore"):  # non-finite results are refused, not warned about
+        if kind == GENERATOR:
+            sizes = _match_generator(tree, match)
+        else:
+            sizes = _match_discriminator(tree, match)
+    return Matched(kind, sizes, match.weights)
+
+
+def model_from_tree(tree, kind: str | None = None):
+    """The Keras model (TwoStreamGenerator or Discriminator) holding the tree's weights
+    (`match_tree`, then the model of those sizes)."""
+    return _build(match_tree(tree, kind))
+
+
+def _build(matched: Matched):
+    sizes = matched.sizes
+    if matched.kind == GENERATOR:
         model = TwoStreamGenerator(frames=sizes.frames, size=sizes.size,
                                    latent_dim=sizes.latent_dim, base_width=sizes.base_width)
     else:
-        layout = _match_discriminator(tree, match)
-        model = Discriminator(frames=layout.frames, size=layout.size,
-                              base_width=layout.base_width)
-    for name, arrays in match.weights.items():
+        model = Discriminator(frames=sizes.frames, size=sizes.size,
+                              base_width=sizes.base_width)
+    for name, arrays in matched.weights.items():
         model.find_layer(name).set_weights(arrays)
     return model
 
 
+def match_t7(data: bytes, name: str, kind: str | None = None) -> Matched:
+    """`match_tree` of the bytes of a .t7 file; whatever is wrong with the file, the
+    error is one T7FormatError line that starts with `name`."""
+    tree = parse_t7(data, name=name)
+    try:
+        return match_tree(tree, kind)
+    except StructureError as error:
+        raise StructureError(f"{name}: {error}") from None
+
+
 def load_model(path: str, kind: str | None = None):
     """Reads a .t7 file (as data) and returns its Keras model (see `model_from_tree`);
-    a StructureError names the file, then the module path."""
-    tree = read_t7(path)
-    try:
-        return model_from_tree(tree, kind)
-    except StructureError as error:
-        raise StructureError(f"{path}: {error}") from None
+    a malformed file or a tree that is not main.lua's raises T7FormatError (the latter
+    as its subclass StructureError) naming the file, then the byte or module path."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    return _build(match_t7(data, str(path), kind))
 
 
 def save_keras_atomically(model, path: str):
@@ -415,3 +513,12 @@ def convert(t7_path: str, keras_path: str, kind: str | None = None,
     config = {k: v for k, v in model.get_config().items()
               if k in ("frames", "size", "latent_dim", "base_width")}
     return Conversion(kind, config, keras_path, export_path)
+
+
+def convert_config(config: ImportConfig) -> Conversion:
+    """`convert` with the settings of vgan-import-torch7 (checked first, so that a wrong
+    setting is refused before anything is written)."""
+    config_flags.validate_fields(config)
+    export = dict(model_name=config.model_name, version=config.version)
+    return convert(config.t7, config.output, kind=config.kind_or_none,
+                   export_base=config.export_base, **export)
