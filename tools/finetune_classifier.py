@@ -27,8 +27,11 @@ config_flags.define_flags(classification_lib.ClassifierConfig)
 
 
 def config_from_flags() -> classification_lib.ClassifierConfig:
-    return config_flags.config_from_flags(classification_lib.ClassifierConfig,
-                                          FLAGS.preset, classification_lib.from_preset)
+    """Preset, then the flags given; the sizes of --pretrained's network unless given."""
+    cls = classification_lib.ClassifierConfig
+    config = config_flags.config_from_flags(cls, FLAGS.preset, classification_lib.from_preset)
+    given = set(config_flags.overrides_from_flags(cls))
+    return classification_lib.with_pretrained_sizes(config, given)
 
 
 def main(argv):

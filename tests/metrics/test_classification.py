@@ -41,3 +41,22 @@ def test_errors_and_picture():
     assert picture[0, 0].tolist() == [8, 48, 107]      # class 0: all right -> dark
     assert picture[0, 4].tolist() == [255, 255, 255]   # never predicted -> white
     assert picture[4, 0].tolist() == picture[4, 4].tolist()  # half and half
+
+
+def test_the_confusion_figure_is_readable_and_labelled():
+    matrix = np.eye(5, dtype=int) * 4
+    matrix[1, 2] = 4  # class 1 (label 2 from base 1): half predicted as the next class
+    figure = cls.confusion_figure(matrix, label_base=1)
+    height, width, _ = figure.shape
+    assert height >= 480 and width >= 480 and figure.dtype == np.uint8
+    cells = cls.confusion_picture(matrix, 96)  # 480 / 5 classes = 96 px cells
+    top = 44
+    left = next(x for x in range(width) if figure[top + 48, x].tolist() == [8, 48, 107])
+    np.testing.assert_array_equal(figure[top:top + 480, left:left + 480], cells)
+    assert (figure[top:top + 480, :left - 2] < 128).any()      # row labels drawn
+    assert (figure[:top - 2] < 128).any()                      # title and column labels
+    bar = figure[top:top + 480, left + 480 + 16 + 12]          # the colour scale's middle
+    assert bar[0].tolist() == [8, 48, 107] and bar[-1].tolist() == [255, 255, 255]
+    np.testing.assert_allclose(bar[240], [132, 152, 181], atol=2)  # half way
+    named = cls.confusion_figure(matrix, names=["walk", "run", "jump", "sit", "wave"])
+    assert named.shape[1] > width  # wider row labels

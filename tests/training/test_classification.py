@@ -167,3 +167,15 @@ def test_binaries_train_then_evaluate(tmp_path, pretrained):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "nothing" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_sizes_come_from_the_pretrained_run_unless_given(tmp_path, pretrained):
+    paper = config(tmp_path, pretrained, frames=32, size=64, base_width=64)
+    taken = cls.with_pretrained_sizes(paper)
+    assert (taken.frames, taken.size, taken.base_width) == (8, 16, 8)  # the tiny run's
+    with pytest.raises(ValueError, match=r"--size=64 \(the pretrained network: 16\)"):
+        cls.with_pretrained_sizes(paper, given={"size"})
+    assert cls.with_pretrained_sizes(taken, given={"size", "frames"}) == taken
+    fresh = config(tmp_path, pretrained, regime="random_init", pretrained="", frames=32)
+    assert cls.with_pretrained_sizes(fresh, given={"frames"}) == fresh

@@ -129,6 +129,39 @@ def from_preset(name: str, **overrides) -> ClassifierConfig:
     return ClassifierConfig(**dict(PRESETS[name], **overrides))
 
 
+SIZE_SETTINGS = ("frames", "size", "base_width")
+
+
+def pretrained_sizes(path: str) -> dict:
+    """{frames, size, base_width} of the discriminator at `path` (a training folder's
+    config.json, or a .keras Discriminator/VideoGAN file)."""
+    if path.endswith(".keras"):
+        layout = pretrained_discriminator(path).layout
+        return {name: getattr(layout, name) for name in SIZE_SETTINGS}
+    settings = os.path.join(path, "config.json")
+    if not os.path.isfile(settings):
+        raise FileNotFoundError(f"--pretrained: {path} is neither a .keras file nor a "
+                                "training folder (no config.json)")
+    with open(settings) as handle:
+        values = json.load(handle)
+    return {name: values[name] for name in SIZE_SETTINGS}
+
+
+def with_pretrained_sizes(config: ClassifierConfig, given=()) -> ClassifierConfig:
+    """`config` with --frames/--size/--base_width taken from --pretrained (when given);
+    ValueError naming each of `given` (the flags set explicitly) that contradicts it."""
+    if not config.pretrained:
+        return config
+    sizes = pretrained_sizes(config.pretrained)
+    differ = [f"--{name}={getattr(config, name)} (the pretrained network: {sizes[name]})"
+              for name in SIZE_SETTINGS if name in given and getattr(config, name) !=
+              sizes[name]]
+    if differ:
+        raise ValueError(f"--pretrained={config.pretrained} was trained at other sizes: "
+                         f"{', '.join(differ)}; drop those flags to take the network's")
+    return dataclasses.replace(config, **sizes)
+
+
 def pretrained_discriminator(path: str) -> Discriminator:
     """The discriminator of a VideoGAN training folder or of a `.keras` file."""
     if path.endswith(".keras"):
@@ -142,12 +175,7 @@ def pretrained_discriminator(path: str) -> Discriminator:
             raise ValueError(f"--pretrained: {path} holds a {type(model).__name__}, not a "
                              "Discriminator or VideoGAN")
         return model
-    settings = os.path.join(path, "config.json")
-    if not os.path.isfile(settings):
-        raise FileNotFoundError(f"--pretrained: {path} is neither a .keras file nor a "
-                                "training folder (no config.json)")
-    with open(settings) as handle:
-        sizes = json.load(handle)
+    sizes = pretrained_sizes(path)
     discriminator = Discriminator(sizes["frames"], sizes["size"], sizes["base_width"])
     latest = tf.train.latest_checkpoint(os.path.join(path, "checkpoints"))
     if latest is None:
@@ -224,6 +252,7 @@ def evaluate(classifier, config: ClassifierConfig, list_files=None) -> dict:
                                           config.num_classes)
     report["listed"] = len(entries)
     report["test_clips"] = config.test_clips
+    report["label_base"] = config.label_base
     return report
 
 
@@ -275,7 +304,8 @@ def write_report(report: dict, out_dir: str) -> list:
     os.replace(tmp, json_path)
     png_path = os.path.join(out_dir, "confusion.png")
     tmp = png_path + ".tmp"
-    Image.fromarray(scores.confusion_picture(report["confusion"])).save(tmp, format="PNG")
+    figure = scores.confusion_figure(report["confusion"], report.get("label_base", 0))
+    Image.fromarray(figure).save(tmp, format="PNG")
     os.replace(tmp, png_path)
     return [json_path, png_path]
 
