@@ -111,6 +111,7 @@ def test_sample_files_evaluate_like_the_generator_they_came_from(sources, real_i
                                                                          of_noise)
 
 
+@pytest.mark.slow
 def test_the_binaries_write_and_measure_a_folder(sources, real_i3d, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", VGAN_TF_CACHE_DIR=real_i3d[1])
     out = tmp_path / "pictures"
@@ -129,8 +130,8 @@ def test_the_binaries_write_and_measure_a_folder(sources, real_i3d, tmp_path):
                              "--num_samples=3", "--batch_size=3", "--cache_dir="],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert [l.split(":")[0] for l in result.stdout.splitlines()] == ["fvd", "kvd", "fvd16",
-                                                                     "kvd16"]
+    assert [l.split(":")[0] for l in result.stdout.splitlines()] == [
+        "num_samples", "fvd", "kvd", "fvd16", "kvd16"]
     assert "broken.gif: not a readable image" in result.stderr
     bad = subprocess.run([sys.executable, "-m", "tools.evaluate",
                           f"--generator={out / 'samples'}", "--generated_kind=strip",
@@ -139,3 +140,4 @@ def test_the_binaries_write_and_measure_a_folder(sources, real_i3d, tmp_path):
     lines = [l for l in bad.stderr.splitlines() if l.strip() and not l.startswith(
         ("WARNING: All log messages before absl", "I0000", "W0000", "E0000"))]
     assert bad.returncode == 2 and len(lines) == 1 and "no strip files" in lines[0], bad.stderr
+

@@ -115,14 +115,18 @@ class VideoFolder:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def require(self, num: int):
+        """ValueError naming both counts when the folder holds fewer than `num` videos."""
+        if num > len(self):
+            raise ValueError(f"{self.path} holds {len(self)} readable {self.kind} videos, "
+                             f"fewer than the {num} asked for (--num_samples)")
+
     def batches(self, num: int, batch_size: int, seed: int = 0):
         """The first `num` videos (name order; `seed` is accepted for the generator
         interface and not used) as float32 batches in [-1, 1]; ValueError naming the count
         when the folder holds fewer."""
         del seed
-        if num > len(self):
-            raise ValueError(f"{self.path} holds {len(self)} readable {self.kind} videos, "
-                             f"fewer than the {num} asked for (--num_samples)")
+        self.require(num)
         for start in range(0, num, batch_size):
             chunk = np.stack([self._read(p) for p in
                               self.paths[start:min(num, start + batch_size)]])
