@@ -213,3 +213,13 @@ def test_the_progress_callback_writes_plain_lines_off_a_terminal():
     unsized = evaluation.ProgressBar("sample files", stream=late)  # total at the first call
     unsized(3, 3)
     assert late.getvalue().startswith("sample files: 3/3 clips")
+
+
+def test_eval_options_name_the_flag_of_a_wrong_setting():
+    assert evaluation.EvalOptions(metrics=["fvd"]).metrics == ("fvd",)
+    with pytest.raises(ValueError, match="--metrics must be a sequence"):
+        evaluation.EvalOptions(metrics="fvd")
+    with pytest.raises(ValueError, match="--shuffle must be true or false"):
+        evaluation.EvalOptions(shuffle="no")
+    with pytest.raises(ValueError, match="num_samples must be at least 2"):
+        evaluation.EvalOptions(num_samples=1)

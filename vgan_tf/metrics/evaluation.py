@@ -65,8 +65,8 @@ class EvalOptions:
 
     def __post_init__(self):
         check_sample_counts(self.num_samples, self.batch_size)
-        object.__setattr__(self, "metrics", tuple(self.metrics))
         config_flags.validate_fields(self)
+        object.__setattr__(self, "metrics", tuple(self.metrics))
 
 
 @dataclasses.dataclass(frozen=True)
