@@ -80,6 +80,7 @@ def test_scores_rank_real_clips_above_corrupted_ones(real_i3d, tmp_path):
     assert os.listdir(tmp_path)  # the held-out features were cached
 
 
+@pytest.mark.slow
 def test_the_demo_preset_trains_and_make_demo_prints_the_score_lines(real_i3d, tmp_path):
     config = training.from_preset("demo")
     assert config.data.synthetic_scene in synthetic.SCENES and config.model.frames >= 9  # I3D needs 9
@@ -109,6 +110,7 @@ def test_the_demo_preset_trains_and_make_demo_prints_the_score_lines(real_i3d, t
     assert bad.returncode == 2 and "score_synthetic: error: --generator" in bad.stderr
 
 
+@pytest.mark.slow
 def test_make_synthetic_writes_the_simple_scene(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "tools.make_synthetic", f"--out_dir={tmp_path}",
@@ -120,3 +122,25 @@ def test_make_synthetic_writes_the_simple_scene(tmp_path):
     assert [r["scene"] for r in records] == ["simple", "simple"]
     header = (tmp_path / synthetic.LIST_NAME).read_text().splitlines()[0]
     assert "synthetic simple scenes" in header
+
+
+def test_score_config_keeps_the_flags_and_takes_the_run_scene(tmp_path):
+    from absl import flags
+
+    from vgan_tf import config_flags
+
+    values = flags.FlagValues()
+    config_flags.define_flags(scene_scores.ScoreConfig, flag_values=values)
+    assert {name: values[name].default for name in values} == dict(
+        generator=None, scene=None, num_samples=128, held_out_seed=1000, cache_dir=None,
+        picture=None)
+    assert values["scene"].parser.enum_values == list(synthetic.SCENES)
+    (tmp_path / "config.json").write_text('{"synthetic_scene": "simple"}')
+    options = scene_scores.scene_options(scene_scores.ScoreConfig(generator=str(tmp_path)))
+    assert options == scene_scores.SceneOptions("simple")
+    given = scene_scores.ScoreConfig(generator=str(tmp_path), scene="digits", num_samples=4)
+    assert scene_scores.scene_options(given) == scene_scores.SceneOptions("digits", 4)
+    assert scene_scores.scene_options(scene_scores.ScoreConfig(
+        generator=str(tmp_path / "none"))).scene == "digits"
+    with pytest.raises(ValueError, match="--num_samples must be >= 2"):
+        scene_scores.ScoreConfig(num_samples=1)

@@ -14,7 +14,8 @@ the range of the data pipeline and of the generators).
   k(x, y) = (x.y / d + 1)^3 (d = 400), as KID does for images.
 
 `FVD` is computed on all the frames of the clips given, `FVD16` on their first 16
-(for comparison with later papers); `ClipFeatures` computes both in one pass.
+(for comparison with later papers); `ClipFeatures` computes the features of both in one
+pass, and metrics.registry turns two sides' features into the four values.
 `StatisticsCache` keeps the real data's features on disk, keyed by a description of the
 data and the settings.
 """
@@ -86,17 +87,6 @@ def polynomial_mmd(real, fake, degree: int = 3, coef0: float = 1.0) -> float:
     return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
                  + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
                  - 2.0 * kxy.mean())
-
-
-def distances(real: dict, fake: dict) -> dict:
-    """{"fvd", "kvd", "fvd16", "kvd16"} from two {"all": [n, 400], "first16": [n, 400]}
-    feature dicts (as ClipFeatures returns them); a key missing on either side is skipped."""
-    out = {}
-    for key, suffix in (("all", ""), ("first16", "16")):
-        if key in real and key in fake:
-            out["fvd" + suffix] = fvd_from_features(real[key], fake[key])
-            out["kvd" + suffix] = polynomial_mmd(real[key], fake[key])
-    return out
 
 
 # -- features of clips ---------------------------------------------------------------------

@@ -21,10 +21,14 @@ seeds 0 .. num_samples - 1. The scores:
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 
 import numpy as np
 
-from vgan_tf.metrics import dynamics, fvd
+from vgan_tf.config_flags import setting
+from vgan_tf.data.synthetic import SCENES
+from vgan_tf.metrics import dynamics, fvd, registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,12 +44,49 @@ class SceneOptions:
     cache_dir: str | None = None
 
     def __post_init__(self):
-        from vgan_tf.data.synthetic import SCENES
         from vgan_tf.metrics.evaluation import check_sample_counts
 
         if self.scene not in SCENES:
             raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {self.scene!r}")
         check_sample_counts(self.num_samples, self.batch_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreConfig:
+    """The settings of `vgan-score-synthetic` (each a flag of the same name); defaults of
+    the scores' settings are SceneOptions'."""
+    generator: str | None = setting(None, "Training directory, .keras file or SavedModel "
+                                    "folder.")
+    scene: str | None = setting(None, "Scene family of the held-out clips (default: the "
+                                "training run's, else digits).", choices=SCENES)
+    num_samples: int = setting(SceneOptions.num_samples, "Clips per side.", minimum=2)
+    held_out_seed: int = setting(SceneOptions.held_out_seed, "Data-set seed of the held-out "
+                                 "clips (training uses --seed, default 0).")
+    cache_dir: str | None = setting(SceneOptions.cache_dir, "Cache of the held-out clips' "
+                                    "I3D features (default: the user cache dir); empty: no "
+                                    "cache.")
+    picture: str | None = setting(None, "Also write a PNG of frame strips (every 2nd frame "
+                                  "of 4 samples, each with its mask beneath) to this path.")
+
+    def __post_init__(self):
+        from vgan_tf import config_flags
+        config_flags.validate_fields(self)
+
+
+def run_scene(path: str) -> str | None:
+    """The synthetic scene a training directory's config.json names (None: none)."""
+    config = os.path.join(path, "config.json")
+    if os.path.isfile(config):
+        with open(config) as handle:
+            return json.load(handle).get("synthetic_scene")
+    return None
+
+
+def scene_options(config: ScoreConfig) -> SceneOptions:
+    """SceneOptions of `config`: its scene, else the training run's, else digits."""
+    scene = config.scene or run_scene(config.generator) or "digits"
+    return SceneOptions(scene, config.num_samples, config.held_out_seed,
+                        cache_dir=config.cache_dir)
 
 
 @dataclasses.dataclass
@@ -90,9 +131,8 @@ def mask_scores(videos, masks) -> dict:
 
 def score_generator(source, options: SceneOptions = SceneOptions(),
                     features: fvd.ClipFeatures | None = None) -> SceneReport:
-    """The scores of the module docstring for `source` (a model_sources.VideoSource)."""
-    import os
-
+    """The scores of the module docstring for `source` (a model_sources.VideoSource); FVD
+    and KVD are those of metrics.registry."""
     from vgan_tf.metrics import i3d, i3d_weights
 
     frames, size = source.video_shape[0], source.video_shape[1]
@@ -116,8 +156,7 @@ def score_generator(source, options: SceneOptions = SceneOptions(),
                        "held_out_seed": options.held_out_seed, "num_samples": n}
         real_f, _ = fvd.StatisticsCache(folder).get_or_compute(description, real_features)
     fake_f = features.of_batches((fake[i:i + b] for i in range(0, n, b)), n)
-    distances = fvd.distances(real_f, fake_f)
-    values = {"fvd": distances["fvd"], "kvd": distances["kvd"]}
+    values = registry.compute(real_f, fake_f, options, names=("fvd", "kvd"))
     generated, held_out = dynamics.scores(fake), dynamics.scores(real)
     for name in ("background_std", "count_mean"):
         values[name] = generated[name]

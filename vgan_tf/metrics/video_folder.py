@@ -12,6 +12,12 @@ left out. A file that cannot be read, or whose shape differs from the first good
 is skipped, counted (`skipped`) and named on stderr; every file is decoded once to check it
 before any is measured (so a run does not end half-way on a bad file), and again when its
 batch is read (nothing is held in memory meanwhile).
+
+JPEG strips are decoded by TensorFlow's decoder with the settings of the data pipeline
+(`tf.io.decode_jpeg`'s defaults: libjpeg's fast integer IDCT), so a strip gives the pixels
+the real side of `vgan-evaluate` reads from the same file (tested): one decoder for both
+sides of a metric (docs/metrics.md says why this one). PNG strips and GIFs are read with
+Pillow (lossless formats: every decoder gives the same pixels).
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ GIF_SUFFIXES = (".gif",)
 STRIP_SUFFIXES = (".jpg", ".jpeg", ".png")
 PART_SUFFIXES = ("_mask.gif", "_background.png")
 KINDS = ("auto", "gif", "strip")
+JPEG_MAGIC = b"\xff\xd8"
 
 
 def is_video_folder(path: str) -> bool:
@@ -101,6 +108,8 @@ class VideoFolder:
         try:
             if self.kind == "gif":
                 video = video_files.decode_gif(data)
+            elif data[:2] == JPEG_MAGIC:
+                video = decode_jpeg_strip(data, self.frames)
             else:
                 frames = self.frames or _square_frames(data)
                 video = video_files.decode_strip(data, frames)
@@ -115,18 +124,43 @@ class VideoFolder:
     def __len__(self) -> int:
         return len(self.paths)
 
+    def require(self, num: int):
+        """ValueError naming both counts when the folder holds fewer than `num` videos."""
+        if num > len(self):
+            raise ValueError(f"{self.path} holds {len(self)} readable {self.kind} videos, "
+                             f"fewer than the {num} asked for (--num_samples)")
+
     def batches(self, num: int, batch_size: int, seed: int = 0):
         """The first `num` videos (name order; `seed` is accepted for the generator
         interface and not used) as float32 batches in [-1, 1]; ValueError naming the count
         when the folder holds fewer."""
         del seed
-        if num > len(self):
-            raise ValueError(f"{self.path} holds {len(self)} readable {self.kind} videos, "
-                             f"fewer than the {num} asked for (--num_samples)")
+        self.require(num)
         for start in range(0, num, batch_size):
             chunk = np.stack([self._read(p) for p in
                               self.paths[start:min(num, start + batch_size)]])
             yield chunk.astype(np.float32) / 127.5 - 1.0
+
+
+def decode_jpeg_strip(data: bytes, frames: int | None = None) -> np.ndarray:
+    """uint8 [frames, height, width, 3] from JPEG strip bytes, decoded as the data pipeline
+    decodes strips (`tf.io.decode_jpeg(data, channels=3)`, the call of
+    data.strips.decode_strip_bytes: its default DCT method); `frames` None: square frames.
+    ValueError for bytes TensorFlow cannot decode or a height the frames do not divide."""
+    import tensorflow as tf
+
+    try:
+        strip = tf.io.decode_jpeg(data, channels=3).numpy()
+    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as error:
+        raise ValueError(f"not a decodable JPEG ({error.message.strip()})") from None
+    height, width = strip.shape[:2]
+    frames = frames or (height // width if height % width == 0 else None)
+    if frames is None:
+        raise ValueError(f"a strip of {width}x{height} does not hold square frames "
+                         f"(give the frame count: --frames)")
+    if height % frames:
+        raise ValueError(f"a strip of height {height} does not hold {frames} frames")
+    return strip.reshape(frames, height // frames, width, 3)
 
 
 def _square_frames(data: bytes) -> int:
