@@ -17,6 +17,8 @@ one line; a run that stops (a non-finite loss, a bad strip with --strict_data) e
 """
 from __future__ import annotations
 
+import sys
+
 from absl import flags
 
 from vgan_tf import config_flags
@@ -25,18 +27,28 @@ from vgan_tf.training import config as config_lib
 from . import entry
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("preset", None, sorted(config_lib.PRESETS),
-                  "Named settings: paper (the paper's), tiny (seconds on CPU), demo (make "
-                  "demo), tiny_demo (the old demo), future_paper, future_tiny, future_demo. "
-                  "Explicit flags override the preset.")
-config_flags.define_flags(config_lib.TrainConfig)
+_MODULE = sys.argv[0] if __name__ == "__main__" else __name__  # absl's key for --help
 
 
-def config_from_flags() -> config_lib.TrainConfig:
+def define_flags(flag_values=FLAGS):
+    """--preset and one flag per TrainConfig setting, in `flag_values`."""
+    flags.DEFINE_enum("preset", None, sorted(config_lib.PRESETS),
+                      "Named settings: paper (the paper's), tiny (seconds on CPU), demo (make "
+                      "demo), tiny_demo (the old demo), future_paper, future_tiny, "
+                      "future_demo. Explicit flags override the preset.",
+                      flag_values=flag_values, module_name=_MODULE)
+    config_flags.define_flags(config_lib.TrainConfig, flag_values, module_name=_MODULE)
+
+
+define_flags()
+
+
+def config_from_flags(flag_values=FLAGS) -> config_lib.TrainConfig:
     """A new run: preset values, then every flag the user set explicitly. An existing
     --model_dir: its config.json, then the flags it allows to change (config_lib.for_run)."""
-    return config_lib.for_run(config_flags.overrides_from_flags(config_lib.TrainConfig),
-                              FLAGS.preset)
+    return config_lib.for_run(
+        config_flags.overrides_from_flags(config_lib.TrainConfig, flag_values),
+        flag_values["preset"].value)
 
 
 def main(argv):

@@ -84,7 +84,7 @@ def data(tmp_path_factory):
     (dict(data_service="grpc://"), "--data_service must be a tf.data service dispatcher"),
     (dict(data_service="dispatcher"), "--data_service must be a tf.data service dispatcher"),
     (dict(data_service="grpc://host:port"), "--data_service must be a tf.data service"),
-    (dict(synthetic=False, data_shards="a.tfrecord"), "--data_shards must be a sequence"),
+    (dict(synthetic=False, data_shards=(3,)), "--data_shards must be a sequence"),
     (dict(synthetic=False, data_shards=("",)), "--data_shards must be a sequence of non-empty"),
     (dict(synthetic=False, data_shards=("s/*.tfrecord",), data_root="/data"),
      "--data_root applies to --data_list only"),
@@ -123,7 +123,7 @@ def test_good_data_flags_validate_and_become_pipeline_options(tmp_path):
     # become None); training only pins the order (seed, deterministic) and the buffer.
     defaults = training.config.make(data_list=("l.txt",), data_root="/data")
     clip, read = input_lib.data_options(defaults)
-    assert clip == ClipOptions(defaults.frames, defaults.size)
+    assert clip == ClipOptions(defaults.model.frames, defaults.model.size)
     assert dataclasses.replace(read, seed=None, deterministic=None,
                                shuffle_buffer=None) == ReadOptions()
     assert input_lib.data_source(defaults) == ListSource(("l.txt",), "/data")

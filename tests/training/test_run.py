@@ -106,8 +106,9 @@ def test_unknown_preset():
 
 def test_paper_preset_is_the_paper():
     config = training.from_preset("paper", model_dir="x", synthetic=True).validate()
-    assert (config.model.frames, config.model.size, config.model.latent_dim, config.model.base_width) == (32, 64, 100, 64)
-    assert config.training.batch_size == 64 and config.training.g_learning_rate == config.training.d_learning_rate == 2e-4
+    model, optim = config.model, config.training
+    assert (model.frames, model.size, model.latent_dim, model.base_width) == (32, 64, 100, 64)
+    assert optim.batch_size == 64 and optim.g_learning_rate == optim.d_learning_rate == 2e-4
     assert config.training.beta_1 == 0.5 and config.model.mask_weight == 0.1
 
 
@@ -115,12 +116,10 @@ def test_flags_override_preset():
     from tools import train as train_tool
     argv = ["train", "--preset=tiny", "--model_dir=/tmp/x", "--synthetic", "--batch_size=3",
             "--steps=40"]
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(argv)
-    try:
-        config = train_tool.config_from_flags()
-    finally:
-        flags.FLAGS.unparse_flags()
+    values = flags.FlagValues()  # not the global flags: other binaries' required flags
+    train_tool.define_flags(values)
+    values(argv)
+    config = train_tool.config_from_flags(values)
     assert config.training.batch_size == 3 and config.training.steps == 40
     assert config.model.size == 16 and config.model.base_width == 8  # from the preset
     assert config.data.synthetic and config.model_dir == "/tmp/x"

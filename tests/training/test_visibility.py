@@ -138,9 +138,9 @@ def test_non_finite_loss_stops_with_step_and_keeps_last_checkpoint(finished_run,
 def test_every_flag_documented():
     """Every TrainConfig field is a flag with the field's default, choices and help."""
     from tools import train as train_tool
-    import dataclasses
+    from vgan_tf import config_flags
     module_flags = {f.name: f for f in flags.FLAGS.get_flags_for_module(train_tool)}
-    fields = dataclasses.fields(training.TrainConfig)
+    fields = config_flags.settings(training.TrainConfig)
     assert {f.name for f in fields} | {"preset"} == set(module_flags)
     for field in fields:
         flag = module_flags[field.name]
