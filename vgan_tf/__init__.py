@@ -28,6 +28,7 @@ _PUBLIC = {
     "VideoGAN": "vgan_tf.tasks",
     "FuturePredictionGAN": "vgan_tf.tasks",
     "paper_adam": "vgan_tf.tasks",
+    "R1Penalty": "vgan_tf.tasks",
     # Data (vgan_tf.data).
     "video_dataset": "vgan_tf.data",
     "ListSource": "vgan_tf.data",
@@ -47,6 +48,7 @@ _PUBLIC = {
     "export_generator": "vgan_tf.export",
     "load_generator": "vgan_tf.export",
     "export_predictor": "vgan_tf.export",
+    "ExportOptions": "vgan_tf.export",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
