@@ -57,3 +57,18 @@ def test_an_old_run_folder_resumes_at_its_step_with_its_weights(run, expected):
     else:
         parts = gan.generator.generate_parts(expected["image"], training=False)
         np.testing.assert_allclose(parts["video"], expected["future_video"], atol=1e-6)
+
+
+def test_a_discriminator_file_given_as_a_generator_is_one_line(tmp_path):
+    """vgan-import-torch7 writes discriminator .keras files; the generator tools name it."""
+    import shutil
+
+    from vgan_tf.metrics import model_sources
+    old = os.path.join(OLD, "discriminator.keras")
+    with pytest.raises(ValueError, match="holds a Discriminator, not a video generator"):
+        model_sources.load_video_source(old)
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(old, run / "generator.keras")  # in a run folder too
+    with pytest.raises(ValueError, match="holds a Discriminator"):
+        model_sources.load_video_source(str(run))

@@ -211,3 +211,20 @@ def test_a_failed_start_leaves_the_run_folder_as_it_was(tmp_path):
 def test_a_single_list_path_is_a_list_of_one():
     config = training.from_preset("tiny", model_dir="x", data_list="a.txt")
     assert config.data.data_list == ("a.txt",)
+
+
+def test_learning_rates_are_logged_only_when_a_resume_changes_them(tiny, caplog):
+    import logging as std_logging
+
+    from vgan_tf.training import checkpoints
+    gan = run_lib.build_gan(training.from_preset("tiny", model_dir="x", synthetic=True))
+    optim = training.from_preset("tiny", model_dir="x").training
+    with caplog.at_level(std_logging.INFO):
+        checkpoints.set_learning_rates(gan, optim, resumed=False)
+        checkpoints.set_learning_rates(gan, optim, resumed=True)  # the same rates
+    assert "checkpoint had" not in caplog.text
+    changed = optim.__class__(**dict(vars(optim), g_learning_rate=1e-3))
+    with caplog.at_level(std_logging.INFO):
+        checkpoints.set_learning_rates(gan, changed, resumed=True)
+    assert "learning rate: 0.001 (checkpoint had 0.0002)" in caplog.text
+    assert float(gan.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
