@@ -114,3 +114,85 @@ def test_checkpoint_tracks_every_weight(tiny, tmp_path):
 def test_mixed_precision(policy, tiny):
     d = helpers.run_precision_test(lambda: tiny_discriminator(tiny), videos(tiny), policy)
     assert d.features(videos(tiny)).dtype.name == keras.DTypePolicy(policy).compute_dtype
+
+
+# -- spectral normalisation (--spectral_norm; not the paper's) ---------------------------
+
+def _wrapped(d):
+    return [d.find_layer(name) for name in d.layer_names() if "conv" in name or "logit" in name]
+
+
+def test_spectral_norm_bounds_every_kernel_the_forward_uses(tiny):
+    """With spectral_norm every convolution (d_logit included) runs with kernel / sigma:
+    after training calls (the power iteration's u converges) the largest singular value of
+    each reshaped kernel the forward uses is 1 (the estimate never exceeds the true value,
+    so >= 1), and the layer's output is the plain convolution with that kernel."""
+    from vgan_tf.models.blocks import SpectralNorm
+    d = tiny_discriminator(tiny, spectral_norm=True)
+    layers = _wrapped(d)
+    assert [layer.name for layer in layers] == ["d_conv0", "d_conv1", "d_logit"]
+    assert all(isinstance(layer, SpectralNorm) for layer in layers)
+    x = videos(tiny, 4)
+    for _ in range(60):
+        d(x, training=True)
+    for layer in layers:
+        raw = layer.layer.kernel.numpy()
+        kernel = layer.normalized_kernel().numpy()
+        top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert 1 - 1e-4 <= top <= 1.05, (layer.name, top)
+        # the stored kernel itself is far from unit norm (N(0, 0.01) weights)
+        assert np.linalg.svd(raw.reshape(-1, raw.shape[-1]), compute_uv=False)[0] < 0.9
+    conv = layers[1]
+    inputs = d.activations(x, ["d_lrelu0"])["d_lrelu0"]
+    want = keras.ops.conv(inputs, conv.normalized_kernel(), strides=2, padding="same")
+    np.testing.assert_allclose(conv(inputs), want + conv.layer.bias.numpy(), atol=1e-5)
+    # The stored kernel is not overwritten by training calls (only u is updated).
+    before = conv.layer.kernel.numpy().copy()
+    d(x, training=True)
+    np.testing.assert_array_equal(conv.layer.kernel.numpy(), before)
+
+
+def test_spectral_norm_gradient_passes_through_sigma(tiny):
+    """d/dW of f(W / sigma(W)) includes sigma's dependence on W (u, v held fixed): it
+    differs from the gradient with sigma held constant."""
+    import tensorflow as tf
+    d = tiny_discriminator(tiny, spectral_norm=True)
+    x = videos(tiny, 4)
+    for _ in range(20):
+        d(x, training=True)
+    layer = d.find_layer("d_conv0")
+    kernel = layer.layer.kernel
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(layer(x) ** 2)
+    through = tape.gradient(total, kernel.value)
+    sigma = float(layer.sigma())
+    with tf.GradientTape() as tape:
+        tape.watch(kernel.value)
+        out = keras.ops.conv(x, kernel.value / sigma, strides=2, padding="same")
+        total = tf.reduce_sum((out + layer.layer.bias) ** 2)
+    held = tape.gradient(total, kernel.value)
+    assert through is not None
+    assert float(tf.reduce_max(tf.abs(through - held))) > 1e-3 * float(
+        tf.reduce_max(tf.abs(held)))
+
+
+def test_spectral_norm_keeps_names_and_round_trips(tiny, tmp_path):
+    """Same layer names as the plain D; the config says spectral_norm only when on (the
+    paper's D config is unchanged); .keras files and checkpoints keep every weight, u
+    included; a training step of the wrapped D runs under mixed precision."""
+    plain = tiny_discriminator(tiny)
+    d = tiny_discriminator(tiny, spectral_norm=True)
+    assert d.layer_names() == plain.layer_names()
+    assert "spectral_norm" not in plain.get_config() and d.get_config()["spectral_norm"]
+    assert len(d.weights) == len(plain.weights) + 3  # one u per convolution
+    assert count(d) == count(plain)
+    helpers.run_serialization_test(d)
+    x = videos(tiny)
+    d(x, training=True)
+    loaded = helpers.run_model_saving_test(d, x, tmp_path)
+    assert loaded.spectral_norm
+    helpers.run_checkpoint_test(d, lambda: tiny_discriminator(tiny, spectral_norm=True),
+                                tmp_path, train_inputs=videos(tiny, 4))
+    helpers.run_precision_test(lambda: tiny_discriminator(tiny, spectral_norm=True), x)
+    assert keras.saving.get_registered_name(type(d.find_layer("d_conv1"))) == (
+        "vgan_tf>SpectralNorm")

@@ -8,6 +8,7 @@ import types
 import pytest
 
 from tests.helpers import REPO
+from vgan_tf import tasks
 from vgan_tf.models import families
 
 
@@ -29,11 +30,12 @@ def test_each_family_builds_matching_networks_and_its_task(name, tiny):
     family = families.family(name)
     model = types.SimpleNamespace(frames=tiny.frames, size=tiny.size,
                                   latent_dim=tiny.latent_dim, base_width=tiny.base_width,
-                                  generator="two_stream", mask_weight=0.1, l1_weight=10.0)
+                                  generator="two_stream", mask_weight=0.1, l1_weight=10.0,
+                                  spectral_norm=False)
     generator, discriminator = family.build_generator(model), family.build_discriminator(model)
     assert tuple(generator.video_shape) == tuple(discriminator.video_shape)
     config = types.SimpleNamespace(model=model, training=types.SimpleNamespace(
-        seed=0, g_step="paper"))
+        seed=0, g_step="paper"), recipe=tasks.Recipe())
     task = family.build_task(generator, discriminator, config)
     assert task.generator is generator and task.discriminator is discriminator
 

@@ -39,3 +39,22 @@ def test_mask_prior_value():
     np.testing.assert_allclose(losses.mask_l1_per_example(m), m.reshape(3, -1).mean(1),
                                rtol=1e-6)
 
+
+
+def test_hinge_losses():
+    """The second pair (--loss=hinge): D max(0, 1 - real) + max(0, 1 + fake), each a mean
+    over its batch; G -mean(fake). Its G gradient does not vanish for a confident D."""
+    real = np.array([[2.0], [-1.0], [0.5]], np.float32)
+    fake = np.array([[-3.0], [0.0], [1.5]], np.float32)
+    want_d = np.mean(np.maximum(0, 1 - real)) + np.mean(np.maximum(0, 1 + fake))
+    assert want_d == pytest.approx((0 + 2 + 0.5) / 3 + (0 + 1 + 2.5) / 3)
+    for reduce in (losses.discriminator_loss, losses.discriminator_loss_mean):
+        assert float(reduce(real, fake, losses.HINGE)) == pytest.approx(want_d, rel=1e-6)
+    for reduce in (losses.generator_loss, losses.generator_loss_mean):
+        assert float(reduce(fake, losses.HINGE)) == pytest.approx(-fake.mean(), rel=1e-6)
+    assert losses.LOSSES == {"nonsaturating": losses.NON_SATURATING, "hinge": losses.HINGE}
+    logits = tf.constant([[-20.0], [3.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = losses.generator_loss(logits, losses.HINGE)
+    np.testing.assert_allclose(tape.gradient(loss, logits), [[-0.5], [-0.5]])

@@ -72,6 +72,28 @@ def test_mirrored_two_replicas_equal_single_device_step_with_r1(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("g_step", ["updated_d", "paper"])
+def test_mirrored_two_replicas_equal_single_device_step_with_the_recipe(tmp_path, g_step):
+    """The recipe's options under MirroredStrategy: hinge loss, R1 (registered from the
+    recipe, inside the scope), the three augmentations (each replica its own draws, the
+    reference repeats them) and G's EMA (each replica's copy equals decay * before +
+    (1 - decay) * after); a spectral-norm D trains a step there too."""
+    out = tmp_path / "mirrored_recipe.json"
+    result = _run("mirrored_recipe", str(out), g_step)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["replicas"] == 2 and report["step"] == 1
+    assert report["r1_registered"] == ["R1Penalty"]
+    assert report["trainable_max_diff"] < 1e-6, report
+    assert report["weights_moved"] > 1e-3, report
+    assert report["stats_replica_diff"] == 0.0, report
+    assert report["ema_max_diff"] < 1e-6, report
+    assert report["ema_moved_from_g"] > 1e-4, report  # it lags G by (1 - decay) of a step
+    assert report["spectral_losses_finite"], report
+    assert report["spectral_u_replica_diff"] == 0.0, report
+
+
+@pytest.mark.slow
 def test_two_workers_fit_to_identical_weights(tmp_path):
     outs = [tmp_path / f"worker{index}.npz" for index in range(2)]
     helpers.run_two_workers(__file__, lambda index: ["worker", tmp_path / "run", outs[index]])
@@ -155,12 +177,19 @@ def _reference_step(ref, halves, inputs, g_step, penalty, d_penalty=None):
     it: replica r sees halves[r] and G's input inputs[r]; BatchNorm sees each half on its
     own; gradients are the mean over replicas of each half's mean loss; G's loss adds
     penalty(parts, half), D's loss d_penalty(d sum(D(half)) / d half) if given. g_step
-    "updated_d": G through the updated D; "paper": G through D before its update."""
+    "updated_d": G through the updated D; "paper": G through D before its update. The
+    adversarial loss is ref's, and D sees the videos as ref's recipe augments them with
+    replica r's draws of step 0."""
     import tensorflow as tf
 
     from vgan_tf.tasks import losses
 
     G, D = ref.generator, ref.discriminator
+    loss_pair = ref.adversarial_loss
+
+    def seen(videos, stream, replica):
+        return ref.augment_videos(videos, stream, replica=replica, step=0)
+
     tapes, parts = [], []
     for x in inputs:
         tape = tf.GradientTape(persistent=True)
@@ -172,15 +201,16 @@ def _reference_step(ref, halves, inputs, g_step, penalty, d_penalty=None):
         return [tf.add_n(list(g)) / len(g) for g in zip(*grad_lists)]
 
     d_grads = []
-    for x, p in zip(halves, parts):
-        x = tf.constant(x)
+    for r, (x, p) in enumerate(zip(halves, parts)):
+        x = seen(tf.constant(x), "real", r)
         with tf.GradientTape() as t:
             with tf.GradientTape() as input_tape:
                 input_tape.watch(x)
                 real_logits = D(x, training=True)
                 total = tf.reduce_sum(real_logits)
             loss = losses.discriminator_loss_mean(
-                real_logits, D(tf.stop_gradient(p["video"]), training=True))
+                real_logits, D(seen(tf.stop_gradient(p["video"]), "fake", r), training=True),
+                loss_pair)
             if d_penalty is not None:
                 loss += d_penalty(input_tape.gradient(total, x))
         d_grads.append(t.gradient(loss, D.trainable_variables))
@@ -188,9 +218,11 @@ def _reference_step(ref, halves, inputs, g_step, penalty, d_penalty=None):
     if g_step == "updated_d":
         ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
     g_grads = []  # "paper": through D before its update
-    for tape, x, p in zip(tapes, halves, parts):
+    stream = "fake" if g_step == "paper" else "generated"
+    for r, (tape, x, p) in enumerate(zip(tapes, halves, parts)):
         with tape:
-            loss = losses.generator_loss_mean(D(p["video"], training=True)) + penalty(p, x)
+            loss = losses.generator_loss_mean(
+                D(seen(p["video"], stream, r), training=True), loss_pair) + penalty(p, x)
         g_grads.append(tape.gradient(loss, G.trainable_variables))
     if g_step == "paper":
         ref.d_optimizer.apply_gradients(zip(d_mean, D.trainable_variables))
@@ -297,6 +329,69 @@ def _mirrored_r1(out_path, gamma=10.0, every=2):
         json.dump(report, handle)
 
 
+def _mirrored_recipe(out_path, g_step, gamma=10.0, every=2, decay=0.9):
+    """Every recipe option on but spectral norm (hinge, R1 every 2, all three augment
+    policies, EMA 0.9), given as the task's recipe: one 2-replica step against the
+    single-device reference; then a spectral-norm D trained one step under the strategy."""
+    import keras
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from vgan_tf import config as config_lib
+    from vgan_tf.models import Discriminator, TwoStreamGenerator
+    from vgan_tf.tasks import Recipe, VideoGAN
+    from vgan_tf.training import make_strategy
+
+    strategy = make_strategy("mirrored")
+    sizes = config_lib.TINY
+    recipe = Recipe(loss="hinge", r1_gamma=gamma, r1_every=every,
+                    augment=("color", "translation", "cutout"), ema_decay=decay)
+
+    def make(recipe=recipe, spectral_norm=False):
+        g = TwoStreamGenerator(sizes.frames, sizes.size, sizes.latent_dim, sizes.base_width)
+        d = Discriminator(sizes.frames, sizes.size, sizes.base_width,
+                          spectral_norm=spectral_norm)
+        gan = VideoGAN(g, d, seed=7, g_step=g_step, recipe=recipe)
+        gan.compile(g_optimizer=keras.optimizers.SGD(1.0), d_optimizer=keras.optimizers.SGD(1.0))
+        return gan
+
+    gan, ref, before, real = _fit_one_step_beside_a_copy(
+        strategy, make, (sizes.frames, sizes.size, sizes.size, 3))
+
+    def r1(grads):
+        norms = tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(grads)[0], -1]), axis=1)
+        return gamma * every / 2 * tf.reduce_mean(norms)
+
+    zs = [ref.draw_latents(2, replica=r, step=0) for r in range(2)]
+    _reference_step(ref, [real[:2], real[2:]], zs, g_step, lambda p, x: (
+        ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"]))), r1)
+    report = _equivalence(strategy, gan, ref, before)
+    report["r1_registered"] = [type(p).__name__ for p in gan.discriminator_penalties]
+    # G's average: decay * G before + (1 - decay) * G after, on each replica's copy.
+    trainable = [w.trainable for w in gan.generator.weights]
+    start = iter(before)
+    want = [decay * next(start) + (1 - decay) * w.numpy() if t else w.numpy()
+            for w, t in zip(gan.generator.weights, trainable)]
+    copies = [strategy.experimental_local_results(v.value) for v in gan.generator_ema.weights]
+    report["ema_max_diff"] = max(float(np.abs(c.numpy() - w).max())
+                                 for pair, w in zip(copies, want) for c in pair)
+    report["ema_moved_from_g"] = max(float(np.abs(v.numpy() - w.numpy()).max()) for v, w in
+                                     zip(gan.generator_ema.weights, gan.generator.weights))
+
+    with strategy.scope():
+        normed = make(Recipe(), spectral_norm=True)
+    history = normed.fit(tf.data.Dataset.from_tensors(real), epochs=1, steps_per_epoch=1,
+                         verbose=0)
+    report["spectral_losses_finite"] = bool(np.isfinite(history.history["d_loss"][0]))
+    u = normed.discriminator.find_layer("d_conv1").u
+    report["spectral_u_replica_diff"] = float(np.abs(np.subtract(
+        *[t.numpy() for t in strategy.experimental_local_results(u.value)])).max())
+    with open(out_path, "w") as handle:
+        json.dump(report, handle)
+
+
 def _worker(model_dir, out_path):
     from vgan_tf import training
 
@@ -313,4 +408,5 @@ def _worker(model_dir, out_path):
 if __name__ == "__main__":
     mode, *rest = sys.argv[1:]
     {"mirrored": _mirrored, "mirrored_future": _mirrored_future,
-     "mirrored_r1": _mirrored_r1, "worker": _worker}[mode](*rest)
+     "mirrored_r1": _mirrored_r1, "mirrored_recipe": _mirrored_recipe,
+     "worker": _worker}[mode](*rest)

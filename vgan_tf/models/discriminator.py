@@ -7,6 +7,9 @@ video, [batch, 1] float32 (the paper's two-way softmax written as one sigmoid lo
 
 Stages (keras.Sequential): "d_features" (d_conv0, d_lrelu0, d_conv1, d_bn1, d_lrelu1, ...)
 and "d_head" (d_logit, d_flatten, both float32).
+
+`spectral_norm=True` (not the paper's; off by default) wraps every convolution, d_logit
+included, in blocks.SpectralNorm (same layer names; the kernels gain a `u` vector).
 """
 from __future__ import annotations
 
@@ -19,17 +22,22 @@ from vgan_tf.models.stages import StagedNetwork, stage
 EPS = blocks.DISCRIMINATOR_BN_EPSILON
 
 
-def feature_stack(lay: config_lib.Layout) -> keras.Sequential:
+def _plain(layer):
+    return layer
+
+
+def feature_stack(lay: config_lib.Layout, spectral_norm: bool = False) -> keras.Sequential:
     """The stage "d_features": video -> last hidden volume, shared by the Discriminator and
     the ActionClassifier (same layer names, so weights move between them by name)."""
     widths = lay.widths[::-1]
+    wrap = blocks.spectral_norm if spectral_norm else _plain
     layers = [
-        blocks.down3d(widths[0], "d_conv0"),
+        wrap(blocks.down3d(widths[0], "d_conv0")),
         keras.layers.LeakyReLU(negative_slope=0.2, name="d_lrelu0"),
     ]
     for i, width in enumerate(widths[1:], start=1):
         layers += [
-            blocks.down3d(width, f"d_conv{i}"),
+            wrap(blocks.down3d(width, f"d_conv{i}")),
             blocks.batch_norm(EPS, f"d_bn{i}"),
             keras.layers.LeakyReLU(negative_slope=0.2, name=f"d_lrelu{i}"),
         ]
@@ -41,13 +49,15 @@ class Discriminator(StagedNetwork):
 
     float32_layers = ("d_logit", "d_flatten")
 
-    def __init__(self, frames=32, size=64, base_width=64, **kwargs):
+    def __init__(self, frames=32, size=64, base_width=64, spectral_norm=False, **kwargs):
         super().__init__(**kwargs)
         self.layout = config_lib.layout(frames, size, base_width)
-        self.feature_stack = feature_stack(self.layout)
+        self.spectral_norm = bool(spectral_norm)
+        self.feature_stack = feature_stack(self.layout, self.spectral_norm)
+        wrap = blocks.spectral_norm if self.spectral_norm else _plain
         self.logit_head = stage("d_head", self.feature_shape, [
-            blocks.down3d(1, "d_logit", kernel=(self.layout.seed_frames, 4, 4), strides=1,
-                          padding="valid", dtype="float32"),
+            wrap(blocks.down3d(1, "d_logit", kernel=(self.layout.seed_frames, 4, 4),
+                               strides=1, padding="valid", dtype="float32")),
             keras.layers.Flatten(dtype="float32", name="d_flatten"),
         ])
         self.built = True
@@ -77,6 +87,8 @@ class Discriminator(StagedNetwork):
         config = super().get_config()
         config.update(frames=self.layout.frames, size=self.layout.size,
                       base_width=self.layout.base_width)
+        if self.spectral_norm:  # absent when off: the paper's D config as before
+            config.update(spectral_norm=True)
         return config
 
     @classmethod

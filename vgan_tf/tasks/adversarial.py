@@ -7,7 +7,7 @@ original Torch code:
   1. the generated parts (a dict with "video") in training mode, recorded on G's tape;
   2. D step on the real batch and the fake batch, run as separate batches (separate
      BatchNorm statistics), loss BCE(real->1) + BCE(fake->0), plus the D penalties;
-  3. G step with the non-saturating loss, plus the G terms;
+  3. G step with the non-saturating loss (or the recipe's), plus the G terms;
   4. with several replicas, BatchNorm moving statistics are averaged over replicas;
   5. the step counter `step` advances.
 The G forward of step 1 is recorded once and reused in step 3 (the original also reuses
@@ -25,6 +25,14 @@ is the pair `adversarial_loss` (losses.AdversarialLoss, the paper's non-saturati
     updated D).
 Both forms apply the G terms and the D penalties the same way.
 
+The task's `recipe` (recipe.Recipe; all off = the paper's) adds what the paper predates,
+in both forms: another adversarial loss (`hinge`), the R1 penalty (registered as a D
+penalty when the task is made), DiffAugment (augment.py: the real and the fake batch are
+transformed before every D forward of the train step, D's step and G's, differentiably;
+not in `test_step`) and an exponential moving average of G's weights (`generator_ema`,
+updated after each G step, after the BatchNorm sync: trainable weights averaged, the
+BatchNorm statistics copied from G; `inference_generator` is what sampling uses).
+
 `step` is the task's own variable (not an optimizer's `iterations`, which a float16
 loss-scale optimizer does not advance on skipped steps): subclasses name their noise with
 it, lazy penalties read it and checkpoints are numbered by it.
@@ -40,13 +48,19 @@ import dataclasses
 import keras
 import tensorflow as tf
 
+from vgan_tf.tasks import augment as augment_lib
 from vgan_tf.tasks import hooks
 from vgan_tf.tasks import losses
+from vgan_tf.tasks.recipe import DEFAULT_LOSS, Recipe
+from vgan_tf.tasks.regularizers import R1Penalty
 
 G_STEPS = ("updated_d", "paper")
 DEFAULT_G_STEP = "paper"
 LOSS_NAMES = ("d_loss", "g_loss")
 ACCURACY_NAMES = ("d_real_acc", "d_fake_acc")
+AUGMENT_STREAMS = {"real": 0, "fake": 1, "generated": 2}
+"""Which batch of a step an augmentation draw is for: the real batch and the fake batch of
+D's step, and the fake batch of G's step through the updated D (g_step="updated_d")."""
 
 
 def paper_adam(learning_rate: float = 2e-4, beta_1: float = 0.5, name=None):
@@ -76,6 +90,8 @@ class AdversarialTask(keras.Model):
         `trainable_variables`; `generate` says how it is called).
       discriminator: a Discriminator for the same video shape.
       g_step: "paper" (default) or "updated_d" (see the module docstring).
+      recipe: a recipe.Recipe or its config dict (default: the paper's); with ema_decay
+        the generator must be rebuildable from its get_config.
 
     Subclasses implement `generate(real, training)` and register their terms in
     `__init__`. Logged: d_loss, g_loss, the terms' metric_names (G terms, then D
@@ -83,12 +99,15 @@ class AdversarialTask(keras.Model):
     """
 
     adversarial_loss: losses.AdversarialLoss = losses.NON_SATURATING
+    seed: int = 0  # base seed of the augmentation draws (VideoGAN: its noise seed)
 
-    def __init__(self, generator, discriminator, g_step=DEFAULT_G_STEP, **kwargs):
+    def __init__(self, generator, discriminator, g_step=DEFAULT_G_STEP, recipe=None,
+                 **kwargs):
         super().__init__(**kwargs)
         if g_step not in G_STEPS:
             raise ValueError(f"g_step must be one of {G_STEPS}, got {g_step!r}")
         self.g_step = g_step
+        self.recipe = Recipe() if recipe is None else Recipe.from_config(recipe)
         if tuple(generator.video_shape) != tuple(discriminator.video_shape):
             raise ValueError(
                 f"generator makes videos of shape {generator.video_shape} but the "
@@ -105,7 +124,49 @@ class AdversarialTask(keras.Model):
                                     name="step")
         self.g_optimizer = None
         self.d_optimizer = None
+        self._apply_recipe()
         self.built = True
+
+    def _apply_recipe(self):
+        """The recipe's loss, R1 penalty and G average (called once, in __init__)."""
+        if self.recipe.loss != DEFAULT_LOSS:  # else the class's pair (the paper's)
+            self.adversarial_loss = losses.LOSSES[self.recipe.loss]
+        if self.recipe.r1_gamma > 0:
+            self.add_discriminator_penalty(R1Penalty(self.recipe.r1_gamma,
+                                                     self.recipe.r1_every))
+        self.generator_ema = (averaged_copy(self.generator) if self.recipe.ema_decay > 0
+                              else None)
+
+    @property
+    def inference_generator(self):
+        """The network that samples, TensorBoard pictures and the final .keras file use:
+        the EMA copy of G with recipe.ema_decay, else G itself."""
+        return self.generator if self.generator_ema is None else self.generator_ema
+
+    def augment_videos(self, videos, stream: str, replica=None, step=None):
+        """`videos` under the recipe's DiffAugment policies (unchanged without any), drawn
+        for (seed, step, replica, AUGMENT_STREAMS[stream]); replica and step default to
+        the current replica and `self.step` (passing them gives the draw a replica made
+        at a step, as for the noise)."""
+        if not self.recipe.augment:
+            return videos
+        replica = current_replica() if replica is None else replica
+        step = self.step if step is None else step
+        seed = augment_lib.stream_seed(self.seed, step, replica, AUGMENT_STREAMS[stream])
+        return augment_lib.augment(videos, self.recipe.augment, seed)
+
+    def update_average(self):
+        """generator_ema <- decay * generator_ema + (1 - decay) * G for trainable weights;
+        G's other weights (BatchNorm statistics) copied. Every replica updates its own
+        copy from the same (mirrored) values, so the copies stay equal."""
+        if self.generator_ema is None:
+            return
+        decay = self.recipe.ema_decay
+        for average, weight in zip(self.generator_ema.weights, self.generator.weights):
+            if weight.trainable:
+                average.assign(decay * average.value + (1.0 - decay) * weight.value)
+            else:
+                average.assign(weight.value)
 
     @property
     def metric_names(self) -> tuple:
@@ -206,6 +267,7 @@ class AdversarialTask(keras.Model):
         else:
             outputs = self.updated_d_step(real)
         self._sync_batch_statistics()
+        self.update_average()
         self.step.assign_add(1)
         return self._logs(outputs)
 
@@ -256,7 +318,8 @@ class AdversarialTask(keras.Model):
         computed on the tape that recorded `parts`; returns D's logits of the fake batch
         and the terms' values."""
         with g_tape:
-            gen_logits = self.discriminator(parts["video"], training=True)
+            gen_logits = self.discriminator(
+                self.augment_videos(parts["video"], "generated"), training=True)
             g_loss, g_terms = self._generator_loss(gen_logits, parts, real)
             g_loss_scaled = _scale_loss(self.g_optimizer, g_loss)
         g_vars = self.generator.trainable_variables
@@ -266,9 +329,11 @@ class AdversarialTask(keras.Model):
     def _discriminator_loss(self, real, fake):
         """On D's tape: D's logits of `real` and `fake` (training mode) and D's loss, the
         adversarial one plus the D penalties; returns (real_logits, fake_logits, loss,
-        the penalties' values)."""
-        real_logits, batch = self._real_forward(real, training=True)
-        fake_logits = self.discriminator(fake, training=True)
+        the penalties' values). With the recipe's augmentation D sees both batches
+        augmented (the D penalties see the augmented real videos)."""
+        real_logits, batch = self._real_forward(self.augment_videos(real, "real"),
+                                                training=True)
+        fake_logits = self.discriminator(self.augment_videos(fake, "fake"), training=True)
         d_loss = losses.discriminator_loss(real_logits, fake_logits, self.adversarial_loss)
         d_terms = self._penalty_values(batch)
         return real_logits, fake_logits, hooks.add_losses(d_loss, d_terms), d_terms
@@ -359,6 +424,8 @@ class AdversarialTask(keras.Model):
             discriminator=keras.saving.serialize_keras_object(self.discriminator),
             g_step=self.g_step,
         )
+        if not self.recipe.is_paper:  # a paper task's config is as before recipes
+            config["recipe"] = self.recipe.to_config()
         return config
 
     @classmethod
@@ -382,6 +449,26 @@ class AdversarialTask(keras.Model):
             g_optimizer=keras.saving.deserialize_keras_object(config["g_optimizer"]),
             d_optimizer=keras.saving.deserialize_keras_object(config["d_optimizer"]),
         )
+
+
+def current_replica():
+    """The id of the replica running this code (0 outside a replica context)."""
+    context = tf.distribute.get_replica_context()
+    return context.replica_id_in_sync_group if context is not None else 0
+
+
+def averaged_copy(generator):
+    """A non-trainable copy of `generator` (rebuilt from its get_config, named
+    <name>_ema) holding the same weights: the start of its moving average."""
+    copy = type(generator).from_config(dict(generator.get_config(),
+                                            name=f"{generator.name}_ema"))
+    if not copy.built or len(copy.weights) != len(generator.weights):
+        raise ValueError(f"ema_decay: {type(generator).__name__} rebuilt from its config "
+                         f"does not hold the same weights as the generator")
+    copy.trainable = False
+    for average, weight in zip(copy.weights, generator.weights):
+        average.assign(weight.value)
+    return copy
 
 
 def real_videos(data):

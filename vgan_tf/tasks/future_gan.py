@@ -75,10 +75,12 @@ class FuturePredictionGAN(AdversarialTask):
       discriminator: a Discriminator for the same video shape (base width 128 in the
         original).
       l1_weight: lambda of the first-frame reconstruction term (10 in the original).
+      seed: base seed of the recipe's augmentation draws (the predictor draws no noise).
     """
 
-    def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=L1_WEIGHT, seed=0, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
+        self.seed = int(seed)
         self._first_frame_l1 = FirstFrameL1(l1_weight)
         self.add_generator_term(self._first_frame_l1)
         self.add_generator_term(MaskPrior(0.0))
@@ -92,5 +94,5 @@ class FuturePredictionGAN(AdversarialTask):
 
     def get_config(self):
         config = super().get_config()
-        config.update(l1_weight=self.l1_weight)
+        config.update(l1_weight=self.l1_weight, seed=self.seed)
         return config

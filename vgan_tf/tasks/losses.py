@@ -8,7 +8,8 @@ helpers, which are plain per-replica means.
 
 The adversarial loss is one replaceable pair of per-example functions (`AdversarialLoss`):
 the task reduces them (replica-scaled for gradients, plain means for logs), so another
-adversarial loss (hinge, say) is one more pair beside `NON_SATURATING`.
+adversarial loss is one more pair: `HINGE` is the second (`LOSSES` names them, as
+`--loss` does).
 
 Logits are float32 [batch, 1] (one sigmoid logit, the equivalent of the paper's two-way
 softmax); masks are [batch, frames, height, width, 1] in [0, 1].
@@ -54,14 +55,38 @@ def _bce_generator(fake_logits):
 NON_SATURATING = AdversarialLoss(discriminator=_bce_discriminator, generator=_bce_generator)
 
 
+def _mean_per_example(values):
+    values = tf.cast(tf.reshape(values, [tf.shape(values)[0], -1]), tf.float32)
+    return tf.reduce_mean(values, axis=1)
+
+
+def _hinge_discriminator(real_logits, fake_logits):
+    return (_mean_per_example(tf.nn.relu(1.0 - tf.cast(real_logits, tf.float32))),
+            _mean_per_example(tf.nn.relu(1.0 + tf.cast(fake_logits, tf.float32))))
+
+
+def _hinge_generator(fake_logits):
+    return -_mean_per_example(fake_logits)
+
+
+# Not the paper's (an addition, docs/faithfulness.md): the hinge loss of SAGAN / BigGAN
+# (Lim & Ye 2017): D pays max(0, 1 - D(x)) + max(0, 1 + D(G(z))), G pays -D(G(z)).
+HINGE = AdversarialLoss(discriminator=_hinge_discriminator, generator=_hinge_generator)
+
+LOSSES = {"nonsaturating": NON_SATURATING, "hinge": HINGE}
+"""The adversarial losses by their `--loss` name; "nonsaturating" is the paper's."""
+
+
 def discriminator_loss(real_logits, fake_logits, loss: AdversarialLoss = NON_SATURATING):
-    """BCE(real -> 1) + BCE(fake -> 0), each averaged over its own batch (as in the paper)."""
+    """D's loss of the pair `loss` (the paper's: BCE(real -> 1) + BCE(fake -> 0)), each
+    part averaged over its own batch, replica-scaled."""
     real, fake = loss.discriminator(real_logits, fake_logits)
     return tf.nn.compute_average_loss(real) + tf.nn.compute_average_loss(fake)
 
 
 def generator_loss(fake_logits, loss: AdversarialLoss = NON_SATURATING):
-    """Non-saturating generator loss: BCE(D(G(z)) -> 1)."""
+    """G's loss of the pair `loss` (the paper's: non-saturating BCE(D(G(z)) -> 1)),
+    replica-scaled."""
     return tf.nn.compute_average_loss(loss.generator(fake_logits))
 
 

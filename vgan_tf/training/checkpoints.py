@@ -1,8 +1,9 @@
 """Checkpoints of a training run: what they hold, atomic saves, resume, the finiteness guard.
 
 Checkpoints hold G's and D's weights (BatchNorm statistics included), both optimizers
-(slots and iterations), and the GAN's step counter; the data position is a function of
-the step (see input.py), so it needs no state of its own.
+(slots and iterations), the GAN's step counter and, with the recipe's ema_decay, the
+moving average of G's weights; the data position is a function of the step (see
+input.py), so it needs no state of its own.
 """
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ def current_step(gan) -> int:
 
 def gan_checkpoint(gan) -> tf.train.Checkpoint:
     """G and D (their stages track every weight, BatchNorm statistics included), both
-    optimizers and the step counter."""
-    return tf.train.Checkpoint(
-        generator=gan.generator, discriminator=gan.discriminator,
-        g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, step=gan.step)
+    optimizers, the step counter, and G's moving average when the task keeps one."""
+    parts = dict(generator=gan.generator, discriminator=gan.discriminator,
+                 g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer, step=gan.step)
+    if getattr(gan, "generator_ema", None) is not None:
+        parts["generator_ema"] = gan.generator_ema
+    return tf.train.Checkpoint(**parts)
 
 
 def checkpoint_manager(gan, directory: str, keep: int) -> tf.train.CheckpointManager:

@@ -17,7 +17,10 @@ from vgan_tf.data.options import WINDOWS
 from vgan_tf.data.options import RESIZE_METHODS
 from vgan_tf.data.synthetic import SCENES
 from vgan_tf.models import families
+from vgan_tf.tasks import augment as augment_lib
+from vgan_tf.tasks import losses as losses_lib
 from vgan_tf.tasks.adversarial import DEFAULT_G_STEP, G_STEPS
+from vgan_tf.tasks.recipe import DEFAULT_LOSS, Recipe
 from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
@@ -90,6 +93,14 @@ class ModelConfig:
     l1_weight: float = setting(10.0, "--model=future: weight (lambda) of the mean L1 "
                                "between the first predicted frame and the input frame (10 "
                                "in the original).", minimum=0)
+    r1_gamma: float = setting(0.0, "Not in the paper: weight gamma of the R1 penalty, "
+                              "gamma / 2 * E||grad_x D(x)||^2 on the real videos, added to "
+                              "D's loss (0: off).", minimum=0, note="0: off")
+    r1_every: int = setting(1, "Not in the paper: apply R1 every this many steps, with "
+                            "gamma * r1_every (lazy R1, as in StyleGAN2).", minimum=1)
+    spectral_norm: bool = setting(False, "Not in the paper: spectral normalisation of D's "
+                                  "convolutions (each kernel divided by its largest "
+                                  "singular value in the forward).")
 
     @property
     def sizes(self) -> config_lib.NetworkSizes:
@@ -117,8 +128,19 @@ class TrainingConfig:
                           "update) or paper (the original's form: the D step's forward on "
                           "the fake batch serves both updates, one D forward less; "
                           "docs/faithfulness.md).", choices=G_STEPS)
-    seed: int = setting(0, "Seed of the initial weights, the training noise and the data "
-                        "order.")
+    loss: str = setting(DEFAULT_LOSS, "The adversarial loss: nonsaturating (the paper's "
+                        "BCE pair) or hinge (not in the paper: D max(0, 1 - D(x)) + max(0, "
+                        "1 + D(G(z))), G -D(G(z))).", choices=tuple(losses_lib.LOSSES))
+    augment: str = setting("", "Not in the paper: comma list of DiffAugment policies for "
+                           "video (color, translation, cutout), applied to the real and the "
+                           "fake videos before D in both steps; one random transform per "
+                           "clip, the same on each of its frames (empty: none).")
+    ema_decay: float = setting(0.0, "Not in the paper: decay of the moving average of G's "
+                               "weights, updated after each G step; the average is what "
+                               "samples, TensorBoard and generator.keras use (0: off; "
+                               "e.g. 0.999).", minimum=0, below=1, note="0: off")
+    seed: int = setting(0, "Seed of the initial weights, the training noise, the "
+                        "augmentations and the data order.")
     shuffle_buffer: int = setting(1024, "Clips in the shuffle buffer.", minimum=1)
 
 
@@ -186,7 +208,20 @@ class TrainConfig:
         except ValueError as error:
             raise ValueError(f"--frames/--size/--latent_dim/--base_width: {error}") from None
         families.family(self.model.model).validate(self.model)
+        try:
+            augment_lib.parse_policies(self.training.augment)
+        except ValueError as error:
+            raise ValueError(f"--augment: {error}") from None
+        if self.model.r1_every != 1 and not self.model.r1_gamma:
+            raise ValueError("--r1_every applies with --r1_gamma > 0 (R1 is off)")
         return self
+
+    @property
+    def recipe(self) -> Recipe:
+        """The task's recipe (tasks.Recipe) of these settings; all off: the paper's."""
+        return Recipe(loss=self.training.loss, r1_gamma=self.model.r1_gamma,
+                      r1_every=self.model.r1_every, augment=self.training.augment,
+                      ema_decay=self.training.ema_decay)
 
     def replace(self, **values) -> "TrainConfig":
         """A copy with settings changed by their flat (flag) names."""

@@ -2,11 +2,13 @@
 
 Layout of `model_dir`:
     checkpoints/ckpt-<step>.*   G, D (BatchNorm statistics too), both optimizers and the
-                                step (the last `keep_checkpoints`)
+                                step (the last `keep_checkpoints`); with --ema_decay also
+                                G's moving average (generator_ema)
     tensorboard/                event files (see summaries.py)
     generator.keras             the final network, loadable with keras.saving.load_model
                                 (the family's final_file: predictor.keras for
-                                --model=future)
+                                --model=future); with --ema_decay the moving average of
+                                G's weights (the raw G stays in the checkpoints)
     samples/                    video.gif, foreground.gif, mask.gif, masked_foreground.gif,
                                 background.png for seeds 0 .. num_samples - 1; for
                                 --model=future the same predicted from num_samples input
@@ -137,9 +139,10 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
     else:
         _train_from(gan, _Run(config, strategy, source, counter, images, manager), step)
     if chief:
-        checkpoints_lib.save_atomically(gan.generator, final_model_path(config))
+        checkpoints_lib.save_atomically(gan.inference_generator, final_model_path(config))
         family = families.family(config.model.model)
-        family.write_samples(gan.generator, images, os.path.join(config.model_dir, "samples"),
+        family.write_samples(gan.inference_generator, images,
+                             os.path.join(config.model_dir, "samples"),
                              _Pictures(runtime.num_samples, runtime.sample_fps,
                                        runtime.sample_scale))
     else:

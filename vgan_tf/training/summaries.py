@@ -23,7 +23,11 @@ Tags (under <model_dir>/tensorboard):
   samples/input, samples/beside(_gif)     future prediction: the fixed input frames, and
                                           each input (still) left of its predicted video
   losses/l1                               future prediction: the first-frame L1 term
-Scalars every `every` steps, samples every `sample_every` steps and at the end.
+  losses/r1                               with --r1_gamma: mean ||grad_x D(x)||^2 on
+                                          real videos (over the steps R1 ran)
+Scalars every `every` steps, samples every `sample_every` steps and at the end. The
+samples come from the task's inference_generator: the moving average of G's weights with
+--ema_decay, else G.
 
 The summaries are written with `tf.summary.write` and the scalar/image plugins' metadata
 (what tf.summary.scalar/image write when the tensorboard package is installed), so
@@ -43,7 +47,7 @@ from vgan_tf.viz import grid, samples, video_files
 
 SCALAR_LOGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",
                "d_real_acc": "accuracy/d_real", "d_fake_acc": "accuracy/d_fake",
-               "mask_mean": "mask/mean", "l1": "losses/l1"}
+               "mask_mean": "mask/mean", "l1": "losses/l1", "r1": "losses/r1"}
 SPARSE_BELOW = 0.1
 
 
@@ -162,6 +166,6 @@ class TensorBoardSummaries(keras.callbacks.Callback):
     def _samples(self, step):
         self._last_sampled = step
         with self.writer.as_default():
-            write_samples(self.model.generator, step, self.num_samples, self.seed,
-                          self.sample_images)
+            write_samples(self.model.inference_generator, step, self.num_samples,
+                          self.seed, self.sample_images)
         self.writer.flush()

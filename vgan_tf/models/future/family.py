@@ -16,7 +16,8 @@ def build_task(predictor, discriminator, config):
 
     return tasks.FuturePredictionGAN(predictor, discriminator,
                                      l1_weight=config.model.l1_weight,
-                                     g_step=config.training.g_step)
+                                     seed=config.training.seed,
+                                     g_step=config.training.g_step, recipe=config.recipe)
 
 
 def export(predictor, export_base, options):

@@ -15,14 +15,16 @@ def build_generator(model):
 
 
 def build_discriminator(model):
-    return Discriminator(model.frames, model.size, model.base_width, name="discriminator")
+    return Discriminator(model.frames, model.size, model.base_width,
+                         spectral_norm=model.spectral_norm, name="discriminator")
 
 
 def build_task(generator, discriminator, config):
     from vgan_tf import tasks
 
     return tasks.VideoGAN(generator, discriminator, mask_weight=config.model.mask_weight,
-                          seed=config.training.seed, g_step=config.training.g_step)
+                          seed=config.training.seed, g_step=config.training.g_step,
+                          recipe=config.recipe)
 
 
 def export(generator, export_base, options):

@@ -1,0 +1,236 @@
+"""The recipe sweep of issue 26 (not a test): every recipe option alone and the promising
+combinations, on the synthetic simple and digits scenes, several seeds each, an equal
+wall-clock training budget per run, scored against the same held-out clips.
+
+Each row is the `demo` preset (what `make demo` trains) plus the row's settings
+(`--ema_decay`, `--r1_gamma`/`--r1_every`, `--augment`, `--loss`, `--spectral_norm`;
+"baseline" is the preset alone: the paper's recipe, every option off). The budget: each
+(row, scene) is first timed on a probe run of two epochs (in <out_dir>/calibration): the
+median of the steps per second it logs (TensorBoard `speed/steps_per_sec`) after the
+first reading, which holds the start-up and the tracing; each run then trains
+round(budget x rate) steps (a whole number of epochs), so a slower recipe trains fewer
+steps. Scores (vgan_tf.metrics.scene_scores, what vgan-score-synthetic prints): fvd, kvd,
+background_std, count_mean, mask_contrast of --num_samples generated clips against as many
+held-out clips (data-set seed 1000); mean and spread (standard deviation over the seeds)
+per row. The real-vs-real floor: FVD and KVD between those held-out clips and as many
+other real clips (seed 1001), the distance a perfect generator would still show.
+
+    python bench/recipes.py --dry_run                       # the plan, nothing trained
+    python bench/recipes.py --tiny --out_dir=/tmp/recipes_tiny   # every step, in minutes
+    python bench/recipes.py --budget_s=300 --seeds=3 --out_dir=/tmp/recipes
+
+A finished run (its scores.json) is not trained again; a calibration is reused. The tables
+for docs/recipes.md are what the last lines print.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+from absl import app, flags
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from vgan_tf import training  # noqa: E402
+
+ALL_AUGMENT = "color,translation,cutout"
+EMA = dict(ema_decay=0.999)  # a half-life of about 700 steps
+R1 = dict(r1_gamma=1.0, r1_every=4)  # DIGAN's gamma, lazy as in StyleGAN2
+ROWS = {
+    "baseline": {},
+    "ema": EMA,
+    "r1": R1,
+    "augment": dict(augment=ALL_AUGMENT),
+    "translation": dict(augment="translation"),
+    "hinge": dict(loss="hinge"),
+    "spectral_norm": dict(spectral_norm=True),
+    "ema+augment": dict(EMA, augment=ALL_AUGMENT),
+    "ema+augment+r1": dict(EMA, augment=ALL_AUGMENT, **R1),
+    "ema+augment+r1+hinge": dict(EMA, augment=ALL_AUGMENT, loss="hinge", **R1),
+    "all": dict(EMA, augment=ALL_AUGMENT, loss="hinge", spectral_norm=True, **R1),
+}
+SCENES = ("simple", "digits")
+FIELDS = ("fvd", "kvd", "background_std", "count_mean", "mask_contrast")
+HELD_OUT_SEED, FLOOR_SEED = 1000, 1001
+PRESET = "demo"
+# --tiny: the tiny preset at 16 frames (I3D needs 9 or more), seconds per run.
+TINY = dict(preset="tiny", overrides=dict(frames=16, synthetic_clips=64, num_samples=2,
+                                          sample_every=1000), rows=("baseline", "all"),
+            budget_s=5.0, seeds=1, num_samples=8)
+
+flags.DEFINE_list("only", None, f"Rows to run (default all: {', '.join(ROWS)}).")
+flags.DEFINE_list("scenes", list(SCENES), "Synthetic scene families.")
+flags.DEFINE_integer("seeds", 3, "Seeds per row (0 .. seeds - 1: weights, noise, data).")
+flags.DEFINE_float("budget_s", 300.0, "Training seconds per run (start-up excluded).")
+flags.DEFINE_integer("num_samples", 128, "Clips per side for the scores and the floor.")
+flags.DEFINE_string("out_dir", "/tmp/vgan_recipes", "Runs, calibrations and scores.")
+flags.DEFINE_bool("dry_run", False, "Print the plan (every run's settings, validated) and "
+                  "stop.")
+flags.DEFINE_bool("tiny", False, "The smallest sweep that runs every step: preset tiny "
+                  "at 16 frames, rows baseline and all, one seed, 5 s, 8 clips.")
+FLAGS = flags.FLAGS
+
+
+def plan() -> dict:
+    """What to run: preset, overrides, rows, budget, seeds, num_samples (--tiny or flags)."""
+    if FLAGS.tiny:
+        chosen = dict(TINY)
+        chosen["rows"] = tuple(FLAGS.only or chosen["rows"])
+        return chosen
+    return dict(preset=PRESET, overrides={}, rows=tuple(FLAGS.only or ROWS),
+                budget_s=FLAGS.budget_s, seeds=FLAGS.seeds, num_samples=FLAGS.num_samples)
+
+
+def make_config(chosen: dict, row: str, scene: str, seed: int, **values):
+    """The TrainConfig of one run of the sweep (validated)."""
+    settings = dict(chosen["overrides"], **ROWS[row])
+    settings.update(synthetic=True, synthetic_scene=scene, seed=seed, verbose=0,
+                    synthetic_dir=os.path.join(FLAGS.out_dir, "data", f"{scene}_seed{seed}"))
+    settings.update(values)
+    return training.from_preset(chosen["preset"], **settings).validate()
+
+
+def _timed_train(config) -> float:
+    start = time.perf_counter()
+    training.train(config)
+    return time.perf_counter() - start
+
+
+def logged_rates(model_dir: str) -> list:
+    """The run's own `speed/steps_per_sec` TensorBoard scalars, in step order."""
+    import tensorflow as tf
+
+    found = []
+    for path in sorted(tf.io.gfile.glob(os.path.join(model_dir, "tensorboard", "*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            found += [(event.step, float(tf.make_ndarray(value.tensor)))
+                      for value in event.summary.value if value.tag == "speed/steps_per_sec"]
+    return [rate for _, rate in sorted(found)]
+
+
+def steps_for_budget(chosen: dict, row: str, scene: str) -> dict:
+    """{"steps", "steps_per_s"} of (row, scene) for the budget, from a probe run of two
+    epochs: the median of the rates it logged after the first (which holds the start-up
+    and the tracing); cached in <out_dir>/calibration/<scene>_<row>.json."""
+    path = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}.json")
+    if os.path.isfile(path):
+        with open(path) as handle:
+            return json.load(handle)
+    model_dir = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}")
+    config = make_config(chosen, row, scene, 0, model_dir=model_dir, resume=False)
+    epoch = config.training.steps_per_epoch
+    _timed_train(config.replace(steps=2 * epoch))
+    rates = logged_rates(model_dir)[1:]
+    if not rates:
+        raise ValueError(f"{model_dir}: no speed/steps_per_sec logged after the first "
+                         f"(--summary_every must be under half of {2 * epoch} steps)")
+    rate = statistics.median(rates)
+    steps = max(epoch, int(round(chosen["budget_s"] * rate / epoch)) * epoch)
+    result = dict(steps=steps, steps_per_s=rate, rates=rates, load=os.getloadavg())
+    with open(path, "w") as handle:
+        json.dump(result, handle)
+    return result
+
+
+def run_one(chosen: dict, row: str, scene: str, seed: int, features) -> dict:
+    """Trains one run (unless done) and scores it; the scores are kept in scores.json."""
+    from vgan_tf.metrics import model_sources, scene_scores
+
+    model_dir = os.path.join(FLAGS.out_dir, scene, row, f"seed{seed}")
+    path = os.path.join(model_dir, "scores.json")
+    if os.path.isfile(path):
+        with open(path) as handle:
+            return json.load(handle)
+    budget = steps_for_budget(chosen, row, scene)
+    seconds = _timed_train(make_config(chosen, row, scene, seed, model_dir=model_dir,
+                                       steps=budget["steps"]))
+    options = scene_scores.SceneOptions(scene, chosen["num_samples"], HELD_OUT_SEED,
+                                        cache_dir=os.path.join(FLAGS.out_dir, "fvd_stats"))
+    report = scene_scores.score_generator(model_sources.load_video_source(model_dir),
+                                          options, features)
+    result = dict(report.values, steps=budget["steps"], seconds=seconds,
+                  real={k: float(v) for k, v in report.real.items()})
+    with open(path, "w") as handle:
+        json.dump({k: v for k, v in result.items()}, handle, default=float)
+    print(f"{scene} {row} seed {seed}: " + ", ".join(
+        f"{k} {report.values[k]:.4f}" for k in FIELDS if k in report.values), flush=True)
+    return result
+
+
+def real_floor(chosen: dict, scene: str, features) -> dict:
+    """FVD and KVD between the held-out clips and as many other real clips."""
+    from vgan_tf.metrics import fvd, scene_scores
+
+    config = make_config(chosen, "baseline", scene, 0, model_dir="x")
+    n, batch = chosen["num_samples"], 16
+    sides = []
+    for seed in (HELD_OUT_SEED, FLOOR_SEED):
+        clips = scene_scores.held_out_clips(
+            scene_scores.SceneOptions(scene, n, seed), config.model.frames, config.model.size)
+        unit = clips.astype(np.float32) / 127.5 - 1.0
+        sides.append(features.of_batches((unit[i:i + batch] for i in range(0, n, batch)), n))
+    distances = fvd.distances(*sides)
+    return {"fvd": distances["fvd"], "kvd": distances["kvd"]}
+
+
+def _cell(values) -> str:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    if not values:
+        return "-"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {spread:.3f}"
+
+
+def table(scene: str, rows: dict, floor: dict, chosen: dict) -> list:
+    """Markdown lines: one row per recipe (mean ± std over seeds), the floor, real clips."""
+    lines = [f"held-out {scene} clips, {chosen['num_samples']} per side, "
+             f"{chosen['seeds']} seeds, {chosen['budget_s']:.0f} s of training per run",
+             "| recipe | steps | " + " | ".join(FIELDS) + " |",
+             "|---|---|" + "---|" * len(FIELDS)]
+    real = {}
+    for row, results in rows.items():
+        real = results[0]["real"]
+        lines.append(f"| {row} | {results[0]['steps']} | " + " | ".join(
+            _cell([r.get(k) for r in results]) for k in FIELDS) + " |")
+    lines.append(f"| real vs real (floor) | - | {floor['fvd']:.3f} | {floor['kvd']:.3f} | "
+                 "- | - | - |")
+    lines.append(f"| real clips | - | - | - | {real.get('background_std', float('nan')):.3f}"
+                 f" | {real.get('count_mean', float('nan')):.3f} | - |")
+    return lines
+
+
+def main(argv):
+    del argv
+    chosen = plan()
+    unknown = sorted(set(chosen["rows"]) - set(ROWS))
+    if unknown:
+        raise app.UsageError(f"--only: unknown rows {unknown} (rows: {', '.join(ROWS)})")
+    if FLAGS.dry_run:
+        print(f"preset {chosen['preset']} {chosen['overrides']}, budget "
+              f"{chosen['budget_s']} s per run, {chosen['seeds']} seeds, "
+              f"{chosen['num_samples']} clips per side")
+        for scene in FLAGS.scenes:
+            for row in chosen["rows"]:
+                config = make_config(chosen, row, scene, 0, model_dir="x")
+                print(f"{scene:7s} {row:22s} recipe {config.recipe}, spectral_norm "
+                      f"{config.model.spectral_norm}")
+        return
+    from vgan_tf.metrics import fvd
+
+    features = fvd.ClipFeatures()
+    output = []
+    for scene in FLAGS.scenes:
+        rows = {row: [run_one(chosen, row, scene, seed, features)
+                      for seed in range(chosen["seeds"])] for row in chosen["rows"]}
+        output += table(scene, rows, real_floor(chosen, scene, features), chosen) + [""]
+    print(f"\nload average at the end: {os.getloadavg()}")
+    print("\n".join(output))
+
+
+if __name__ == "__main__":
+    app.run(main)
