@@ -80,7 +80,8 @@ def _from_checkpoints(model_dir: str):
     if latest is None:
         raise FileNotFoundError(f"no checkpoint in {model_dir}/checkpoints")
     predictor = family.build_generator(types.SimpleNamespace(**config))
-    tf.train.Checkpoint(generator=predictor).restore(latest).expect_partial()
+    entry = "generator_ema" if config.get("ema_decay", 0.0) > 0 else "generator"
+    tf.train.Checkpoint(**{entry: predictor}).restore(latest).expect_partial()
     return PredictorRunner.from_keras(predictor, latest)
 
 

@@ -115,7 +115,9 @@ def _checkpoint_source(model_dir: str) -> VideoSource:
         raise FileNotFoundError(f"no checkpoint under {os.path.join(model_dir, CHECKPOINTS_NAME)}")
     model = types.SimpleNamespace(**dict(dict(generator="two_stream"), **config))
     generator = family.build_generator(model)
-    tf.train.Checkpoint(generator=generator).restore(latest).expect_partial() \
+    # With --ema_decay the run samples and saves G's moving average: restore that.
+    entry = "generator_ema" if config.get("ema_decay", 0.0) > 0 else "generator"
+    tf.train.Checkpoint(**{entry: generator}).restore(latest).expect_partial() \
         .assert_existing_objects_matched()
     return _keras_source(generator, f"checkpoint {latest}")
 

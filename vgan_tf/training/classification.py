@@ -176,6 +176,10 @@ def pretrained_discriminator(path: str) -> Discriminator:
                              "Discriminator or VideoGAN")
         return model
     sizes = pretrained_sizes(path)
+    with open(os.path.join(path, "config.json")) as handle:
+        if json.load(handle).get("spectral_norm", False):
+            raise ValueError(f"--pretrained: {path} trained D with --spectral_norm, whose "
+                             "normalised kernels the classifier cannot take yet")
     discriminator = Discriminator(sizes["frames"], sizes["size"], sizes["base_width"])
     latest = tf.train.latest_checkpoint(os.path.join(path, "checkpoints"))
     if latest is None:
