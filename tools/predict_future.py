@@ -57,7 +57,8 @@ def _positional_as_flags(argv: list) -> list:
     """`vgan-predict a.jpg b/` -> `vgan-predict --input=a.jpg --input=b/` (entry.run takes
     flags only). Flags that do not parse are left for entry.run to report."""
     try:
-        positional = FLAGS(argv, known_only=True)[1:]
+        positional = [item for item in FLAGS(argv, known_only=True)[1:]
+                      if not item.startswith("-")]  # --help* are absl's, defined later
     except flags.Error:
         return argv
     finally:
