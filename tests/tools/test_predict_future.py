@@ -114,11 +114,3 @@ def test_export_binary_exports_the_predictor(model_file, tmp_path):
     assert result.stdout.strip() == str(tmp_path / "predictor" / "1")
     assert (tmp_path / "predictor" / "1" / "saved_model.pb").exists()
 
-
-def test_positional_inputs_become_input_flags_and_help_stays_a_flag():
-    from tools import predict_future
-    assert predict_future._positional_as_flags(
-        ["vgan-predict", "--model=m", "a.jpg", "pics/"]) == [
-        "vgan-predict", "--model=m", "--input=a.jpg", "--input=pics/"]
-    assert predict_future._positional_as_flags(["vgan-predict", "--helpfull"]) == [
-        "vgan-predict", "--helpfull"]

@@ -43,12 +43,10 @@ def test_recipe_flags_sit_in_their_sections():
     argv = ["train", "--preset=tiny", "--model_dir=/tmp/x", "--synthetic", "--loss=hinge",
             "--r1_gamma=0.5", "--r1_every=4", "--augment=translation,cutout",
             "--ema_decay=0.999", "--spectral_norm"]
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(argv)
-    try:
-        config = train_tool.config_from_flags().validate()
-    finally:
-        flags.FLAGS.unparse_flags()
+    values = flags.FlagValues()  # not the global flags: other binaries define theirs
+    train_tool.define_flags(values)
+    values(argv)
+    config = train_tool.config_from_flags(values).validate()
     assert (config.training.loss, config.training.augment, config.training.ema_decay) == (
         "hinge", "translation,cutout", 0.999)
     assert (config.model.r1_gamma, config.model.r1_every, config.model.spectral_norm) == (
