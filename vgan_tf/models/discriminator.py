@@ -7,6 +7,11 @@ video, [batch, 1] float32 (the paper's two-way softmax written as one sigmoid lo
 
 Stages (keras.Sequential): "d_features" (d_conv0, d_lrelu0, d_conv1, d_bn1, d_lrelu1, ...)
 and "d_head" (d_logit, d_flatten, both float32).
+
+`space_to_depth_input=True` computes d_conv0 (3 -> base_width channels, k4 s2) as pad +
+space-to-depth (2x2x2 into 24 channels) + a stride-1 2x2x2 convolution
+(blocks.space_to_depth_conv): the same weights, parameters and outputs (tested), another
+speed (docs/performance.md). The default is SPACE_TO_DEPTH_INPUT.
 """
 from __future__ import annotations
 
@@ -17,14 +22,19 @@ from vgan_tf.models import blocks
 from vgan_tf.models.stages import StagedNetwork, stage
 
 EPS = blocks.DISCRIMINATOR_BN_EPSILON
+SPACE_TO_DEPTH_INPUT = False
+"""The default of `space_to_depth_input`: on only where bench/train_step.py measures a gain
+(docs/performance.md)."""
 
 
-def feature_stack(lay: config_lib.Layout) -> keras.Sequential:
+def feature_stack(lay: config_lib.Layout,
+                  space_to_depth_input: bool = False) -> keras.Sequential:
     """The stage "d_features": video -> last hidden volume, shared by the Discriminator and
-    the ActionClassifier (same layer names, so weights move between them by name)."""
+    the ActionClassifier (same layer names, so weights move between them by name);
+    space_to_depth_input: d_conv0 in its space-to-depth form."""
     widths = lay.widths[::-1]
     layers = [
-        blocks.down3d(widths[0], "d_conv0"),
+        blocks.down3d(widths[0], "d_conv0", space_to_depth=space_to_depth_input),
         keras.layers.LeakyReLU(negative_slope=0.2, name="d_lrelu0"),
     ]
     for i, width in enumerate(widths[1:], start=1):
@@ -41,10 +51,12 @@ class Discriminator(StagedNetwork):
 
     float32_layers = ("d_logit", "d_flatten")
 
-    def __init__(self, frames=32, size=64, base_width=64, **kwargs):
+    def __init__(self, frames=32, size=64, base_width=64,
+                 space_to_depth_input=SPACE_TO_DEPTH_INPUT, **kwargs):
         super().__init__(**kwargs)
         self.layout = config_lib.layout(frames, size, base_width)
-        self.feature_stack = feature_stack(self.layout)
+        self.space_to_depth_input = bool(space_to_depth_input)
+        self.feature_stack = feature_stack(self.layout, self.space_to_depth_input)
         self.logit_head = stage("d_head", self.feature_shape, [
             blocks.down3d(1, "d_logit", kernel=(self.layout.seed_frames, 4, 4), strides=1,
                           padding="valid", dtype="float32"),
@@ -76,7 +88,8 @@ class Discriminator(StagedNetwork):
     def get_config(self):
         config = super().get_config()
         config.update(frames=self.layout.frames, size=self.layout.size,
-                      base_width=self.layout.base_width)
+                      base_width=self.layout.base_width,
+                      space_to_depth_input=self.space_to_depth_input)
         return config
 
     @classmethod
