@@ -27,8 +27,11 @@ both; "default" is what `training.build_gan` builds (the networks' defaults). It
 per precision, each form against plain (`form d_input / plain fp32: x..`). PyTorch runs
 beside the first form only. The measurement behind the defaults (docs/performance.md):
 
-    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/train_step.py --batches=8 \
-        --g_steps=paper --forms=plain,d_input,g_heads,both --notorch --rounds=5
+    .venv/bin/python bench/train_step.py --batches=8 --g_steps=paper --notorch
+        --forms=plain,d_input,g_heads,both --rounds=5    (one command line)
+
+`--layers` times each rewritable layer alone instead (forward and both gradients, plain
+against rewritten, interleaved): `bench/train_step.py --layers --batches=8 --rounds=9`.
 
 Setup (torch in its own venv: installing it into .venv would upgrade setuptools there):
 
@@ -57,6 +60,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 training = None  # vgan_tf.training, imported in main() after the thread settings
+blocks = None  # vgan_tf.models.blocks, imported by --layers
 
 MODEL_GFLOP = 38.7
 """The issue's figure: GFLOP per video per step (G forward 4.5, D forward 4.2; forward and
@@ -77,6 +81,9 @@ flags.DEFINE_integer("base_width", 64, "Base width.")
 flags.DEFINE_string("json", "", "Also write the results here.")
 flags.DEFINE_list("forms", ["default"], "Layer forms of vgan_tf, compared side by side: "
                   "default (the networks' defaults), plain, d_input, g_heads, both.")
+flags.DEFINE_bool("layers", False, "Instead of the steps: each rewritable layer of the "
+                  "paper's networks alone, plain against its stride-1 form (forward and both "
+                  "gradients, batch --batches[0], interleaved rounds).")
 flags.DEFINE_integer("inter_op", 0, "TF inter-op threads (0: TF's default).")
 flags.DEFINE_integer("intra_op", 0, "TF intra-op threads (0: TF's default).")
 FLAGS = flags.FLAGS
@@ -244,9 +251,73 @@ def _summary(per_step, batch, peak, model_gflop):
                 peak_fraction=vps * model_gflop / peak, per_step=per_step)
 
 
+LAYER_CASES = {
+    # name: (make(rewritten), input shape per example at the paper's size)
+    "d_conv0 3->64": (lambda f: blocks.down3d(64, "d_conv0", space_to_depth=f),
+                      (32, 64, 64, 3)),
+    "fg_out 64->3": (lambda f: blocks.up(3, 3, "fg_out", depth_to_space=f), (16, 32, 32, 64)),
+    "mask_out 64->1": (lambda f: blocks.up(3, 1, "mask_out", depth_to_space=f),
+                       (16, 32, 32, 64)),
+    "bg_out 2-D 64->3": (lambda f: blocks.up(2, 3, "bg_out", depth_to_space=f),
+                         (32, 32, 64)),
+}
+
+
+def layer_step(make, shape, rewritten):
+    """A tf.function: the layer's forward and its input and kernel gradients."""
+    layer = make(rewritten)
+    layer.build(shape)
+    x = tf.random.normal(shape)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.cast(layer(x), tf.float32))
+        dx, dk = tape.gradient(loss, [x, layer.kernel])
+        return tf.reduce_sum(dx[0, 0]) + tf.reduce_sum(dk)
+    return step
+
+
+def layer_rounds(batch):
+    """--layers: each case plain and rewritten, per precision, interleaved rounds."""
+    import keras
+    global blocks
+    from vgan_tf.models import blocks
+    steps = {}
+    for precision in FLAGS.precisions:
+        keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bf16" else "float32")
+        for name, (make, shape) in LAYER_CASES.items():
+            for rewritten in (False, True):
+                steps[(precision, name, rewritten)] = layer_step(make, (batch,) + shape,
+                                                                 rewritten)
+    keras.config.set_dtype_policy("float32")
+    for step in steps.values():
+        step(), step()
+    times, loads = {key: [] for key in steps}, []
+    for round_ in range(FLAGS.rounds):
+        for key in (list(steps) if round_ % 2 == 0 else list(steps)[::-1]):
+            start = time.perf_counter()
+            steps[key]().numpy()
+            times[key].append(time.perf_counter() - start)
+        loads.append(os.getloadavg()[0])
+    print(f"layers at batch {batch}, forward + input and kernel gradients, {FLAGS.rounds} "
+          "interleaved rounds; load average per round " + ", ".join(f"{l:.2f}" for l in loads))
+    print("| precision | layer | plain ms | rewritten ms | plain / rewritten (paired rounds) |")
+    print("|---|---|---|---|---|")
+    for precision in FLAGS.precisions:
+        for name in LAYER_CASES:
+            plain, fast = times[(precision, name, False)], times[(precision, name, True)]
+            print(f"| {precision} | {name} | {statistics.median(plain) * 1e3:.1f} | "
+                  f"{statistics.median(fast) * 1e3:.1f} | "
+                  f"x{statistics.median(a / b for a, b in zip(plain, fast)):.2f} |")
+
+
 def main(argv):
     del argv
     batches = [int(b) for b in FLAGS.batches]
+    if FLAGS.layers:
+        return layer_rounds(batches[0])
     if FLAGS.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op)
     if FLAGS.intra_op:
