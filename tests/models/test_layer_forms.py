@@ -2,6 +2,7 @@
 blocks.depth_to_space_conv_transpose) against the plain Keras layers: outputs and gradients
 in fp32 and bf16, and networks built with the forms read and write the same weights."""
 import os
+import zipfile
 
 import keras
 import numpy as np
@@ -190,16 +191,25 @@ def test_which_layers_take_the_forms(tiny):
     assert not Discriminator(tiny.frames, tiny.size, tiny.base_width).space_to_depth_input
 
 
-def test_networks_with_the_forms_round_trip_config_and_keras_files(tiny, tmp_path):
-    _, d = _network_pair(tiny, "discriminator")
-    assert helpers.run_serialization_test(d).space_to_depth_input
+def test_the_form_is_not_saved_a_loaded_network_takes_the_default(tiny, tmp_path):
+    def unnamed(model):
+        return {k: v for k, v in model.get_config().items() if k != "name"}
+
+    plain, d = _network_pair(tiny, "discriminator")
+    assert unnamed(d) == unnamed(plain)
+    clone = helpers.run_serialization_test(d)
+    assert clone.space_to_depth_input is False  # the default, SPACE_TO_DEPTH_INPUT
     loaded = helpers.run_model_saving_test(d, _videos(tiny), tmp_path, atol=1e-5)
-    assert loaded.find_layer("d_conv0").space_to_depth
-    _, g = _network_pair(tiny, "two_stream")
-    assert helpers.run_serialization_test(g).depth_to_space_heads
+    assert loaded.space_to_depth_input is False
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        saved = archive.read("config.json").decode()
+    assert "space_to_depth" not in saved and "SpaceToDepth" not in saved
+    assert '"frames": 8' in saved  # it is the config
+    plain_g, g = _network_pair(tiny, "two_stream")
+    assert unnamed(g) == unnamed(plain_g)
     (tmp_path / "g").mkdir()
     loaded = helpers.run_model_saving_test(g, _latents(tiny), tmp_path / "g", atol=1e-5)
-    assert loaded.find_layer("fg_out").depth_to_space
+    assert loaded.depth_to_space_heads is False
 
 
 def test_a_keras_file_moves_between_the_plain_and_the_rewritten_network(tiny, tmp_path):
@@ -229,6 +239,7 @@ def test_an_old_keras_file_loads_into_the_rewritten_networks():
     config = {**old.get_config(), "space_to_depth_input": True}
     config.pop("name", None)
     d = Discriminator.from_config(config)
+    assert d.find_layer("d_conv0").space_to_depth
     d.load_weights(os.path.join(OLD, "discriminator.keras"))
     np.testing.assert_allclose(d(expected["video"], training=False), expected["d_logits"],
                                atol=1e-5)
@@ -236,6 +247,7 @@ def test_an_old_keras_file_loads_into_the_rewritten_networks():
     config = {**old_g.get_config(), "depth_to_space_heads": True}
     config.pop("name", None)
     g = TwoStreamGenerator.from_config(config)
+    assert g.find_layer("fg_out").depth_to_space
     g.load_weights(os.path.join(OLD, "video_run", "generator.keras"))
     z = np.random.default_rng(3).normal(size=(2, g.latent_dim)).astype("float32")
     np.testing.assert_allclose(g(z, training=False), old_g(z, training=False), atol=1e-5)

@@ -11,7 +11,9 @@ and "d_head" (d_logit, d_flatten, both float32).
 `space_to_depth_input=True` computes d_conv0 (3 -> base_width channels, k4 s2) as pad +
 space-to-depth (2x2x2 into 24 channels) + a stride-1 2x2x2 convolution
 (blocks.space_to_depth_conv): the same weights, parameters and outputs (tested), another
-speed (docs/performance.md). The default is SPACE_TO_DEPTH_INPUT.
+speed (docs/performance.md). The default is SPACE_TO_DEPTH_INPUT. The form is not part of
+the config: `.keras` files are the same either way (and load in versions without the
+option), and a loaded network takes the default form.
 """
 from __future__ import annotations
 
@@ -88,8 +90,7 @@ class Discriminator(StagedNetwork):
     def get_config(self):
         config = super().get_config()
         config.update(frames=self.layout.frames, size=self.layout.size,
-                      base_width=self.layout.base_width,
-                      space_to_depth_input=self.space_to_depth_input)
+                      base_width=self.layout.base_width)
         return config
 
     @classmethod

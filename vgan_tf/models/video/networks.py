@@ -17,7 +17,9 @@ fg_relu0, ..., fg_out, fg_tanh, mask_out, mask_sigmoid, bg_up0, ..., bg_out, bg_
 convs to 3 and 1 channels) as a stride-1 2x2x2 transposed convolution + depth-to-space +
 crop (blocks.depth_to_space_conv_transpose): the same weights, parameters and outputs
 (tested), another speed (docs/performance.md). The 2-D bg_out keeps the plain form (a
-sixteenth of the heads' work). The default is DEPTH_TO_SPACE_HEADS.
+sixteenth of the heads' work). The default is DEPTH_TO_SPACE_HEADS. The form is not part
+of the config: `.keras` files are the same either way (and load in versions without the
+option), and a loaded network takes the default form.
 """
 from __future__ import annotations
 
@@ -93,8 +95,7 @@ class _VideoGenerator(StagedNetwork):
     def get_config(self):
         config = super().get_config()
         config.update(frames=self.sizes.frames, size=self.sizes.size,
-                      latent_dim=self.sizes.latent_dim, base_width=self.sizes.base_width,
-                      depth_to_space_heads=self.depth_to_space_heads)
+                      latent_dim=self.sizes.latent_dim, base_width=self.sizes.base_width)
         return config
 
     @classmethod
