@@ -264,7 +264,8 @@ LAYER_CASES = {
 
 
 def layer_step(make, shape, rewritten):
-    """A tf.function: the layer's forward and its input and kernel gradients."""
+    """A tf.function: the layer's forward and its input and kernel gradients (a squared
+    loss, so that the gradients need the forward's output and no pass is pruned)."""
     layer = make(rewritten)
     layer.build(shape)
     x = tf.random.normal(shape)
@@ -273,9 +274,9 @@ def layer_step(make, shape, rewritten):
     def step():
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_sum(tf.cast(layer(x), tf.float32))
+            loss = tf.reduce_sum(tf.square(tf.cast(layer(x), tf.float32)))
         dx, dk = tape.gradient(loss, [x, layer.kernel])
-        return tf.reduce_sum(dx[0, 0]) + tf.reduce_sum(dk)
+        return loss + tf.reduce_sum(dx[0, 0]) + tf.reduce_sum(dk)
     return step
 
 
