@@ -6,6 +6,10 @@ every BatchNorm has gamma N(1, 0.02) and beta 0. "k4 s2 p1" of the original Torc
 side, so the outputs line up exactly.
 
 BatchNorm momentum is 0.9, the Keras spelling of Torch's default momentum 0.1.
+
+`down3d(..., space_to_depth=True)` and `up(..., depth_to_space=True)` give a k4 s2 "same"
+layer in a stride-1 form (below): the same weights, class name and outputs, another speed
+(tests/models/test_layer_forms.py; docs/performance.md).
 """
 from __future__ import annotations
 
