@@ -19,6 +19,20 @@ all from the median rounds; beside them the median of per-round ratios of adjace
 best rounds, and the load average per round. `--inter_op` / `--intra_op` set TF's thread
 pools (0: TF's defaults, what `fit` gets).
 
+`--forms` compares the stride-1 forms of the k4 s2 layers (blocks.py) side by side, each
+form a variant of its own in the same interleaved rounds: plain (every layer a plain Keras
+layer), d_input (D's first layer as space-to-depth + a stride-1 2x2x2 convolution),
+g_heads (G's video heads as a stride-1 2x2x2 transposed convolution + depth-to-space),
+both; "default" is what `training.build_gan` builds (the networks' defaults). It prints,
+per precision, each form against plain (`form d_input / plain fp32: x..`). PyTorch runs
+beside the first form only. The measurement behind the defaults (docs/performance.md):
+
+    .venv/bin/python bench/train_step.py --batches=8 --g_steps=paper --notorch
+        --forms=plain,d_input,g_heads,both --rounds=5    (one command line)
+
+`--layers` times each rewritable layer alone instead (forward and both gradients, plain
+against rewritten, interleaved): `bench/train_step.py --layers --batches=8 --rounds=9`.
+
 Setup (torch in its own venv: installing it into .venv would upgrade setuptools there):
 
     python3 -m venv .venv-torch && .venv-torch/bin/pip install torch==2.14.1 numpy
@@ -46,6 +60,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 training = None  # vgan_tf.training, imported in main() after the thread settings
+blocks = None  # vgan_tf.models.blocks, imported by --layers
 
 MODEL_GFLOP = 38.7
 """The issue's figure: GFLOP per video per step (G forward 4.5, D forward 4.2; forward and
@@ -64,6 +79,11 @@ flags.DEFINE_integer("frames", 32, "Frames per clip.")
 flags.DEFINE_integer("size", 64, "Frame size.")
 flags.DEFINE_integer("base_width", 64, "Base width.")
 flags.DEFINE_string("json", "", "Also write the results here.")
+flags.DEFINE_list("forms", ["default"], "Layer forms of vgan_tf, compared side by side: "
+                  "default (the networks' defaults), plain, d_input, g_heads, both.")
+flags.DEFINE_bool("layers", False, "Instead of the steps: each rewritable layer of the "
+                  "paper's networks alone, plain against its stride-1 form (forward and both "
+                  "gradients, batch --batches[0], interleaved rounds).")
 flags.DEFINE_integer("inter_op", 0, "TF inter-op threads (0: TF's default).")
 flags.DEFINE_integer("intra_op", 0, "TF intra-op threads (0: TF's default).")
 FLAGS = flags.FLAGS
@@ -145,15 +165,46 @@ def tf_conv3d_rate(precision, reps=3):
 # -- the two frameworks' steps ----------------------------------------------------------
 
 
-class TfVariant:
-    """One compiled VideoGAN at (batch, precision, g_step), driven like `fit` drives it."""
+FORMS = {"plain": (False, False), "d_input": (True, False), "g_heads": (False, True),
+         "both": (True, True)}
+"""form -> (D's space_to_depth_input, G's depth_to_space_heads); "default": build_gan's."""
 
-    def __init__(self, batch, precision, g_step, work):
+
+def build_gan(config, form):
+    """`training.build_gan(config)`, with the networks built in `form` unless "default"."""
+    if form == "default":
+        return training.build_gan(config)
+    from vgan_tf import tasks
+    from vgan_tf.models import Discriminator, TwoStreamGenerator, families
+    from vgan_tf.training import precision as precision_lib
+    d_input, g_heads = FORMS[form]
+    model, optim, precision = config.model, config.training, config.runtime.precision
+    with precision_lib.policy(precision):
+        generator = TwoStreamGenerator(model.frames, model.size, model.latent_dim,
+                                       model.base_width, depth_to_space_heads=g_heads,
+                                       name="generator")
+        discriminator = Discriminator(model.frames, model.size, model.base_width,
+                                      space_to_depth_input=d_input, name="discriminator")
+    gan = families.family("video").build_task(generator, discriminator, config)
+    gan.compile(
+        g_optimizer=precision_lib.wrap_optimizer(
+            tasks.paper_adam(optim.g_learning_rate, optim.beta_1, name="g_adam"), precision),
+        d_optimizer=precision_lib.wrap_optimizer(
+            tasks.paper_adam(optim.d_learning_rate, optim.beta_1, name="d_adam"), precision),
+        jit_compile=False)
+    return gan
+
+
+class TfVariant:
+    """One compiled VideoGAN at (batch, precision, g_step, form), driven like `fit`
+    drives it."""
+
+    def __init__(self, batch, precision, g_step, work, form="default"):
         config = training.from_preset(
             "paper", model_dir=work, synthetic=True, frames=FLAGS.frames, size=FLAGS.size,
             base_width=FLAGS.base_width, batch_size=batch, precision=precision,
             g_step=g_step)
-        self.gan = training.build_gan(config)
+        self.gan = build_gan(config, form)
         real = np.random.default_rng(0).uniform(
             -1, 1, (batch, FLAGS.frames, FLAGS.size, FLAGS.size, 3)).astype("float32")
         self.iterator = iter(tf.data.Dataset.from_tensors(real).repeat())
@@ -200,9 +251,74 @@ def _summary(per_step, batch, peak, model_gflop):
                 peak_fraction=vps * model_gflop / peak, per_step=per_step)
 
 
+LAYER_CASES = {
+    # name: (make(rewritten), input shape per example at the paper's size)
+    "d_conv0 3->64": (lambda f: blocks.down3d(64, "d_conv0", space_to_depth=f),
+                      (32, 64, 64, 3)),
+    "fg_out 64->3": (lambda f: blocks.up(3, 3, "fg_out", depth_to_space=f), (16, 32, 32, 64)),
+    "mask_out 64->1": (lambda f: blocks.up(3, 1, "mask_out", depth_to_space=f),
+                       (16, 32, 32, 64)),
+    "bg_out 2-D 64->3": (lambda f: blocks.up(2, 3, "bg_out", depth_to_space=f),
+                         (32, 32, 64)),
+}
+
+
+def layer_step(make, shape, rewritten):
+    """A tf.function: the layer's forward and its input and kernel gradients (a squared
+    loss, so that the gradients need the forward's output and no pass is pruned)."""
+    layer = make(rewritten)
+    layer.build(shape)
+    x = tf.random.normal(shape)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.square(tf.cast(layer(x), tf.float32)))
+        dx, dk = tape.gradient(loss, [x, layer.kernel])
+        return loss + tf.reduce_sum(dx[0, 0]) + tf.reduce_sum(dk)
+    return step
+
+
+def layer_rounds(batch):
+    """--layers: each case plain and rewritten, per precision, interleaved rounds."""
+    import keras
+    global blocks
+    from vgan_tf.models import blocks
+    steps = {}
+    for precision in FLAGS.precisions:
+        keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bf16" else "float32")
+        for name, (make, shape) in LAYER_CASES.items():
+            for rewritten in (False, True):
+                steps[(precision, name, rewritten)] = layer_step(make, (batch,) + shape,
+                                                                 rewritten)
+    keras.config.set_dtype_policy("float32")
+    for step in steps.values():
+        step(), step()
+    times, loads = {key: [] for key in steps}, []
+    for round_ in range(FLAGS.rounds):
+        for key in (list(steps) if round_ % 2 == 0 else list(steps)[::-1]):
+            start = time.perf_counter()
+            steps[key]().numpy()
+            times[key].append(time.perf_counter() - start)
+        loads.append(os.getloadavg()[0])
+    print(f"layers at batch {batch}, forward + input and kernel gradients, {FLAGS.rounds} "
+          "interleaved rounds; load average per round " + ", ".join(f"{l:.2f}" for l in loads))
+    print("| precision | layer | plain ms | rewritten ms | plain / rewritten (paired rounds) |")
+    print("|---|---|---|---|---|")
+    for precision in FLAGS.precisions:
+        for name in LAYER_CASES:
+            plain, fast = times[(precision, name, False)], times[(precision, name, True)]
+            print(f"| {precision} | {name} | {statistics.median(plain) * 1e3:.1f} | "
+                  f"{statistics.median(fast) * 1e3:.1f} | "
+                  f"x{statistics.median(a / b for a, b in zip(plain, fast)):.2f} |")
+
+
 def main(argv):
     del argv
     batches = [int(b) for b in FLAGS.batches]
+    if FLAGS.layers:
+        return layer_rounds(batches[0])
     if FLAGS.inter_op:
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op)
     if FLAGS.intra_op:
@@ -212,19 +328,32 @@ def main(argv):
     load0 = os.getloadavg()
     worker = TorchWorker(FLAGS.torch_python) if FLAGS.torch else None
     work = tempfile.mkdtemp(prefix="vgan_train_step_")
-    tf_variants, keys = {}, []
+    tf_variants, keys, form_keys = {}, [], []
+    first_form, other_forms = FLAGS.forms[0], FLAGS.forms[1:]
+    for form in FLAGS.forms:
+        if form != "default" and form not in FORMS:
+            raise app.UsageError(f"--forms: unknown form {form!r}")
     for batch in batches:
         for precision in FLAGS.precisions:
             for g_step in FLAGS.g_steps:
                 key = f"b{batch}_{precision}_{g_step}"
                 keys.append((key, batch, precision, g_step))
                 tf_variants[key] = TfVariant(batch, precision, g_step,
-                                             os.path.join(work, key))
+                                             os.path.join(work, key), first_form)
+                for form in other_forms:  # vgan_tf only, timed right after its base
+                    form_keys.append((f"{key}_{form}", key, form))
+                    tf_variants[f"{key}_{form}"] = TfVariant(
+                        batch, precision, g_step, os.path.join(work, f"{key}_{form}"), form)
                 if worker:
                     worker.ask(cmd="build", key=key, batch=batch, precision=precision,
                                g_step=g_step, frames=FLAGS.frames, size=FLAGS.size,
                                base_width=FLAGS.base_width, warmup=FLAGS.warmup)
     times = {(key, fw): [] for key, *_ in keys for fw in ("vgan_tf", "torch")}
+    times.update({(key, "vgan_tf"): [] for key, *_ in form_keys})
+    units = []  # (variant, with torch beside it), each form right after its base
+    for key, *_ in keys:
+        units.append((key, True))
+        units += [(form_key, False) for form_key, base, _ in form_keys if base == key]
     peaks = {p: {} for p in FLAGS.precisions}
     loads = []
     for round_ in range(FLAGS.rounds):
@@ -238,9 +367,9 @@ def main(argv):
                     cmd="matmul", precision=precision)["gflops"]
             for name, rate in candidates.items():
                 peaks[precision][name] = max(peaks[precision].get(name, 0.0), rate)
-        order = keys if round_ % 2 == 0 else keys[::-1]
-        for key, *_ in order:
-            frameworks = ["vgan_tf", "torch"] if worker else ["vgan_tf"]
+        order = units if round_ % 2 == 0 else units[::-1]
+        for key, with_torch in order:
+            frameworks = ["vgan_tf", "torch"] if worker and with_torch else ["vgan_tf"]
             if round_ % 2:
                 frameworks = frameworks[::-1]
             for framework in frameworks:
@@ -284,6 +413,22 @@ def main(argv):
             print(f"| {batch} | {precision} | {g_step} | {framework} | {r['videos_s']:.2f} | "
                   f"{r['videos_s_best']:.2f} | {r['gflops']:.0f} | "
                   f"{r['peak_fraction']:.2f} |")
+    for form_key, base, form in form_keys:
+        batch, precision, g_step = next(k[1:] for k in keys if k[0] == base)
+        r = _summary(times[(form_key, "vgan_tf")], batch, peak[precision], model_gflop)
+        results[(form_key, "vgan_tf")] = r
+        print(f"| {batch} | {precision} | {g_step} | vgan_tf {form} | {r['videos_s']:.2f} | "
+              f"{r['videos_s_best']:.2f} | {r['gflops']:.0f} | {r['peak_fraction']:.2f} |")
+    if form_keys:
+        print(f"forms: the rows without a form are {first_form}")
+    for form_key, base, form in form_keys:
+        batch, precision, g_step = next(k[1:] for k in keys if k[0] == base)
+        ratio = results[(form_key, "vgan_tf")]["videos_s"] / results[(base, "vgan_tf")][
+            "videos_s"]
+        paired = statistics.median(b / f for f, b in zip(times[(form_key, "vgan_tf")],
+                                                         times[(base, "vgan_tf")]))
+        print(f"form {form} / {first_form} {precision} b{batch} {g_step}: x{ratio:.2f} "
+              f"(medians), x{paired:.2f} (paired rounds)")
     default_g = training.TrainConfig().training.g_step
     print(f"load average: start {load0[0]:.2f}, per round "
           + ", ".join(f"{l[0]:.2f}" for l in loads))
@@ -332,6 +477,7 @@ def main(argv):
     if FLAGS.json:
         with open(FLAGS.json, "w") as handle:
             json.dump({"peaks": peaks, "flop": flop, "loads": loads,
+                       "forms": FLAGS.forms,
                        "results": {f"{k}/{fw}": v for (k, fw), v in results.items()}},
                       handle, indent=2)
 

@@ -191,3 +191,38 @@ def test_unknown_precision_is_refused(spread_generator, tmp_path):
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
         export.export_generator(spread_generator, str(tmp_path), precision="fp16")
     assert not os.listdir(tmp_path)
+
+
+def _with_head_forms(model):
+    """The same generator built with depth_to_space_heads=True, the same weights."""
+    fast = TwoStreamGenerator(SIZES.frames, SIZES.size, SIZES.latent_dim, SIZES.base_width,
+                              depth_to_space_heads=True)
+    fast.set_weights(model.get_weights())
+    assert fast.find_layer("fg_out").depth_to_space
+    return fast
+
+
+@pytest.mark.parametrize("precision", inference.PRECISIONS)
+@pytest.mark.parametrize("subpixel_channels", [0, inference.SUBPIXEL_CHANNELS])
+def test_a_generator_built_with_the_head_forms_exports_the_same(
+        spread_generator, precision, subpixel_channels):
+    z = _latents()
+    plain, fast = (inference.inference_network(model, precision, True, subpixel_channels)
+                   for model in (spread_generator, _with_head_forms(spread_generator)))
+    assert sorted(fast.subpixel_kernels) == sorted(plain.subpixel_kernels)
+    want, got = plain.generate_parts(z), fast.generate_parts(z)
+    # subpixel heads: the same graph; subpixel 0: each form's own sums (bf16: 8 bits)
+    atol = 1e-5 if precision == "fp32" or subpixel_channels else 0.05
+    for name in ("video", "mask", "background"):
+        np.testing.assert_allclose(got[name], want[name], atol=atol, rtol=0, err_msg=name)
+
+
+def test_the_saved_model_of_a_generator_with_the_head_forms_serves_the_same(
+        exports, spread_generator, tmp_path):
+    path = export.export_generator(_with_head_forms(spread_generator), str(tmp_path),
+                                   model_name="forms", warmup_batch_sizes=())
+    seeds = tf.constant(np.arange(8, dtype=np.int64))
+    want, got = (tf.saved_model.load(p).signatures[api.SERVING_DEFAULT](seed=seeds)
+                 for p in (exports["fp32"], path))
+    for name in ("video", "mask"):
+        np.testing.assert_array_equal(got[name].numpy(), want[name].numpy(), err_msg=name)

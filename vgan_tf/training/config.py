@@ -27,6 +27,9 @@ from vgan_tf.training.strategy import STRATEGIES
 GENERATORS = ("two_stream", "one_stream")
 MODELS = families.NAMES
 """The model families vgan-train trains (vgan_tf.models.families): video, future."""
+GPU_JIT_COMPILE = False
+"""--jit_compile's default on a GPU: off until bench/gpu.py has measured XLA on against off
+on one (pending: docs/performance.md); on CPU the default is off (measured)."""
 _SERVICE_ADDRESS = re.compile(r"^(grpc://)?[^\s:/]+:\d{1,5}$")
 
 
@@ -154,8 +157,11 @@ class RuntimeConfig:
     precision: str = setting("fp32", "fp32, bf16 (mixed_bfloat16) or fp16 (mixed_float16 "
                              "with loss scaling); losses and logits stay float32.",
                              choices=PRECISIONS)
-    jit_compile: bool = setting(False, "XLA-compile the train step. Off by default: much "
-                                "slower on CPU (docs/performance.md); try it on GPU.")
+    jit_compile: bool | None = setting(
+        None, "XLA-compile the train step: --jit_compile on, --nojit_compile off; not "
+        "given: the device's default, off on CPU (XLA made the step about 100x slower "
+        "there) and on a GPU the value bench/gpu.py measured best (off until it has been "
+        "measured; docs/performance.md).")
     deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism(): "
                                   "bit-identical reruns and resumes, at some speed cost.")
     checkpoint_every: int = setting(1000, "Steps between checkpoints.", minimum=1)
@@ -175,6 +181,13 @@ class RuntimeConfig:
                                 "written at the end).", minimum=1)
     summary_samples: int = setting(4, "Fixed seeds 0..n-1 shown in the TensorBoard "
                                    "samples.", minimum=1)
+
+    def jit_compile_on(self, gpu: bool) -> bool:
+        """Whether the train step is XLA-compiled: --jit_compile / --nojit_compile when
+        given, else the device's default (GPU_JIT_COMPILE with a GPU, off without)."""
+        if self.jit_compile is not None:
+            return self.jit_compile
+        return GPU_JIT_COMPILE if gpu else False
 
 
 @dataclasses.dataclass(frozen=True)

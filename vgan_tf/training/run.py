@@ -71,7 +71,7 @@ def build_gan(config: TrainConfig) -> tasks.AdversarialTask:
             tasks.paper_adam(optim.g_learning_rate, optim.beta_1, name="g_adam"), precision),
         d_optimizer=precision_lib.wrap_optimizer(
             tasks.paper_adam(optim.d_learning_rate, optim.beta_1, name="d_adam"), precision),
-        jit_compile=config.runtime.jit_compile)
+        jit_compile=config.runtime.jit_compile_on(strategy_lib.has_gpu()))
     return gan
 
 

@@ -12,6 +12,14 @@ repeated over time and m over colours. The mask's L1 prior lives in the GAN's lo
 Stages (keras.Sequential, see stages.py): "fg_stream" (z -> hidden volume), "fg_head",
 "mask_head", "bg_stream" (z -> background image); layers keep the names fg_up0, fg_bn0,
 fg_relu0, ..., fg_out, fg_tanh, mask_out, mask_sigmoid, bg_up0, ..., bg_out, bg_tanh.
+
+`depth_to_space_heads=True` computes the video heads fg_out and mask_out (k4 s2 transposed
+convs to 3 and 1 channels) as a stride-1 2x2x2 transposed convolution + depth-to-space +
+crop (blocks.depth_to_space_conv_transpose): the same weights, parameters and outputs
+(tested), another speed (docs/performance.md). The 2-D bg_out keeps the plain form (a
+sixteenth of the heads' work). The default is DEPTH_TO_SPACE_HEADS. The form is not part
+of the config: `.keras` files are the same either way (and load in versions without the
+option), and a loaded network takes the default form.
 """
 from __future__ import annotations
 
@@ -22,6 +30,9 @@ from vgan_tf.models import blocks
 from vgan_tf.models.stages import StagedNetwork, stage
 
 EPS = blocks.GENERATOR_BN_EPSILON
+DEPTH_TO_SPACE_HEADS = False
+"""The default of `depth_to_space_heads`: on only where bench/train_step.py measures a gain
+(docs/performance.md)."""
 
 
 def upsampling_stream(rank: int, lay: config_lib.Layout, latent_dim: int, prefix: str):
@@ -45,9 +56,10 @@ def upsampling_stream(rank: int, lay: config_lib.Layout, latent_dim: int, prefix
 
 
 def output_head(rank: int, channels: int, conv_name: str, activation: str,
-                activation_name: str):
-    """A last k4 s2 transposed conv to `channels` and its float32 output activation."""
-    return [blocks.up(rank, channels, conv_name),
+                activation_name: str, depth_to_space: bool = False):
+    """A last k4 s2 transposed conv to `channels` and its float32 output activation;
+    depth_to_space: the conv in its depth-to-space form (blocks.up)."""
+    return [blocks.up(rank, channels, conv_name, depth_to_space=depth_to_space),
             keras.layers.Activation(activation, dtype="float32", name=activation_name)]
 
 
@@ -56,10 +68,12 @@ class _VideoGenerator(StagedNetwork):
 
     float32_layers = ("fg_tanh",)
 
-    def __init__(self, frames=32, size=64, latent_dim=100, base_width=64, **kwargs):
+    def __init__(self, frames=32, size=64, latent_dim=100, base_width=64,
+                 depth_to_space_heads=DEPTH_TO_SPACE_HEADS, **kwargs):
         super().__init__(**kwargs)
         self.sizes = config_lib.NetworkSizes(frames, size, latent_dim, base_width)
         self.layout = self.sizes.layout
+        self.depth_to_space_heads = bool(depth_to_space_heads)
 
     @property
     def latent_dim(self) -> int:
@@ -73,6 +87,10 @@ class _VideoGenerator(StagedNetwork):
     def _foreground_stream(self):
         return stage("fg_stream", (self.latent_dim,),
                      upsampling_stream(3, self.layout, self.latent_dim, "fg"))
+
+    def _video_head(self, channels, conv_name, activation, activation_name):
+        return output_head(3, channels, conv_name, activation, activation_name,
+                           self.depth_to_space_heads)
 
     def get_config(self):
         config = super().get_config()
@@ -105,14 +123,16 @@ class TwoStreamGenerator(_VideoGenerator):
 
     float32_layers = ("fg_tanh", "mask_sigmoid", "bg_tanh")
 
-    def __init__(self, frames=32, size=64, latent_dim=100, base_width=64, **kwargs):
-        super().__init__(frames, size, latent_dim, base_width, **kwargs)
+    def __init__(self, frames=32, size=64, latent_dim=100, base_width=64,
+                 depth_to_space_heads=DEPTH_TO_SPACE_HEADS, **kwargs):
+        super().__init__(frames, size, latent_dim, base_width, depth_to_space_heads,
+                         **kwargs)
         self.foreground_stream = self._foreground_stream()
         hidden = self.foreground_stream.output_shape[1:]
         self.foreground_head = stage("fg_head", hidden,
-                                     output_head(3, 3, "fg_out", "tanh", "fg_tanh"))
+                                     self._video_head(3, "fg_out", "tanh", "fg_tanh"))
         self.mask_head = stage("mask_head", hidden,
-                               output_head(3, 1, "mask_out", "sigmoid", "mask_sigmoid"))
+                               self._video_head(1, "mask_out", "sigmoid", "mask_sigmoid"))
         self.background_stream = stage(
             "bg_stream", (latent_dim,),
             upsampling_stream(2, self.layout, latent_dim, "bg")
@@ -133,11 +153,13 @@ class TwoStreamGenerator(_VideoGenerator):
 class OneStreamGenerator(_VideoGenerator):
     """The paper's one-stream baseline: the foreground stream alone, tanh, no mask."""
 
-    def __init__(self, frames=32, size=64, latent_dim=100, base_width=64, **kwargs):
-        super().__init__(frames, size, latent_dim, base_width, **kwargs)
+    def __init__(self, frames=32, size=64, latent_dim=100, base_width=64,
+                 depth_to_space_heads=DEPTH_TO_SPACE_HEADS, **kwargs):
+        super().__init__(frames, size, latent_dim, base_width, depth_to_space_heads,
+                         **kwargs)
         self.foreground_stream = self._foreground_stream()
         self.foreground_head = stage("fg_head", self.foreground_stream.output_shape[1:],
-                                     output_head(3, 3, "fg_out", "tanh", "fg_tanh"))
+                                     self._video_head(3, "fg_out", "tanh", "fg_tanh"))
         self.built = True
 
     def forward(self, z, run):
