@@ -75,3 +75,21 @@ def test_progress_counts_to_the_total_with_written_and_skipped(mixed, tmp_path, 
     assert f" written {CLIPS}" in lines[-1] and " not_jpeg 1" in lines[-1] \
         and " missing 1" in lines[-1], lines[-1]
     assert "\r" not in err and "\x1b" not in err
+
+
+@pytest.mark.slow
+def test_the_full_checks_print_nothing_for_good_strips(tmp_path):
+    """libjpeg warned ("Corrupt JPEG data: premature end of data segment") about every
+    good strip in the full checks' probes (48 lines for these 24 strips before)."""
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+    from vgan_tf.data import synthetic
+    listed = synthetic.write_synthetic_dataset(str(tmp_path / "data"), 24, frames=16,
+                                               size=64, seed=3)
+    result = subprocess.run([sys.executable, "-m", "tools.make_shards", f"--list={listed}",
+                             f"--out_dir={tmp_path / 'shards'}", "--num_shards=2"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Corrupt JPEG" not in result.stderr and "written 24" in result.stderr
