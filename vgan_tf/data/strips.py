@@ -5,9 +5,8 @@ k*S .. (k+1)*S - 1. The frame size is detected from the width, the number of fra
 the height. This module has the NumPy side (encode, write, read: tools and tests) and the
 in-graph side (`decode_clip`: what the tf.data pipeline runs, no Python per element).
 
-It comes after `checks` (`scan_damaged` looks for the frame header as far as the checks'
-header walk: checks.HEADER_BYTES, LARGE_HEADER_BYTES) and `options` (`decode_clip` cuts
-the clip that a ClipOptions describes).
+It comes after `scans` (whether a scan is whole: scan_damaged, re-exported here) and
+`options` (`decode_clip` cuts the clip that a ClipOptions describes).
 """
 from __future__ import annotations
 
@@ -17,8 +16,9 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from vgan_tf.data import checks, control
+from vgan_tf.data import control, scans
 from vgan_tf.data.options import RESIZE_METHODS, ClipOptions  # noqa: F401 (re-exported)
+from vgan_tf.data.scans import FILL_VALUE, scan_damaged  # noqa: F401 (re-exported)
 
 DEFAULT_QUALITY = 95
 
@@ -134,114 +134,6 @@ DCT_FACTORS = (2, 4, 8)
 """Frame-size ratios (strip frame / clip frame) at which resize='dct' scales in the decoder."""
 
 
-FILL_VALUE = 128
-"""What libjpeg writes where a scan ran out of data: with no data left its entropy decoder
-leaves every coefficient of the remaining blocks at zero, DC included (jdhuff.c,
-`insufficient_data`), so each of them decodes to exactly 128 in every component, i.e.
-RGB (128, 128, 128), from the point of the cut to the end of the image."""
-
-_MORE_DATA = b"\x00" + bytes(range(0x21, 0x60))
-"""64 bytes (no 0xFF among them; the first 0x00 completes a stuffed 0xFF byte where the
-cut left one) put before the end-of-image marker by the confirmation
-in `_ran_out_of_data`: entropy-coded data for a scan that was cut short, ignored (after a
-libjpeg warning) by a scan that was complete."""
-
-
-def _ran_out_of_data(encoded):
-    """Whether the scan of `encoded` ran out of data before the image's end: bool scalar.
-
-    Only asked where a decoded image ends in a block of exactly flat 128 grey: libjpeg's
-    fill, or picture content that is itself exactly that grey. The two differ in the bytes:
-    a cut scan reads on into more data put before its end-of-image marker (its end then
-    changes), a complete one does not (the image stays the same). So the strip is decoded
-    at ratio 8 (DC only: cheap) as it is and with _MORE_DATA put before the first
-    end-of-image marker after the last start-of-scan, and the two compared.
-    """
-    return tf.reduce_any(tf.not_equal(
-        tf.io.decode_jpeg(_with_more_data(encoded), channels=3, ratio=8),
-        tf.io.decode_jpeg(encoded, channels=3, ratio=8)))
-
-
-def _with_more_data(encoded):
-    """`encoded` with _MORE_DATA put before the first end-of-image marker after the last
-    start-of-scan."""
-    data = tf.cast(tf.io.decode_raw(encoded, tf.uint8), tf.int32)
-    marker = tf.equal(data[:-1], 0xFF)
-    positions = tf.range(tf.size(data) - 1)
-    last_scan = tf.reduce_max(tf.where(marker & tf.equal(data[1:], 0xDA), positions, -1))
-    ends = marker & tf.equal(data[1:], 0xD9) & (positions > last_scan)
-    end = tf.reduce_min(tf.where(ends, positions, tf.size(data)))
-    return tf.strings.join([tf.strings.substr(encoded, 0, end), _MORE_DATA,
-                            tf.strings.substr(encoded, end, -1)])
-
-
-_SEARCH_BYTES = (checks.HEADER_BYTES, checks.LARGE_HEADER_BYTES)
-"""Where scan_damaged looks for the frame header: as far as the header checks' walk."""
-_BYTE_STRINGS = tuple(bytes([i]) for i in range(256))
-
-
-def _frame_header_at(encoded, height, width, limit):
-    """(position of the first SOF0-2 marker declaring height x width in the first `limit`
-    bytes, or the span's length; its component count)."""
-    data = tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, 0, limit), tf.uint8),
-                   tf.int32)
-    n = tf.size(data)
-    b = tf.concat([data, tf.zeros([10], tf.int32)], axis=0)
-    sof = (tf.equal(b[:n], 0xFF) & (b[1:n + 1] >= 0xC0) & (b[1:n + 1] <= 0xC2)
-           & tf.equal(b[5:n + 5] * 256 + b[6:n + 6], height)
-           & tf.equal(b[7:n + 7] * 256 + b[8:n + 8], width))
-    at = tf.reduce_min(tf.where(sof, tf.range(n), n))
-    return tf.where(at < n, at, -1), tf.gather(b, tf.minimum(at + 9, n))
-
-
-def scan_damaged(encoded, height, width):
-    """In-graph: whether the scan of a strip that decodes is damaged (bool scalar): it ran
-    out of data anywhere (a cut, or flipped bits that made the decoder read past the end),
-    or it ended before its data (flipped bits: libjpeg warns "Corrupt JPEG data: N
-    extraneous bytes before marker 0xd9" on stderr only, and the image after the flip is
-    garbage, not its grey fill).
-
-    Two decodes at ratio 8 (DC only): A, the strip with its frame header patched to declare
-    16 more rows (one more MCU row), and B, the strip with _MORE_DATA put before its
-    end-of-image marker. A complete scan has no data for A's extra row, so libjpeg fills it
-    with its flat grey (FILL_VALUE: exactly 128 in every channel) after its first MCU,
-    which may take the last byte's padding bits; a scan that ended early decodes its
-    leftover data into that row. A's real rows are the strip's own; a scan that ran out
-    reads on into B's added data, so B's rows differ from them. Strict mode,
-    ReadOptions.full_checks and the shard writer only. Where the extra row cannot be
-    looked at (no frame header with these dimensions in the first 4 MiB, a width under 32:
-    no second MCU, a height over 65519, or a CMYK/YCCK strip, whose fill is not 128 after
-    the conversion to RGB) only the running out is asked (_ran_out_of_data). A restart
-    interval keeps a flip's damage inside it and the scan then ends where it should: not
-    caught (local damage). tests/data/test_flipped_bits.py shows it catching every strip
-    with flipped bits that libjpeg warns about and flagging no good strip; the wider
-    measurement is in docs/data.md ("What is not caught").
-    """
-    height = tf.cast(height, tf.int32)
-    width = tf.cast(width, tf.int32)
-    at, components = _frame_header_at(encoded, height, width, _SEARCH_BYTES[0])
-    at, components = control.cond(
-        (at < 0) & (tf.strings.length(encoded) > _SEARCH_BYTES[0]),
-        lambda: _frame_header_at(encoded, height, width, _SEARCH_BYTES[1]),
-        lambda: (at, components))
-    taller = height + 16
-    testable = (at >= 0) & (width >= 32) & (taller < 65536) & tf.not_equal(components, 4)
-
-    def both():
-        digits = tf.gather(tf.constant(_BYTE_STRINGS), tf.stack([taller // 256, taller % 256]))
-        patched = tf.strings.join([tf.strings.substr(encoded, 0, at + 5),
-                                   tf.strings.reduce_join(digits),
-                                   tf.strings.substr(encoded, at + 7, -1)])
-        a = tf.io.decode_jpeg(patched, channels=3, ratio=8)
-        b = tf.io.decode_jpeg(_with_more_data(encoded), channels=3, ratio=8)
-        first_fill_row = (height + 15) // 16 * 2  # the first whole MCU row added, ratio 8
-        ended_early = tf.reduce_any(tf.not_equal(a[first_fill_row:, 2:], FILL_VALUE))
-        ran_out = tf.reduce_any(tf.not_equal(a[:tf.shape(b)[0]], b))
-        return ended_early | ran_out
-
-    return control.cond(testable, both, lambda: _ran_out_of_data(encoded))
-
-
 def _decode_frames(encoded, indices, num_frames, width, clip: ClipOptions,
                    check_fill: bool = False):
     """Decodes the top `num_frames` frames of a strip `width` wide and takes `indices`
@@ -289,14 +181,17 @@ def _decode_frames(encoded, indices, num_frames, width, clip: ClipOptions,
     return control.switch_case(branch, [at_ratio(1)] + [at_ratio(f) for f in DCT_FACTORS])
 
 
-def _ran_out(encoded, suspect, height, width, full_checks: bool):
+def _ran_out(encoded, suspect, height, width, full_checks):
     """decode_clip's ran_out_of_data: with full_checks, scan_damaged of every strip;
-    otherwise _ran_out_of_data, asked only of a `suspect` strip (one cond outside the
-    ratio branches)."""
-    if full_checks:
-        return scan_damaged(encoded, height, width)
-    return control.cond(suspect, lambda: _ran_out_of_data(encoded),
-                        lambda: tf.constant(False))
+    otherwise scans.ran_out_of_data, asked only of a `suspect` strip (one cond outside the
+    ratio branches). full_checks may be a bool tensor (per strip: the verdict cache)."""
+    def fill():
+        return control.cond(suspect, lambda: scans.ran_out_of_data(encoded, height, width),
+                            lambda: tf.constant(False))
+
+    if isinstance(full_checks, bool):
+        return scan_damaged(encoded, height, width) if full_checks else fill()
+    return control.cond(full_checks, lambda: scan_damaged(encoded, height, width), fill)
 
 
 def to_unit_range(video) -> tf.Tensor:
@@ -315,7 +210,7 @@ def to_unit_range(video) -> tf.Tensor:
 
 def decode_clip(encoded, clip: ClipOptions, start=0, height=None, width=None,
                 unit_range: bool = True, check_fill: bool = False,
-                full_checks: bool = False):
+                full_checks=False):
     """In-graph: JPEG strip bytes -> [clip.frames, clip.size, clip.size, 3] float32 in
     [-1, 1].
 
@@ -341,11 +236,12 @@ def decode_clip(encoded, clip: ClipOptions, start=0, height=None, width=None,
     check_fill=True returns (clip, ran_out_of_data): a bool scalar, True where libjpeg
     filled the end of the decoded rows with its flat grey because the scan ran out of data
     (a scan cut and closed with an end-of-image marker, or desynchronised by flipped bits
-    until the data ran out; libjpeg only warns on stderr). See _ran_out_of_data; a cut
+    until the data ran out; libjpeg only warns on stderr). See scans.ran_out_of_data; a cut
     below the last row decoded is not seen (those clips are exact). full_checks=True (with
     check_fill) asks scan_damaged of every strip instead: also a scan that ran out below
     the rows decoded or in its last block, and one that ended before its data (flipped
-    bits); two more decodes at ratio 8.
+    bits); about three more decodes (scans.py). full_checks may be a bool tensor: the
+    pipeline asks them only of strips without a verdict (verdicts.py).
     """
     if not isinstance(clip, ClipOptions):
         raise TypeError(f"clip must be a ClipOptions, got {type(clip).__name__}")
