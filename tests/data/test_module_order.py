@@ -7,8 +7,8 @@ import os
 
 import vgan_tf.data
 
-ORDER = ("control", "lists", "tfrecord", "options", "service", "checks", "scans", "strips",
-         "sources", "forensics", "pipeline", "shard_writer", "synthetic", "ucf101")
+ORDER = ("control", "lists", "tfrecord", "options", "service", "checks", "verdicts", "scans",
+         "strips", "sources", "forensics", "pipeline", "shard_writer", "synthetic", "ucf101")
 FOLDER = os.path.dirname(vgan_tf.data.__file__)
 
 
