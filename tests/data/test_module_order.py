@@ -8,7 +8,8 @@ import os
 import vgan_tf.data
 
 ORDER = ("control", "lists", "tfrecord", "options", "service", "checks", "verdicts", "scans",
-         "strips", "sources", "forensics", "pipeline", "shard_writer", "synthetic", "ucf101")
+         "strips", "sources", "forensics", "pipeline", "shard_writer", "corpus_check", "synthetic",
+         "ucf101")
 FOLDER = os.path.dirname(vgan_tf.data.__file__)
 
 
