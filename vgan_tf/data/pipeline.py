@@ -19,7 +19,9 @@ records] -> parse + check -> the same stages from the filter on.)
 
 Checking before decoding is how bad files are skipped, named and counted without Python
 (see checks.py); what only the decoder finds, and a read that raised, is named after it
-(forensics.py). Shuffling file
+(forensics.py). The full checks (the default) are paid once per strip: a strip whose
+verdict is known (verdicts.py: by its bytes' fingerprint) is neither walked nor probed
+again, and the verdicts found are written while the stream runs. Shuffling file
 names (not decoded clips) gives a full shuffle for the price of a list of strings,
 reshuffled every epoch; with a seed the order is deterministic.
 Repeating after the filter means a data set whose every file is bad ends instead of

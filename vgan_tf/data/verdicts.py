@@ -22,12 +22,14 @@ Recording is graph ops too (no Python per element, so it runs on tf.data service
 an insert into the learned table (later epochs of this run) and into a pending table,
 which is written out as a file of its own (`tf.io.write_file`) once FLUSH_RECORDS
 verdicts are pending, FLUSH_SECONDS after the last write when more came, and at the end of
-a finite stream (its end element, forensics.end_element). Each file is named by the fingerprint of its content, so two writers
-never overwrite each other's verdicts (several workers, a tf.data service: no lock, no
-verdict lost); a graph op cannot rename, so a file cut short by a crash is read as the
-whole records it holds (its header and records are fixed-size; a cut record is
-dropped). Files written from Python (write_verdicts: vgan-check-strips) are written under
-a temporary name and renamed.
+a finite stream (its end element, forensics.end_element). Each file is named by the
+fingerprint of its content, so two writers never overwrite each other's verdicts
+(several workers, a tf.data service: no lock, no verdict overwritten); a graph op cannot
+rename, so a file cut short by a crash is read as the whole records it holds (its header
+and records are fixed-size; a cut record is dropped). Files written from Python
+(write_verdicts: vgan-check-strips) are written under a temporary name and renamed.
+Verdicts still pending when a process stops are not written (those strips are checked
+again next time; docs/data.md lists when that happens).
 
 Where: ReadOptions.verdicts, True for the user cache (`default_dir`), a directory, or
 False (the full checks on every read). Files older than the checks (another VERSION) are
