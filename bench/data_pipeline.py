@@ -3,23 +3,31 @@
 Writes synthetic 128x128 strips of 32 frames, then, in the same run and alternating, times
   raw:  read_file + tf.io.decode_jpeg of the same files, num_parallel_calls=AUTOTUNE
   full: video_dataset (checks, decode, 32 frames resized to 64x64, [-1, 1], batched),
-        with the default resize='dct' (decoder-side scaling) and with the original's
-        exact resize='bilinear'; and (--full_checks) the default with
-        ReadOptions(full_checks=True), whose cost is printed against the default
-and prints the rates and the ratios full/raw (target >= 0.9). With --before=REV (default
-HEAD) the same pipelines as they were at git revision REV (vgan_tf/data/checks.py,
-strips.py, pipeline.py, control.py and forensics.py of `git show REV:...`, those it has,
-imported from a temp dir) are timed in the
-same rounds, and their ratios new/old printed: the cost of a change, side by side. It also
-prints the list-time file-type check's cost (lists.not_regular_files: one os.stat per
-strip). Each figure is the best of
---rounds (and the median, the fairer figure on a shared machine); frames counted are
-decoded strip frames (32 per clip for both). It also prints the process CPU time per frame
-of each (all threads): on a machine shared with other jobs the wall-clock rates swing by
-2x from round to round, the CPU cost per frame much less, and with every core busy the
-rate ratio is the inverse of the CPU cost ratio.
+        with resize='dct' (decoder-side scaling) and the original's exact
+        resize='bilinear', and (--verdicts) the full checks (ReadOptions.full_checks, the
+        default) every way they are paid:
+          light:        full_checks=False (the default before the verdict cache)
+          full, every:  full_checks=True, verdicts=False (the full checks on every read;
+                        one epoch of a finite stream per pass, as the first epoch)
+          first epoch:  the default with an empty verdict directory (checks + recording;
+                        one epoch of a finite stream, its verdicts written at its end)
+          later epochs: the default, epochs after the first of one pipeline (the verdicts
+                        it learned; the first epoch runs untimed before)
+          later runs:   the default with every verdict on disk (read when the pipeline is
+                        made)
+and prints the rates and the ratios to raw (target >= 0.9), later epochs / light and first
+epoch / full-every. With --before=REV (default HEAD) the same pipelines as they were at
+git revision REV (vgan_tf/data/checks.py, strips.py, pipeline.py, control.py and
+forensics.py of `git show REV:...`, those it has, imported from a temp dir) are timed in
+the same rounds, and their ratios new/old printed: the cost of a change, side by side. It
+also prints the list-time file-type check's cost (lists.not_regular_files: one os.stat per
+strip). Each figure is the best of --rounds (and the median, the fairer figure on a shared
+machine); frames counted are decoded strip frames (32 per clip for both). It also prints
+the process CPU time per frame of each (all threads): on a machine shared with other jobs
+the wall-clock rates swing by 2x from round to round, the CPU cost per frame much less, and
+with every core busy the rate ratio is the inverse of the CPU cost ratio.
 
-  python bench/data_pipeline.py --clips=256 --rounds=3 --epochs=5
+  python bench/data_pipeline.py --clips=128 --rounds=3 --epochs=2 --before=84c7d24
 """
 from __future__ import annotations
 
@@ -43,8 +51,8 @@ flags.DEFINE_integer("batch_size", 16, "Batch size of the full pipeline.")
 flags.DEFINE_integer("rounds", 3, "Timed rounds of each (best is reported).")
 flags.DEFINE_integer("epochs", 5, "Passes over the strips per timed round.")
 flags.DEFINE_string("data_dir", None, "Where to write the strips (default: a temp dir).")
-flags.DEFINE_bool("full_checks", True, "Also time the default pipeline with "
-                  "ReadOptions(full_checks=True).")
+flags.DEFINE_bool("verdicts", True, "Also time the full checks every way they are paid "
+                  "(light, every read, first epoch, later epochs, later runs).")
 flags.DEFINE_string("before", "HEAD", "Git revision whose data pipeline is timed beside the "
                     "working tree's ('' to skip).")
 
@@ -85,14 +93,32 @@ def _old_pipeline(revision):
     return importlib.import_module("vgan_old_data.pipeline")
 
 
-def _rate(dataset, frames_per_element):
-    """(frames/s wall clock, CPU microseconds per frame) of one pass over `dataset`."""
+def _rate(dataset, frames_per_element, untimed: int = 0):
+    """(frames/s wall clock, CPU microseconds per frame) of one pass over `dataset`, after
+    its first `untimed` elements."""
+    iterator = iter(dataset)
+    for _ in range(untimed):
+        next(iterator)
     start, cpu = time.perf_counter(), time.process_time()
     frames = 0
-    for element in dataset:
+    for element in iterator:
         frames += int(element.shape[0]) * frames_per_element
     return (frames / (time.perf_counter() - start),
             (time.process_time() - cpu) / frames * 1e6)
+
+
+LIGHT = "light checks (full_checks=False)"
+BILINEAR = "light checks, resize=bilinear"
+EVERY = "full checks, every read"
+FIRST = "default: first epoch"
+LATER_EPOCHS = "default: later epochs, one run"
+LATER_RUNS = "default: later runs"
+
+
+def _compare(title, cpu, median, before, after):
+    print(f"{title}: CPU us/frame {cpu[before]:.1f} -> {cpu[after]:.1f} "
+          f"({cpu[after] / cpu[before]:.3f}x), median frames/s {median[before]:.0f} -> "
+          f"{median[after]:.0f} ({median[after] / median[before]:.3f}x)")
 
 
 def main(argv):
@@ -103,6 +129,8 @@ def main(argv):
                               video_dataset)
     old = _old_pipeline(FLAGS.before) if FLAGS.before else None
 
+    # The default pipelines keep verdicts in the user cache: not this run's.
+    os.environ["VGAN_TF_CACHE_DIR"] = tempfile.mkdtemp(prefix="vgan_bench_cache_")
     data_dir = FLAGS.data_dir or tempfile.mkdtemp(prefix="vgan_bench_")
     list_file = os.path.join(data_dir, synthetic.LIST_NAME)
     if not tf.io.gfile.exists(list_file):
@@ -119,34 +147,57 @@ def main(argv):
         # One strip per element: count its frames.
         return ds.map(lambda image: tf.shape(image)[:1]).prefetch(autotune)
 
-    def full(resize, make_dataset=video_dataset, **read):
-        batches = FLAGS.epochs * len(paths) // FLAGS.batch_size
+    epoch = len(paths) // FLAGS.batch_size
+
+    def full(resize, make_dataset=video_dataset, epochs=None, **read):
+        batches = (epochs or FLAGS.epochs) * epoch
         clip = ClipOptions(FLAGS.frames, FLAGS.size, resize=resize)
-        return lambda: make_dataset(source, clip, FLAGS.batch_size,
-                                    ReadOptions(shuffle=True, **read)).take(batches)
+
+        def make():
+            options = dict(read)
+            if options.get("verdicts") == "fresh":  # an empty directory every pass
+                options["verdicts"] = tempfile.mkdtemp(prefix="vgan_verdicts_")
+            return make_dataset(source, clip, FLAGS.batch_size,
+                                ReadOptions(shuffle=True, **options)).take(batches)
+        return make
 
     makers = {"raw parallel decode_jpeg": raw,
               "full pipeline (default, dct)": full("dct"),
-              "full pipeline, resize=bilinear": full("bilinear")}
-    if FLAGS.full_checks:
-        makers["full pipeline, full_checks"] = full("dct", full_checks=True)
-    if old is not None:
-        makers[f"BEFORE ({FLAGS.before}), dct"] = full("dct", old.video_dataset)
-        makers[f"BEFORE ({FLAGS.before}), bilinear"] = full("bilinear", old.video_dataset)
+              BILINEAR: full("bilinear", full_checks=False)}
+    untimed = {}
+    if FLAGS.verdicts:
+        on_disk = tempfile.mkdtemp(prefix="vgan_verdicts_")
+        for _ in video_dataset(source, ClipOptions(FLAGS.frames, FLAGS.size), None,
+                               ReadOptions(repeat=False, verdicts=on_disk)):
+            pass  # every verdict written (the end of a finite stream)
+        makers.update({
+            LIGHT: full("dct", full_checks=False),
+            # One epoch of a finite stream each (no read-ahead into a second epoch).
+            EVERY: full("dct", epochs=1, verdicts=False, repeat=False),
+            FIRST: full("dct", epochs=1, verdicts="fresh", repeat=False),
+            LATER_EPOCHS: full("dct", epochs=FLAGS.epochs + 1, verdicts="fresh"),
+            LATER_RUNS: full("dct", verdicts=on_disk)})
+        untimed[LATER_EPOCHS] = epoch
+        del makers["full pipeline (default, dct)"]  # = later runs
+    if old is not None:  # today's ReadOptions: the old default asked for (light checks)
+        makers[f"BEFORE ({FLAGS.before}), dct"] = full("dct", old.video_dataset,
+                                                       full_checks=False)
+        makers[f"BEFORE ({FLAGS.before}), bilinear"] = full("bilinear", old.video_dataset,
+                                                            full_checks=False)
     for make in makers.values():  # warm-up: graph building, page cache
         for _ in make().take(20):
             pass
     rates = {name: [] for name in makers}
     for _ in range(FLAGS.rounds):
         for name, make in makers.items():
-            rates[name].append(_rate(make(), FLAGS.frames))
+            rates[name].append(_rate(make(), FLAGS.frames, untimed.get(name, 0)))
     print(f"strips: {len(paths)} x {FLAGS.frames} frames of {FLAGS.strip_size}px -> "
           f"{FLAGS.size}px, batch {FLAGS.batch_size}, {os.cpu_count()} CPUs")
     best = {name: max(r[0] for r in runs) for name, runs in rates.items()}
     median = {name: statistics.median(r[0] for r in runs) for name, runs in rates.items()}
     cpu = {name: min(r[1] for r in runs) for name, runs in rates.items()}
     for name, runs in rates.items():
-        print(f"{name:32s} {best[name]:9.0f} frames/s best, {median[name]:9.0f} median, "
+        print(f"{name:36s} {best[name]:9.0f} frames/s best, {median[name]:9.0f} median, "
               f"{cpu[name]:6.1f} CPU us/frame  (rounds: "
               f"{', '.join(f'{r[0]:.0f}' for r in runs)})")
     raw = "raw parallel decode_jpeg"
@@ -154,18 +205,18 @@ def main(argv):
         print(f"ratio {name} / raw: {best[name] / best[raw]:.3f} best, "
               f"{median[name] / median[raw]:.3f} median, {cpu[raw] / cpu[name]:.3f} by CPU "
               f"time (target >= 0.9)")
+    default = LATER_RUNS if FLAGS.verdicts else "full pipeline (default, dct)"
     if old is not None:
-        for resize, new in (("dct", "full pipeline (default, dct)"),
-                            ("bilinear", "full pipeline, resize=bilinear")):
+        for resize, new in (("dct", LIGHT if FLAGS.verdicts else default),
+                            ("bilinear", BILINEAR)):
             before = f"BEFORE ({FLAGS.before}), {resize}"
-            print(f"after / before, {resize}: CPU us/frame {cpu[before]:.1f} -> {cpu[new]:.1f} "
-                  f"({cpu[new] / cpu[before]:.3f}x), median frames/s {median[before]:.0f} -> "
-                  f"{median[new]:.0f} ({median[new] / median[before]:.3f}x)")
-    if FLAGS.full_checks:
-        default, checked = "full pipeline (default, dct)", "full pipeline, full_checks"
-        print(f"full_checks / default: CPU us/frame {cpu[default]:.1f} -> {cpu[checked]:.1f} "
-              f"({cpu[checked] / cpu[default]:.3f}x), median frames/s {median[default]:.0f} "
-              f"-> {median[checked]:.0f} ({median[checked] / median[default]:.3f}x)")
+            _compare(f"after / before, {resize}", cpu, median, before, new)
+    if FLAGS.verdicts:
+        _compare("later epochs / light", cpu, median, LIGHT, LATER_EPOCHS)
+        _compare("later runs / light", cpu, median, LIGHT, LATER_RUNS)
+        _compare("first epoch / full checks every read (target <= 1)", cpu, median, EVERY,
+                 FIRST)
+        _compare("full checks every read / light", cpu, median, LIGHT, EVERY)
     start = time.perf_counter()
     for _ in range(5):
         lists.not_regular_files(paths)

@@ -49,11 +49,13 @@ def _write(root, files):
     return lists.write_list(os.path.join(root, "l.txt"), list(files), range(len(files)))
 
 
-def _run(root, list_file, resize="dct", strict=False, counter=None, size=SIZE):
+def _run(root, list_file, resize="dct", strict=False, counter=None, size=SIZE,
+         full_checks=True):
     return list(clip_dataset(ListSource(list_file, root), ClipOptions(FRAMES, size,
                                                                       resize=resize),
                              ReadOptions(shuffle=False, repeat=False, with_labels=True,
-                                         strict=strict), counter).as_numpy_iterator())
+                                         strict=strict, full_checks=full_checks),
+                             counter).as_numpy_iterator())
 
 
 @pytest.mark.parametrize("resize, size", [("dct", SIZE), ("bilinear", SIZE), ("dct", STRIP)])
@@ -294,10 +296,13 @@ def _header_corpus():
     return mixed, list(bad)
 
 
-def test_corrupt_headers_outside_strict_mode_are_decode_failed(tmp_path, capfd):
-    """Outside strict mode the header checks leave out the walk to the first scan
+@pytest.mark.parametrize("full_checks", [False, True])
+def test_corrupt_headers_are_named_with_or_without_the_full_checks(tmp_path, capfd,
+                                                                   full_checks):
+    """Without the full checks the header checks leave out the walk to the first scan
     (checks.jpeg_header scan_checks, for speed): the decoder refuses these strips, and
-    they are dropped, counted and named as decode_failed (docs/data.md)."""
+    they are dropped, counted and named as decode_failed (docs/data.md). With them (the
+    default) the walk names them corrupt_header before any decode."""
     files, bad = _header_corpus()
     for name in bad:
         assert _refused(files[name]), name  # what the decoder would have said
@@ -308,19 +313,22 @@ def test_corrupt_headers_outside_strict_mode_are_decode_failed(tmp_path, capfd):
     assert _refused(files["quant/u.jpg"])
     list_file = _write(str(tmp_path), files)
     counter = checks.SkipCounter()
-    out = _run(str(tmp_path), list_file, counter=counter)
+    out = _run(str(tmp_path), list_file, counter=counter, full_checks=full_checks)
     names = list(files)
     assert [names[int(label)] for _, label in out] == [f"good/g{i}.jpg" for i in range(4)]
     for video, label in out:
         np.testing.assert_array_equal(video, strips.decode_clip(
             files[names[int(label)]], ClipOptions(FRAMES, SIZE)).numpy())
     counts = counter.counts()
-    assert counts["corrupt_header"] == 0 and counts["decode_failed"] == 5
+    header = len(bad) if full_checks else 0
+    assert counts["corrupt_header"] == header and counts["decode_failed"] == 5 - header
     assert counts["skipped"] == 5 and counts["decoded"] == 4
     log = capfd.readouterr().err
     assert log.count("reason:") == 5
-    for name in bad + ["quant/u.jpg"]:
-        assert f'"{tmp_path / name}" reason: "decode_failed"' in log, name
+    for name in bad:
+        reason = "corrupt_header" if full_checks else "decode_failed"
+        assert f'"{tmp_path / name}" reason: "{reason}"' in log, name
+    assert f'"{tmp_path / "quant/u.jpg"}" reason: "decode_failed"' in log
 
 
 @pytest.mark.parametrize("name", ["dht/many.jpg", "dht/kraft.jpg", "nosos/n.jpg"])

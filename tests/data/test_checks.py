@@ -144,7 +144,7 @@ def _build_corpus(root):
     label += 4
     for i in range(2):
         add(f"huffman/h{i}.jpg", _bogus_huffman(strips.encode_strip(_good_frames(50 + i))),
-            "decode_failed", label + i)  # corrupt_header in strict mode
+            "corrupt_header", label + i)  # decode_failed without the full checks
     label += 2
     for i in range(2):
         add(f"quant/u{i}.jpg",
@@ -198,11 +198,19 @@ def _expected_clip(path):
     return frames[idx].astype(np.float32) / 127.5 - 1
 
 
-def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd):
+@pytest.mark.parametrize("full_checks", [True, False])
+def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd, full_checks):
+    """With the full checks (the default) and without them: the corpus's bad-Huffman
+    strips are corrupt_header with them (the walk to the first scan, checks.jpeg_header)
+    and the decoder's to refuse without them (decode_failed)."""
     root, list_file, bad, expected = corpus
+    if not full_checks:
+        bad = {rel: "decode_failed" if reason == "corrupt_header" else reason
+               for rel, reason in bad.items()}
     counter = checks.SkipCounter()
     ds = clip_dataset(ListSource(list_file, root), ClipOptions(FRAMES, SIZE, strip_size=SIZE),
-                      ReadOptions(shuffle=False, repeat=False, with_labels=True), counter)
+                      ReadOptions(shuffle=False, repeat=False, with_labels=True,
+                                  full_checks=full_checks), counter)
     out = list(ds.as_numpy_iterator())
     assert sorted(int(label) for _, label in out) == list(range(12))
     for video, label in out:
@@ -210,8 +218,9 @@ def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd):
         assert np.abs(video).sum() > 0  # never zeros
     counts = counter.counts()
     for reason in checks.REASONS[1:]:  # every failure reason, each met at least once
-        if reason in ("corrupt_header", "read_failed"):  # strict mode's only
-            # (checks.jpeg_header); a read failing after the checks (test_bad_strips_more)
+        if reason == "read_failed" or (reason == "corrupt_header" and not full_checks):
+            # a read failing after the checks (test_bad_strips_more); the walk to the
+            # first scan is the full checks'
             assert counts[reason] == 0
             continue
         expected_count = sum(1 for r in bad.values() if r == reason)

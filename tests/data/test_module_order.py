@@ -7,8 +7,9 @@ import os
 
 import vgan_tf.data
 
-ORDER = ("control", "lists", "tfrecord", "options", "service", "checks", "scans", "strips",
-         "sources", "forensics", "pipeline", "shard_writer", "synthetic", "ucf101")
+ORDER = ("control", "lists", "tfrecord", "options", "service", "checks", "verdicts", "scans",
+         "strips", "sources", "forensics", "pipeline", "shard_writer", "corpus_check", "synthetic",
+         "ucf101")
 FOLDER = os.path.dirname(vgan_tf.data.__file__)
 
 

@@ -3,11 +3,13 @@
 Each module imports only those listed before it: `control` (conds that run only the
 branch taken), `lists` (list files), `tfrecord` (the shard record format), `options`
 (ClipOptions, ReadOptions) and `service` (tf.data service) stand alone; then `checks`
-(in-graph validation, skip counters); `strips` (the strip codec, NumPy and in-graph: it
-looks for the frame header as far as checks' walk does and cuts the clip a ClipOptions
-describes); `sources` (ListSource, ShardSource); `forensics` (naming the strips the
-decoder refuses and the reads that raise); `pipeline` (tf.data pipelines); and
-`shard_writer` (lists -> shards), `synthetic` (the built-in synthetic data set) and
+(in-graph validation, skip counters); `verdicts` (the full checks' verdict cache: paid
+once per strip); `scans` (whether a strip's scan is whole, probes libjpeg prints nothing
+about for a good strip); `strips` (the strip codec, NumPy and in-graph: it cuts the clip a
+ClipOptions describes); `sources` (ListSource, ShardSource); `forensics` (naming the
+strips the decoder refuses and the reads that raise); `pipeline` (tf.data pipelines); and
+`shard_writer` (lists -> shards), `corpus_check` (vgan-check-strips: a corpus checked
+once, verdicts kept, a report), `synthetic` (the built-in synthetic data set) and
 `ucf101` (UCF101's split lists). `prepare` (raw videos -> strips) is a package of its
 own. See docs/data.md. Never imports vgan_tf.models.
 

@@ -416,6 +416,9 @@ class CheckOptions:
     log_stream: where skip lines go (tf.print's output_stream; None: sys.stderr).
     scan_checks: see jpeg_header (the pipeline's strict or full_checks; the shard writer
       keeps the default, the full look).
+    verdicts: a verdicts.VerdictCache (the pipeline's, with the full checks): a strip
+      with a verdict is not walked again, one without is walked and its failure kept
+      (check_encoded adds the strip's `key`). None: every strip is walked.
     """
 
     counter: SkipCounter | None = None
@@ -424,6 +427,7 @@ class CheckOptions:
     min_frames: int = 1
     log_stream: object = None
     scan_checks: bool = True
+    verdicts: object = None
 
 
 def probe_file(path, options: CheckOptions, not_a_file=None):
@@ -444,8 +448,18 @@ def probe_file(path, options: CheckOptions, not_a_file=None):
 
 def check_encoded(encoded, name, options: CheckOptions, missing=None, not_a_file=None):
     """In-graph: validates strip bytes named `name` (a path or record key); see probe_file.
-    missing, not_a_file: bool tensors that override the reason (None: not asked)."""
-    reason, h, w, c = jpeg_header(encoded, options.scan_checks)
+    missing, not_a_file: bool tensors that override the reason (None: not asked). With
+    options.verdicts the header walk is theirs (VerdictCache.header) and the element has
+    the strip's `key` too."""
+    key = None
+    if options.verdicts is None:
+        reason, h, w, c = jpeg_header(encoded, options.scan_checks)
+    else:
+        read = tf.constant(True)
+        for flag in (missing, not_a_file):
+            if flag is not None:
+                read &= tf.logical_not(flag)
+        key, reason, h, w, c = options.verdicts.header(encoded, options, read)
     reason = tf.where(tf.equal(reason, OK),
                       strip_reason(h, w, c, options.strip_size, options.min_frames), reason)
     if not_a_file is not None:
@@ -453,7 +467,10 @@ def check_encoded(encoded, name, options: CheckOptions, missing=None, not_a_file
     if missing is not None:
         reason = tf.where(missing, MISSING, reason)
     reason = report(reason, name, options)
-    return {"encoded": encoded, "reason": reason, "height": h, "width": w, "name": name}
+    element = {"encoded": encoded, "reason": reason, "height": h, "width": w, "name": name}
+    if key is not None:
+        element["key"] = key
+    return element
 
 
 def report(reason, name, options: CheckOptions, count_ok: bool = True):

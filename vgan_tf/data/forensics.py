@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from vgan_tf.data import checks, control
+from vgan_tf.data import checks, control, verdicts
 from vgan_tf.data.options import ClipOptions, ReadOptions
 
 
@@ -66,7 +66,7 @@ class Failures:
     def with_end(self, ds, clip: ClipOptions):
         """`ds` with an end element after the last strip (end_element): the refusals among
         the last strips are then seen (no clip follows them)."""
-        return ds.concatenate(tf.data.Dataset.from_tensors(end_element(ds, clip)))
+        return with_end(ds, clip)
 
     def before_decode(self, index, element):
         """(index, element), after noting stream `index` -> element's list position."""
@@ -139,20 +139,44 @@ class Failures:
         return deps
 
 
+END_NAME = "(the end of the strips)"
+"""The name of end_element (never a strip's: paths and record keys have no parentheses
+round them)."""
+
+
 def end_element(ds, clip: ClipOptions):
     """An element of `ds`'s structure after the last strip: a valid black strip (of the
-    clip's size, enough frames for any window) at list position -1. Decoded once per pass;
-    it lets Failures see the refusals among the last strips (then no clip follows)."""
+    clip's size, enough frames for any window) named END_NAME, at list position -1 where
+    elements have one. Decoded once per pass; it lets Failures see the refusals among the
+    last strips (then no clip follows them) and the verdict cache write the verdicts still
+    pending (verdicts.VerdictCache.checked)."""
     frames = (clip.frames - 1) * clip.stride + 1
     encoded = tf.io.encode_jpeg(tf.zeros([frames * clip.size, clip.size, 3], tf.uint8))
     spec = ds.element_spec
     element = {key: tf.zeros(value.shape, value.dtype) for key, value in spec.items()}
+    if "key" in spec:  # its own verdict key (verdicts.py): no other strip's verdict
+        element["key"] = verdicts.VerdictCache.key(encoded)
     element.update(encoded=encoded, reason=tf.constant(checks.OK, spec["reason"].dtype),
                    height=tf.constant(frames * clip.size, spec["height"].dtype),
                    width=tf.constant(clip.size, spec["width"].dtype),
-                   name=tf.constant("(the end of the strips)"),
-                   position=tf.constant(-1, spec["position"].dtype))
+                   name=tf.constant(END_NAME))
+    if "position" in spec:
+        element["position"] = tf.constant(-1, spec["position"].dtype)
     return element
+
+
+def with_end(ds, clip: ClipOptions, starter: tf.data.Dataset | None = None):
+    """`ds` followed by end_element. starter: a dataset whose first element (ignored) is
+    turned into it (None: one made from nothing). tf.distribute's FILE auto-sharding
+    refuses a source that reads no file, so shard pipelines pass their records."""
+    if starter is None:
+        return ds.concatenate(tf.data.Dataset.from_tensors(end_element(ds, clip)))
+    return ds.concatenate(starter.take(1).map(lambda *_: end_element(ds, clip)))
+
+
+def is_end(name):
+    """In-graph: whether an element named `name` is end_element (bool scalar)."""
+    return tf.equal(name, END_NAME)
 
 
 def strict_decode(ds, decode_only, reported, options: ReadOptions):

@@ -83,11 +83,18 @@ class ReadOptions:
       (for shards, a record below it fails like a record without a label).
     strict: raise InvalidArgumentError on the first bad strip instead of skipping it.
       Strict mode also runs the full checks.
-    full_checks: also run the checks that cost a second look at every strip (about two
-      more decodes at ratio 8 and the walk to the first scan): Huffman tables and the scan's
-      presence (corrupt_header), a scan that ran out of data anywhere or that ended before
-      its data, as flipped bits leave it (corrupt_data; strips.scan_damaged). Skipped,
-      named and counted as the other checks are (docs/data.md).
+    full_checks: (on by default) also run the checks that cost a second look at a strip
+      (the walk to the first scan, and about three more decodes: scans.scan_damaged):
+      Huffman tables and the scan's presence (corrupt_header), a scan that ran out of data
+      anywhere or that ended before its data, as flipped bits leave it (corrupt_data).
+      Skipped, named and counted as the other checks are. With `verdicts`, paid once per
+      strip (docs/data.md, "The full checks, once per strip"); False: today's cheaper
+      checks on every read, and broken strips of those kinds come out as clips.
+    verdicts: where the full checks' verdicts are kept (verdicts.py): True, the user cache
+      (verdicts.default_dir()); a directory (local or any tf.io.gfile scheme; with a
+      tf.data service one the workers reach: they write there); False: none (the full
+      checks on every read). A strip is known by its bytes' fingerprint: a changed file
+      is checked again.
     cache: True caches the checked encoded bytes in memory, a string in files with that
       prefix; the shuffle then happens after the cache, over `shuffle_buffer` strips.
     shuffle_buffer: None means the source's default: lists shuffle all names (up to 2**20)
@@ -119,7 +126,8 @@ class ReadOptions:
     drop_remainder: bool = True
     with_labels: bool = False
     strict: bool = False
-    full_checks: bool = False
+    full_checks: bool = True
+    verdicts: bool | str = True
     cache: bool | str = False
     shuffle_buffer: int | None = None
     num_parallel_calls: int = AUTOTUNE
@@ -138,6 +146,9 @@ class ReadOptions:
             raise ValueError(f"skip_clips must be a non-negative integer, got "
                              f"{self.skip_clips!r}")
         optional_positive_int("shuffle_buffer", self.shuffle_buffer)
+        if not isinstance(self.verdicts, (bool, str)) or self.verdicts == "":
+            raise ValueError(f"verdicts must be True, False or a directory, got "
+                             f"{self.verdicts!r}")
         if not isinstance(self.label_base, int) or isinstance(self.label_base, bool) or \
                 self.label_base < 0:
             raise ValueError(f"label_base must be a non-negative integer, got "

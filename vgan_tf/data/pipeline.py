@@ -19,7 +19,9 @@ records] -> parse + check -> the same stages from the filter on.)
 
 Checking before decoding is how bad files are skipped, named and counted without Python
 (see checks.py); what only the decoder finds, and a read that raised, is named after it
-(forensics.py). Shuffling file
+(forensics.py). The full checks (the default) are paid once per strip: a strip whose
+verdict is known (verdicts.py: by its bytes' fingerprint) is neither walked nor probed
+again, and the verdicts found are written while the stream runs. Shuffling file
 names (not decoded clips) gives a full shuffle for the price of a list of strings,
 reshuffled every epoch; with a seed the order is deterministic.
 Repeating after the filter means a data set whose every file is bad ends instead of
@@ -31,7 +33,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from vgan_tf.data import checks, forensics, lists, strips, tfrecord
+from vgan_tf.data import checks, forensics, lists, strips, tfrecord, verdicts
 from vgan_tf.data import service as service_lib
 from vgan_tf.data.options import AUTOTUNE, ClipOptions, ReadOptions, check_batch_size
 from vgan_tf.data.sources import ListSource, ShardSource
@@ -65,7 +67,7 @@ def video_dataset(source: ListSource | ShardSource, clip: ClipOptions, batch_siz
     if options.deterministic is None:
         options = dataclasses.replace(
             options, deterministic=options.seed is not None or not options.shuffle)
-    request = _Request(clip, batch_size, options, counter)
+    request = _Request(clip, batch_size, options, counter, _verdict_cache(options))
     if isinstance(source, ListSource):
         return _from_list(source, request)
     if isinstance(source, ShardSource):
@@ -103,15 +105,25 @@ def distributed_input_fn(source: ListSource | ShardSource, clip: ClipOptions,
     return dataset_fn
 
 
+def _verdict_cache(options: ReadOptions) -> verdicts.VerdictCache | None:
+    """The pipeline's verdicts (read now, once): with the full checks and a verdict
+    directory, else None."""
+    path = verdicts.directory(options.verdicts)
+    if not (options.strict or options.full_checks) or path is None:
+        return None
+    return verdicts.VerdictCache(path)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Request:
     """One video_dataset call, its arguments checked: what a clip is, the batch size, how
-    the stream is read and where skips are counted."""
+    the stream is read, where skips are counted and the verdicts of the full checks."""
 
     clip: ClipOptions
     batch_size: int | None
     options: ReadOptions
     counter: checks.SkipCounter | None
+    verdicts: verdicts.VerdictCache | None = None
 
     @property
     def check_options(self) -> checks.CheckOptions:
@@ -120,7 +132,7 @@ class _Request:
         return checks.CheckOptions(
             counter=self.counter, strict=options.strict, strip_size=self.clip.strip_size,
             min_frames=self.clip.min_frames, log_stream=options.log_stream,
-            scan_checks=options.strict or options.full_checks)
+            scan_checks=options.strict or options.full_checks, verdicts=self.verdicts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +145,9 @@ class _Downstream:
     and checked, not decoded). policy: the auto-shard policy of the dataset's options.
     safety_net: ignore_errors after the decoder (lists). failures: forensics.Failures
     naming what the decoder and the reads lose (lists outside strict mode, without a
-    tf.data service), or None.
+    tf.data service), or None. starter: what the end element of a finite stream is made
+    from where Failures does not add it (forensics.with_end: the last verdicts are written
+    there; shards: their records, for FILE auto-sharding).
     """
 
     cache_shuffle_buffer: int
@@ -142,6 +156,7 @@ class _Downstream:
     policy: object
     safety_net: bool
     failures: forensics.Failures | None
+    starter: tf.data.Dataset | None = None
 
 
 def _from_list(source: ListSource, request: _Request):
@@ -225,6 +240,7 @@ def _from_shards(source: ShardSource, request: _Request):
     ds = ds.interleave(tf.data.TFRecordDataset,
                        cycle_length=source.cycle_length or min(len(files), 8),
                        num_parallel_calls=AUTOTUNE, deterministic=options.deterministic)
+    records = ds
     if options.shuffle and not options.cache:
         ds = ds.shuffle(shuffle_buffer, seed=options.seed, reshuffle_each_iteration=True)
 
@@ -249,7 +265,7 @@ def _from_shards(source: ShardSource, request: _Request):
         cache_shuffle_buffer=shuffle_buffer, repeat=options.repeat,
         skip_checked=options.skip_clips,
         policy=_SHARD_AUTO_SHARD_POLICY if policy is None else policy,
-        safety_net=False, failures=None))
+        safety_net=False, failures=None, starter=records))
 
 
 def _end_when_all_bad(ds, limit):
@@ -320,6 +336,8 @@ def _decode_stage(ds, request: _Request, downstream: _Downstream):
     decoder = _StripDecoder(request, failures)
     if failures is not None:  # a last element marks the end of a finite stream
         ds = failures.with_end(ds, request.clip)
+    elif request.verdicts is not None:  # where the last verdicts are written
+        ds = forensics.with_end(ds, request.clip, downstream.starter)
     if decoder.indexed:  # the window of the i-th clip is a function of (seed, i)
         ds = ds.enumerate(start=options.skip_clips)
     if options.strict and downstream.safety_net:
@@ -361,19 +379,35 @@ class _StripDecoder:
         return 0
 
     def decode_only(self, *args):
-        """(element) or (index, element) -> (video in [0, 255], label, ran_out, name)."""
+        """(element) or (index, element) -> (video in [0, 255], label, ran_out, name).
+        With verdicts, the full checks run for a strip without one, which is then
+        recorded."""
         index, element = args if self.indexed else (None, args[0])
+        cache = self.check_options.verdicts
+        full = self.check_options.scan_checks
+        if cache is not None:  # looked up again: the bytes may come from tf.data's cache
+            end = forensics.is_end(element["name"])  # no strip: not checked
+            known = cache.lookup(element["key"], tf.strings.length(element["encoded"]))[0]
+            known |= end
+            full = tf.logical_not(known)
+        elif full and "position" in element:
+            full = element["position"] >= 0
         video, ran_out = strips.decode_clip(
             element["encoded"], self.clip, self.window_start(index, element),
             element["height"], element["width"], unit_range=False, check_fill=True,
-            full_checks=self.check_options.scan_checks)
+            full_checks=full)
+        if cache is not None:
+            ran_out = cache.checked(ran_out, element, known, end)
         return video, element["label"], ran_out, element["name"]
 
     def reported(self, video, label, reason, name):
         """The failure (reason) counted and logged, or raised in strict mode ->
-        (video[, label], good)."""
+        (video[, label], good). The end element (added for the verdicts where
+        forensics.Failures does not drop it) is not good."""
         reason = checks.report(reason, name, self.check_options, count_ok=False)
         good = tf.equal(reason, checks.OK)
+        if self.failures is None and self.check_options.verdicts is not None:
+            good &= tf.logical_not(forensics.is_end(name))
         return ((video, label) if self.options.with_labels else (video,)) + (good,)
 
     def decode(self, *args):

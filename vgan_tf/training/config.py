@@ -66,7 +66,7 @@ class DataConfig:
                                "must fit in RAM.")
     strict_data: bool = setting(False, "Stop on the first bad strip (naming it) instead of "
                                 "skipping and counting it (runs the full checks too).")
-    data_full_checks: bool = setting(False, "Also skip strips whose Huffman tables or scan "
+    data_full_checks: bool = setting(True, "Also skip strips whose Huffman tables or scan "
                                      "are damaged (flipped bits): two more decodes at ratio"
                                      " 8 per strip (their cost: docs/data.md).")
     data_service: str = setting("", "tf.data service dispatcher address (grpc://host:5050):"
