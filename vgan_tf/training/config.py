@@ -67,8 +67,8 @@ class DataConfig:
     strict_data: bool = setting(False, "Stop on the first bad strip (naming it) instead of "
                                 "skipping and counting it (runs the full checks too).")
     data_full_checks: bool = setting(True, "Also skip strips whose Huffman tables or scan "
-                                     "are damaged (flipped bits): two more decodes at ratio"
-                                     " 8 per strip (their cost: docs/data.md).")
+                                     "are damaged (flipped bits); paid once per strip with "
+                                     "the verdict cache (docs/data.md).")
     data_service: str = setting("", "tf.data service dispatcher address (grpc://host:5050):"
                                 " the input pipeline runs on the service workers (see "
                                 "docs/data.md). Skipped strips are then logged by the "
