@@ -218,6 +218,27 @@ def test_a_repeated_stream_writes_its_verdicts_while_it_runs(corpus_files, tmp_p
     assert len(verdicts.read_verdicts(str(where))[0]) == len(files)
 
 
+def test_under_op_determinism_the_verdicts_are_written_by_strip_count(corpus_files, tmp_path,
+                                                                      monkeypatch):
+    """tf.timestamp raises under op determinism (every strip was dropped and a repeated
+    stream spun for ever): there the strips passed since the last write stand in."""
+    from tensorflow.python.framework import config as tf_config
+    monkeypatch.setattr(verdicts, "FLUSH_STRIPS", 3)
+    files, bad = corpus_files
+    where = tmp_path / "v"
+    tf_config.enable_op_determinism()
+    try:
+        ds = clip_dataset(_write(str(tmp_path / "d"), files), ClipOptions(FRAMES, SIZE // 2),
+                          ReadOptions(seed=1, verdicts=str(where)))
+        clips = [c for c in ds.take(2 * N_GOOD)]  # an endless stream
+    finally:
+        tf_config.disable_op_determinism()
+    assert len(clips) == 2 * N_GOOD
+    keys, values = verdicts.read_verdicts(str(where))
+    assert sorted(keys.tolist()) == sorted(verdicts.key_of(d) for d in files.values())
+    assert int((verdicts.unpack(values)[0] == checks.CORRUPT_DATA).sum()) == len(bad)
+
+
 @pytest.mark.parametrize("mode", ["parallel_epochs", "distributed_epoch"])
 def test_tf_data_service_workers_write_their_verdicts(corpus_files, tmp_path, monkeypatch,
                                                        mode):

@@ -70,7 +70,12 @@ def test_sigkill_and_resume_match_uninterrupted_run(tmp_path):
     reference = _start(tmp_path / "ref")
     ref_ckpts = tmp_path / "ref" / "checkpoints"
 
-    _, err = reference.communicate(timeout=180)
+    try:
+        _, err = reference.communicate(timeout=180)
+    finally:  # a hung run must not outlive the test
+        if reference.poll() is None:
+            reference.kill()
+            reference.wait()
     assert reference.returncode == 0, err[-3000:]
     run = tmp_path / "killed"
     ckpts = run / "checkpoints"

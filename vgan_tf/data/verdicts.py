@@ -21,7 +21,8 @@ carries it down):
 Recording is graph ops too (no Python per element, so it runs on tf.data service workers):
 an insert into the learned table (later epochs of this run) and into a pending table,
 which is written out as a file of its own (`tf.io.write_file`) once FLUSH_RECORDS
-verdicts are pending, FLUSH_SECONDS after the last write when more came, and at the end of
+verdicts are pending, FLUSH_SECONDS after the last write when more came (FLUSH_STRIPS
+strips under op determinism, where the clock cannot be read), and at the end of
 a finite stream (its end element, forensics.end_element). Each file is named by the
 fingerprint of its content, so two writers never overwrite each other's verdicts
 (several workers, a tf.data service: no lock, no verdict overwritten); a graph op cannot
@@ -43,6 +44,7 @@ import time
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework import config as tf_config  # is_op_determinism_enabled
 
 from vgan_tf.data import checks, control
 
@@ -56,7 +58,11 @@ PATTERN = "verdicts-*.bin"
 FLUSH_RECORDS = 4096
 """Pending verdicts written as one file (64 KiB)."""
 FLUSH_SECONDS = 30.0
-"""Pending verdicts older than this are written by the next strip that passes."""
+"""Pending verdicts older than this are written by the next strip that passes (not under
+op determinism: tf.timestamp refuses to run there, so FLUSH_STRIPS stands in; `timed`)."""
+FLUSH_STRIPS = 1024
+"""Under op determinism: pending verdicts are written by the strip that passes this many
+strips after the last write."""
 NO_VERDICT = -1
 _LENGTH_BITS = 27
 _LENGTH_MASK = (1 << _LENGTH_BITS) - 1
@@ -178,6 +184,7 @@ class VerdictCache:
             self._clock = tf.lookup.experimental.MutableHashTable(tf.int64, tf.float64,
                                                                   -1.0)
             self._clock.insert(tf.constant([0], tf.int64), tf.constant([time.time()], tf.float64))
+            self._passed = tf.lookup.experimental.MutableHashTable(tf.int64, tf.int64, 0)
 
     @staticmethod
     def key(encoded):
@@ -241,14 +248,29 @@ class VerdictCache:
                                       self._pending.insert(key[tf.newaxis], value)]):
             return self.flush_if_due()
 
+    @staticmethod
+    def timed() -> bool:
+        """Whether the graph being built may read the clock (tf.timestamp): not under op
+        determinism (tf.config.experimental.enable_op_determinism), where it raises."""
+        return not tf_config.is_op_determinism_enabled()
+
     def flush_if_due(self):
         """In-graph: writes the pending verdicts when FLUSH_RECORDS are pending, or some
-        are and FLUSH_SECONDS passed since the last write (read when the graph is built)."""
+        are and FLUSH_SECONDS passed since the last write (read when the graph is built;
+        the time rule only where `timed`)."""
         pending = self._pending.size()
-        now = tf.timestamp()
-        last = self._clock.lookup(tf.constant([0], tf.int64))[0]
-        due = (pending >= FLUSH_RECORDS) | ((pending > 0) & (now - last >= FLUSH_SECONDS))
-        return control.cond(due, self.flush, lambda: tf.constant(0, tf.int64))
+        zero = tf.constant([0], tf.int64)
+        if self.timed():
+            last = self._clock.lookup(zero)[0]
+            late = tf.timestamp() - last >= FLUSH_SECONDS
+            counted = []
+        else:  # strips since the last write, for the clock (a race only moves a write)
+            passed = self._passed.lookup(zero) + 1
+            late = passed[0] >= FLUSH_STRIPS
+            counted = [self._passed.insert(zero, passed)]
+        with tf.control_dependencies(counted):
+            due = (pending >= FLUSH_RECORDS) | ((pending > 0) & late)
+            return control.cond(due, self.flush, lambda: tf.constant(0, tf.int64))
 
     def flush(self):
         """In-graph: writes the pending verdicts as one file named by its content's
@@ -264,10 +286,12 @@ class VerdictCache:
                                     tf.strings.as_string(self.key(payload)), ".bin"])
             written = tf.io.write_file(name, tf.strings.join([HEADER, payload]))
             with tf.control_dependencies([written]):
-                removed = self._pending.remove(keys)
-                stamped = self._clock.insert(tf.constant([0], tf.int64),
-                                             tf.timestamp()[tf.newaxis])
-            with tf.control_dependencies([removed, stamped]):
+                done = [self._pending.remove(keys)]
+                zero = tf.constant([0], tf.int64)
+                done.append(self._clock.insert(zero, tf.timestamp()[tf.newaxis])
+                            if self.timed() else
+                            self._passed.insert(zero, tf.zeros([1], tf.int64)))
+            with tf.control_dependencies(done):
                 return tf.identity(count)
 
         return control.cond(count > 0, write, lambda: tf.constant(0, tf.int64))
