@@ -13,7 +13,7 @@ Pretrained weights (`--pretrained`) come from a VideoGAN training folder (its co
 gives the sizes, its latest checkpoint the discriminator) or a `.keras` Discriminator or
 VideoGAN file.
 
-Outputs in `model_dir`: classifier.keras, report.json (scores + the run's settings),
+Outputs in `model_dir`: classifier.keras, report.json (scores + the run's flat settings),
 confusion.png, train_list.txt (the clips trained on, after --label_fraction), backup/
 (exact resume of an interrupted fit, keras BackupAndRestore), tensorboard/ (loss,
 accuracy and top-5 per epoch).
