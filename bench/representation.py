@@ -60,7 +60,7 @@ def main(argv):
     results = {}
     for fraction in (0.125, 1.0):
         for regime in cls.REGIMES:
-            config = cls.ClassifierConfig(
+            config = cls.make(
                 model_dir=os.path.join(work, f"{regime}_{fraction}"), train_list=(train,),
                 test_list=(test,), num_classes=synthetic.NUM_CLASSES, regime=regime,
                 pretrained="" if regime == "random_init" else gan_dir,

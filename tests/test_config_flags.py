@@ -141,3 +141,28 @@ def test_a_name_used_in_two_sections_is_refused():
 
     with pytest.raises(TypeError, match="mode is declared twice"):
         config_flags.settings(Twice)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    inputs: tuple | None = setting(None, "Inputs (repeatable).", required=True)
+    out: str | None = setting(None, "Where.", required=True)
+    workers: int | None = setting(None, "Processes (default: cores).", minimum=1)
+
+
+def test_required_settings_are_required_flags_and_refuse_none():
+    values = flags.FlagValues()
+    config_flags.define_flags(Run, values, module_name="run")
+    assert values["inputs"].default is None and values["out"].default is None
+    with pytest.raises(flags.IllegalFlagValueError, match="--inputs must have a value"):
+        values(["prog", "--out=x"])
+    values(["prog", "--inputs=a", "--inputs=b", "--out=x"])
+    config = config_flags.config_from_flags(Run, flag_values=values)
+    assert config == Run(inputs=("a", "b"), out="x")
+    config_flags.validate_fields(config)
+    with pytest.raises(ValueError, match="^--out is required$"):
+        config_flags.validate_fields(Run(inputs=("a",)))
+    with pytest.raises(ValueError, match="--workers must be a positive integer, got 0"):
+        config_flags.validate_fields(Run(inputs=("a",), out="x", workers=0))
+    with pytest.raises(ValueError, match="default must be None"):
+        setting("x", "A required path.", required=True)

@@ -59,7 +59,7 @@ def main(argv):
         raise entry.UsageError(f"--classifier: {settings.classifier} holds a "
                                f"{type(classifier).__name__}, not an ActionClassifier")
     frames, size = classifier.video_shape[0], classifier.video_shape[1]
-    config = classification_lib.ClassifierConfig(
+    config = classification_lib.make(
         model_dir=settings.out_dir or os.path.dirname(os.path.abspath(settings.classifier)),
         test_list=settings.test_list, data_root=settings.data_root,
         num_classes=classifier.num_classes, label_base=settings.label_base, frames=frames,

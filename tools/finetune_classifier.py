@@ -8,7 +8,8 @@
 Regimes: random_init, linear (frozen features), finetune (see
 vgan_tf.training.classification). Writes classifier.keras, report.json (top-1, top-5,
 mean per-class accuracy, confusion matrix, settings) and confusion.png to --model_dir.
-Every flag but --preset is a field of ClassifierConfig.
+Every flag but --preset is a setting of ClassifierConfig (flat: --frames sets
+config.model.frames; vgan_tf.config_flags).
 """
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ field into an absl flag of the same name (bool, integer, float, enum, string, or
 multi_string for tuples), `validate_fields(config)` checks types, choices and bounds with
 messages that name the flag, and `overrides_from_flags(cls)` collects what the user set
 on the command line. A binary is then: define flags, build the config, call the library.
+`setting(None, ..., required=True)` makes a flag that must be given (absl's required flag:
+the missing flag is one parse error naming it).
 
     @dataclasses.dataclass(frozen=True)
     class Optimisation:
@@ -34,17 +36,21 @@ _OPTIONAL = (" | None", "Optional[")
 
 
 def setting(default, help: str, *, choices=None, minimum=None, exclusive: bool = False,
-            below=None, note: str | None = None):
+            below=None, note: str | None = None, required: bool = False):
     """A dataclass field with its flag's help, choices and bounds.
 
     minimum: the lowest legal value (inclusive; `exclusive=True` makes it a strict bound);
     below: a strict upper bound; note: what a special value means, shown in the error
-    ("0: any size"). Tuples become repeatable string flags.
+    ("0: any size"). Tuples become repeatable string flags (a default of None: no
+    default). required: the flag must be given (absl's required flag, so its default must
+    be None) and `validate_fields` refuses None.
     """
     if not help or not help.strip():
         raise ValueError("every setting needs a help text")
+    if required and default is not None:
+        raise ValueError("a required setting's default must be None")
     metadata = dict(help=help, choices=tuple(choices) if choices else None, minimum=minimum,
-                    exclusive=exclusive, below=below, note=note)
+                    exclusive=exclusive, below=below, note=note, required=required)
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -176,6 +182,8 @@ def validate_fields(config) -> None:
 
 def _validate_field(field: dataclasses.Field, value) -> None:
     kind, name, meta = _kind(field), f"--{field.name}", field.metadata
+    if value is None and meta["required"]:
+        raise ValueError(f"{name} is required")
     if value is None and optional(field):
         return
     if kind is bool:
@@ -211,7 +219,8 @@ def _caller_module(depth: int = 2) -> str:
 
 
 def define_flags(cls, flag_values=None, module_name: str | None = None) -> None:
-    """Defines one absl flag per setting of `cls`, with the field's default and help.
+    """Defines one absl flag per setting of `cls`, with the field's default and help;
+    `required` settings become required flags.
 
     The flags are registered as the calling module's (what --helpshort shows)."""
     from absl import flags
@@ -230,11 +239,14 @@ def define_flags(cls, flag_values=None, module_name: str | None = None) -> None:
         elif kind is float:
             flags.DEFINE_float(default=default, **args)
         elif kind is tuple:
-            flags.DEFINE_multi_string(default=list(default), **args)
+            flags.DEFINE_multi_string(default=None if default is None else list(default),
+                                      **args)
         elif meta["choices"]:
             flags.DEFINE_enum(default=default, enum_values=list(meta["choices"]), **args)
         else:
             flags.DEFINE_string(default=default, **args)
+        if meta["required"]:
+            flags.mark_flag_as_required(field.name, flag_values)
 
 
 def config_from_flags(cls, preset: str | None = None, from_preset=None, flag_values=None):

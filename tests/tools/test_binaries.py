@@ -24,6 +24,9 @@ MISTAKES = [
     ("make_synthetic", ["--num_clips=0", "--out_dir={tmp}/syn"], "--num_clips"),
     ("data_service", ["--role=worker"], "--dispatcher"),
     ("serving_client", ["--seeds=1,x", "--server=localhost:1"], "seeds"),
+    ("prepare_videos", ["--out_dir={tmp}/strips"], "--input must have a value"),
+    ("prepare_videos", ["--input={tmp}", "--out_dir={tmp}/strips", "--workers=0"],
+     "--workers must be a positive integer, got 0"),
 ]
 
 

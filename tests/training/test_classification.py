@@ -1,7 +1,6 @@
 """The representation experiment's runs: three regimes trained and evaluated end to end
 on the synthetic scenes (label: the sprites' direction of motion), bad input named, and
 both binaries."""
-import dataclasses
 import json
 import os
 import subprocess
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import REPO
-from vgan_tf import training
+from vgan_tf import config_flags, training
 from vgan_tf.data import synthetic
 from vgan_tf.training import classification as cls
 
@@ -40,7 +39,90 @@ def config(tmp_path, fixture, **overrides):
                   test_list=(test,), num_classes=synthetic.NUM_CLASSES, regime="finetune",
                   pretrained=run, batch_size=8, epochs=1, verbose=0)
     values.update(overrides)
-    return cls.ClassifierConfig(**values)
+    return cls.make(**values)
+
+
+# report.json's "settings" as written before ClassifierConfig had sections
+# (dataclasses.asdict of the flat class, through JSON): reports of that form must load.
+OLD_REPORT_SETTINGS = {
+    "model_dir": "runs/cls", "train_list": ["train.txt"], "test_list": ["a.txt", "b.txt"],
+    "data_root": "strips", "num_classes": 8, "label_base": 1, "label_fraction": 0.5,
+    "regime": "linear", "pretrained": "runs/gan", "frames": 8, "size": 16,
+    "base_width": 8, "batch_size": 4, "epochs": 3, "learning_rate": 0.001,
+    "beta_1": 0.9, "resize": "bilinear", "test_clips": 2, "seed": 7,
+    "strategy": "mirrored", "verbose": 2}
+
+
+def test_the_sections_hold_the_flat_settings_of_old_reports():
+    config = cls.make(**json.loads(json.dumps(OLD_REPORT_SETTINGS)))
+    assert (config.model_dir, config.data.train_list, config.data.test_list) == (
+        "runs/cls", ("train.txt",), ("a.txt", "b.txt"))
+    assert (config.data.num_classes, config.data.label_base, config.data.label_fraction,
+            config.data.resize, config.data.test_clips) == (8, 1, 0.5, "bilinear", 2)
+    assert (config.model.regime, config.model.pretrained, config.model.frames,
+            config.model.size, config.model.base_width) == ("linear", "runs/gan", 8, 16, 8)
+    assert (config.training.batch_size, config.training.epochs,
+            config.training.learning_rate, config.training.beta_1,
+            config.training.seed) == (4, 3, 0.001, 0.9, 7)
+    assert (config.runtime.strategy, config.runtime.verbose) == ("mirrored", 2)
+    flat = json.loads(json.dumps(config.flat()))
+    assert flat == OLD_REPORT_SETTINGS  # written back with the same flat keys and values
+    assert set(cls.ClassifierConfig().flat()) == set(OLD_REPORT_SETTINGS)
+    assert config.replace(size=32, verbose=0).model.size == 32
+    with pytest.raises(ValueError, match="classifier settings: unknown settings: sizes"):
+        cls.make(sizes=3)
+
+
+def test_presets_are_flat_and_build_the_sections():
+    tiny = cls.from_preset("tiny", model_dir="x", epochs=5)
+    assert (tiny.model.frames, tiny.model.size, tiny.model.base_width) == (8, 16, 8)
+    assert (tiny.training.batch_size, tiny.training.epochs, tiny.runtime.verbose) == (
+        8, 5, 0)  # the override wins over the preset
+    ucf = cls.from_preset("ucf101", train_list="t.txt")
+    assert (ucf.data.label_base, ucf.training.batch_size, ucf.data.train_list) == (
+        1, 256, ("t.txt",))
+    assert all(isinstance(preset, dict) and set(preset) <= set(OLD_REPORT_SETTINGS)
+               for preset in cls.PRESETS.values())
+    with pytest.raises(ValueError, match="--preset must be one of"):
+        cls.from_preset("huge")
+
+
+@pytest.mark.parametrize("change,message", [
+    (dict(model_dir=""), "--model_dir is required"),
+    (dict(test_list=()), "--test_list is required"),
+    (dict(pretrained=""), "--regime=linear needs --pretrained"),
+    (dict(regime="random_init"), "--regime=random_init trains from a fresh network"),
+    (dict(label_fraction=0.0), "--label_fraction must be > 0, got 0.0"),
+    (dict(beta_1=1.0), "--beta_1 must be in [0, 1), got 1.0"),
+    (dict(verbose=3), "--verbose must be one of (0, 1, 2), got 3"),
+])
+def test_validation_names_the_flag_in_every_section(change, message):
+    config = cls.make(**dict(OLD_REPORT_SETTINGS, **change))
+    with pytest.raises(ValueError) as info:
+        config.validate()
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.slow
+def test_the_binarys_flags_are_the_flat_settings():
+    """Every flag of vgan-finetune but --preset is a setting of ClassifierConfig (its
+    sections flattened), with the setting's default and help. In a subprocess: absl flags
+    are one registry per process and vgan-train's share names with these."""
+    code = ("import json, tools.finetune_classifier as t; print(json.dumps({f.name: "
+            "[f.default, f.help] for f in t.FLAGS.get_flags_for_module("
+            "'tools.finetune_classifier')}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    flags = json.loads(result.stdout.strip().splitlines()[-1])
+    flat = json.loads(json.dumps(cls.ClassifierConfig().flat()))
+    assert set(flags) == set(flat) | {"preset"}
+    for field in config_flags.settings(cls.ClassifierConfig):
+        default, text = flags[field.name]
+        assert default == flat[field.name], field.name
+        help_text = field.metadata["help"]
+        assert text.startswith(help_text) or text.endswith(help_text), field.name
 
 
 @pytest.mark.slow
@@ -51,6 +133,9 @@ def test_each_regime_trains_and_reports(tmp_path, pretrained, regime):
     out = tmp_path / "cls"
     saved = json.load(open(out / "report.json"))
     assert saved["top1"] == report["top1"] and saved["settings"]["regime"] == regime
+    assert list(saved["settings"]) == list(cls.ClassifierConfig().flat())  # flat keys
+    assert cls.make(**saved["settings"]) == config(tmp_path, pretrained, regime=regime,
+                                                   **extra)
     assert report["count"] == report["listed"] == 16 and report["trained_on"] == 24
     assert np.array(report["confusion"]).sum() == 16
     assert 0 <= report["top1"] <= report["top5"] <= 1
@@ -117,7 +202,7 @@ def test_test_clips_average_the_logits_of_spread_windows(tmp_path, pretrained):
         labels = np.concatenate([l.numpy() for _, l in data])
     assert not np.allclose(passes[0], passes[2])  # different windows, different logits
     expected = scores.classification_report(np.mean(passes, axis=0), labels, 8)
-    report = cls.evaluate(classifier, dataclasses.replace(base, test_clips=3))
+    report = cls.evaluate(classifier, base.replace(test_clips=3))
     assert report["confusion"] == expected["confusion"] and report["test_clips"] == 3
     single = cls.evaluate(classifier, base)
     assert single["confusion"] == scores.classification_report(passes[1], labels,
@@ -173,7 +258,8 @@ def test_binaries_train_then_evaluate(tmp_path, pretrained):
 def test_the_sizes_come_from_the_pretrained_run_unless_given(tmp_path, pretrained):
     paper = config(tmp_path, pretrained, frames=32, size=64, base_width=64)
     taken = cls.with_pretrained_sizes(paper)
-    assert (taken.frames, taken.size, taken.base_width) == (8, 16, 8)  # the tiny run's
+    taken_sizes = (taken.model.frames, taken.model.size, taken.model.base_width)
+    assert taken_sizes == (8, 16, 8)  # the tiny run's
     with pytest.raises(ValueError, match=r"--size=64 \(the pretrained network: 16\)"):
         cls.with_pretrained_sizes(paper, given={"size"})
     assert cls.with_pretrained_sizes(taken, given={"size", "frames"}) == taken

@@ -13,7 +13,7 @@ Pretrained weights (`--pretrained`) come from a VideoGAN training folder (its co
 gives the sizes, its latest checkpoint the discriminator) or a `.keras` Discriminator or
 VideoGAN file.
 
-Outputs in `model_dir`: classifier.keras, report.json (scores + the run's settings),
+Outputs in `model_dir`: classifier.keras, report.json (scores + the run's flat settings),
 confusion.png, train_list.txt (the clips trained on, after --label_fraction), backup/
 (exact resume of an interrupted fit, keras BackupAndRestore), tensorboard/ (loss,
 accuracy and top-5 per epoch).
@@ -30,7 +30,7 @@ import tensorflow as tf
 from absl import logging
 
 from vgan_tf import config_flags, terminal
-from vgan_tf.config_flags import setting
+from vgan_tf.config_flags import section, setting
 from vgan_tf.data import ClipOptions, ListSource, ReadOptions, lists, video_dataset
 from vgan_tf.data.options import RESIZE_METHODS
 from vgan_tf.metrics import classification as scores
@@ -59,11 +59,10 @@ class EpochScalars(keras.callbacks.Callback):
         self.writer.flush()
 
 
-@dataclasses.dataclass
-class ClassifierConfig:
-    """One classifier run. Defaults are the original's (Adam 2e-4 / beta1 0.5)."""
+@dataclasses.dataclass(frozen=True)
+class ClassifierDataConfig:
+    """The labelled lists, their classes and how clips are read from them."""
 
-    model_dir: str = setting("", "Folder for the classifier, its report and picture.")
     train_list: tuple = setting((), "Labelled list file(s) ('path label' per line) to train "
                                 "on (repeat the flag or use globs).")
     test_list: tuple = setting((), "Labelled list file(s) to evaluate on.")
@@ -75,6 +74,16 @@ class ClassifierConfig:
     label_fraction: float = setting(1.0, "Train on this fraction of the training clips of "
                                     "every class (at least one each), drawn with --seed.",
                                     minimum=0, exclusive=True)
+    resize: str = setting("dct", "Frame resizing, as for vgan-train.", choices=RESIZE_METHODS)
+    test_clips: int = setting(1, "Windows per test video whose logits are averaged: 1 the "
+                              "centre window; K spreads K windows evenly over the strip.",
+                              minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierModelConfig:
+    """The regime, the pretrained network and the classifier's sizes."""
+
     regime: str = setting("finetune", "random_init (fresh network), linear (frozen "
                           "pretrained features, only the head trains) or finetune "
                           "(pretrained, everything trains).", choices=REGIMES)
@@ -83,35 +92,75 @@ class ClassifierConfig:
     frames: int = setting(32, "Frames per clip.", minimum=1)
     size: int = setting(64, "Frame size.", minimum=1)
     base_width: int = setting(64, "The discriminator's base width.", minimum=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierTrainingConfig:
+    """The optimisation: batch, epochs, Adam, seed."""
+
     batch_size: int = setting(64, "Global batch size.", minimum=1)
     epochs: int = setting(10, "Epochs (passes over the training clips).", minimum=1)
     learning_rate: float = setting(2e-4, "Adam learning rate.", minimum=0, exclusive=True)
     beta_1: float = setting(0.5, "Adam beta_1.", minimum=0, below=1)
-    resize: str = setting("dct", "Frame resizing, as for vgan-train.", choices=RESIZE_METHODS)
-    test_clips: int = setting(1, "Windows per test video whose logits are averaged: 1 the "
-                              "centre window; K spreads K windows evenly over the strip.",
-                              minimum=1)
     seed: int = setting(0, "Seed of the initial weights, the data order and "
                         "--label_fraction.")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierRuntimeConfig:
+    """Hardware and verbosity of the run."""
+
     strategy: str = setting("default", "tf.distribute strategy, as for vgan-train.",
                             choices=strategy_lib.STRATEGIES)
     verbose: int = setting(1, "Keras verbosity: 0 silent, 1 progress bar, 2 a line per "
                            "epoch.", choices=(0, 1, 2))
 
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+    """One classifier run, in four sections. Defaults are the original's (Adam 2e-4 /
+    beta1 0.5).
+
+    Each setting is also the flag of the same name of tools/finetune_classifier.py (flags
+    are flat: `--frames` sets `config.model.frames`; vgan_tf.config_flags).
+    `config_flags.build(ClassifierConfig, flat)` / `config.flat()` convert from and to
+    the flat form of presets, flags and report.json's "settings".
+    """
+
+    model_dir: str = setting("", "Folder for the classifier, its report and picture.")
+    data: ClassifierDataConfig = section(ClassifierDataConfig,
+                                         "The labelled lists and how clips are read.")
+    model: ClassifierModelConfig = section(ClassifierModelConfig,
+                                           "The regime, pretrained network and sizes.")
+    training: ClassifierTrainingConfig = section(ClassifierTrainingConfig,
+                                                 "Batch, epochs, Adam and seed.")
+    runtime: ClassifierRuntimeConfig = section(ClassifierRuntimeConfig,
+                                               "Strategy and verbosity.")
+
     def validate(self) -> "ClassifierConfig":
+        """Raises ValueError naming the offending setting (= flag)."""
         if not self.model_dir:
             raise ValueError("--model_dir is required: the folder for the classifier")
         config_flags.validate_fields(self)
         for name in ("train_list", "test_list"):
-            if not getattr(self, name):
+            if not getattr(self.data, name):
                 raise ValueError(f"--{name} is required: labelled list file(s)")
-        if self.regime != "random_init" and not self.pretrained:
-            raise ValueError(f"--regime={self.regime} needs --pretrained (a VideoGAN "
+        model = self.model
+        if model.regime != "random_init" and not model.pretrained:
+            raise ValueError(f"--regime={model.regime} needs --pretrained (a VideoGAN "
                              "training folder or a .keras discriminator)")
-        if self.regime == "random_init" and self.pretrained:
+        if model.regime == "random_init" and model.pretrained:
             raise ValueError("--regime=random_init trains from a fresh network: drop "
                              "--pretrained")
         return self
+
+    def replace(self, **values) -> "ClassifierConfig":
+        """A copy with settings changed by their flat (flag) names."""
+        return config_flags.replace(self, **values)
+
+    def flat(self) -> dict:
+        """{setting: value}: the form of presets, flags and report.json's "settings"."""
+        return config_flags.flatten(self)
 
 
 PRESETS = {
@@ -123,10 +172,27 @@ PRESETS = {
 }
 
 
+def make(**values) -> ClassifierConfig:
+    """A ClassifierConfig from flat settings (the flag names, as presets and report.json's
+    "settings" hold them); the rest keep their defaults. Lists become tuples and a single
+    path string a one-path tuple (train_list="a.txt")."""
+    tuples = {f.name for f in config_flags.settings(ClassifierConfig) if f.type == "tuple"}
+    for name in tuples & set(values):
+        if isinstance(values[name], str):
+            values[name] = (values[name],)
+        elif isinstance(values[name], list):
+            values[name] = tuple(values[name])
+    try:
+        return config_flags.build(ClassifierConfig, values)
+    except ValueError as error:
+        raise ValueError(f"classifier settings: {error}") from None
+
+
 def from_preset(name: str, **overrides) -> ClassifierConfig:
+    """A ClassifierConfig from a named preset, with overrides by flat setting name."""
     if name not in PRESETS:
         raise ValueError(f"--preset must be one of {sorted(PRESETS)}, got {name!r}")
-    return ClassifierConfig(**dict(PRESETS[name], **overrides))
+    return make(**dict(PRESETS[name], **overrides))
 
 
 SIZE_SETTINGS = ("frames", "size", "base_width")
@@ -150,16 +216,17 @@ def pretrained_sizes(path: str) -> dict:
 def with_pretrained_sizes(config: ClassifierConfig, given=()) -> ClassifierConfig:
     """`config` with --frames/--size/--base_width taken from --pretrained (when given);
     ValueError naming each of `given` (the flags set explicitly) that contradicts it."""
-    if not config.pretrained:
+    model = config.model
+    if not model.pretrained:
         return config
-    sizes = pretrained_sizes(config.pretrained)
-    differ = [f"--{name}={getattr(config, name)} (the pretrained network: {sizes[name]})"
-              for name in SIZE_SETTINGS if name in given and getattr(config, name) !=
+    sizes = pretrained_sizes(model.pretrained)
+    differ = [f"--{name}={getattr(model, name)} (the pretrained network: {sizes[name]})"
+              for name in SIZE_SETTINGS if name in given and getattr(model, name) !=
               sizes[name]]
     if differ:
-        raise ValueError(f"--pretrained={config.pretrained} was trained at other sizes: "
+        raise ValueError(f"--pretrained={model.pretrained} was trained at other sizes: "
                          f"{', '.join(differ)}; drop those flags to take the network's")
-    return dataclasses.replace(config, **sizes)
+    return config.replace(**sizes)
 
 
 def pretrained_discriminator(path: str) -> Discriminator:
@@ -191,14 +258,15 @@ def pretrained_discriminator(path: str) -> Discriminator:
 
 def build_classifier(config: ClassifierConfig) -> ActionClassifier:
     """The compiled classifier of `config`'s regime (pretrained weights loaded)."""
-    classifier = ActionClassifier(config.num_classes, config.frames, config.size,
-                                  config.base_width, name="classifier")
-    if config.regime != "random_init":
-        classifier.load_features(pretrained_discriminator(config.pretrained))
-    if config.regime == "linear":
+    model = config.model
+    classifier = ActionClassifier(config.data.num_classes, model.frames, model.size,
+                                  model.base_width, name="classifier")
+    if model.regime != "random_init":
+        classifier.load_features(pretrained_discriminator(model.pretrained))
+    if model.regime == "linear":
         classifier.freeze_features()
     classifier.compile(
-        optimizer=paper_adam(config.learning_rate, config.beta_1),
+        optimizer=paper_adam(config.training.learning_rate, config.training.beta_1),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
                  keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5")],
@@ -216,17 +284,19 @@ def _common_list_dir(entries) -> str:
 
 def _labelled(config, list_files, *, train: bool):
     entries = lists.read_lists(list(list_files))
-    entries.class_labels(config.label_base, config.num_classes)  # errors name file:line
+    entries.class_labels(config.data.label_base, config.data.num_classes)  # file:line
     return entries
 
 
 def _dataset(config, list_file, *, train: bool, position: float = 0.5):
-    clip = ClipOptions(config.frames, config.size, window="random" if train else "center",
-                       resize=config.resize, position=position)
-    options = ReadOptions(shuffle=train, seed=config.seed, repeat=train,
-                          drop_remainder=False, with_labels=True, label_base=config.label_base)
-    return video_dataset(ListSource(list_file, config.data_root or None), clip,
-                         config.batch_size, options)
+    data = config.data
+    clip = ClipOptions(config.model.frames, config.model.size,
+                       window="random" if train else "center", resize=data.resize,
+                       position=position)
+    options = ReadOptions(shuffle=train, seed=config.training.seed, repeat=train,
+                          drop_remainder=False, with_labels=True, label_base=data.label_base)
+    return video_dataset(ListSource(list_file, data.data_root or None), clip,
+                         config.training.batch_size, options)
 
 
 def test_positions(test_clips: int) -> list:
@@ -237,12 +307,13 @@ def test_positions(test_clips: int) -> list:
 
 def evaluate(classifier, config: ClassifierConfig, list_files=None) -> dict:
     """The scores of `classifier` on the test list: per video, the logits of
-    `config.test_clips` windows averaged (the centre window for 1). The list is read in
+    `config.data.test_clips` windows averaged (the centre window for 1). The list is read in
     order once per window, so the k-th logits of every pass belong to the same video."""
-    list_files = list(list_files or config.test_list)
+    data = config.data
+    list_files = list(list_files or data.test_list)
     entries = _labelled(config, list_files, train=False)
     passes, labels = [], None
-    for position in test_positions(config.test_clips):
+    for position in test_positions(data.test_clips):
         logits, seen = [], []
         for videos, batch_labels in _dataset(config, list_files, train=False,
                                              position=position):
@@ -253,10 +324,10 @@ def evaluate(classifier, config: ClassifierConfig, list_files=None) -> dict:
         passes.append(np.concatenate(logits))
         labels = np.concatenate(seen)
     report = scores.classification_report(np.mean(passes, axis=0), labels,
-                                          config.num_classes)
+                                          data.num_classes)
     report["listed"] = len(entries)
-    report["test_clips"] = config.test_clips
-    report["label_base"] = config.label_base
+    report["test_clips"] = data.test_clips
+    report["label_base"] = data.label_base
     return report
 
 
@@ -264,26 +335,26 @@ def train_classifier(config: ClassifierConfig) -> dict:
     """Trains the classifier of `config`, evaluates it, writes the outputs; returns the
     report."""
     config.validate()
-    strategy = strategy_lib.make_strategy(config.strategy)
+    data, training = config.data, config.training
+    strategy = strategy_lib.make_strategy(config.runtime.strategy)
     os.makedirs(config.model_dir, exist_ok=True)
-    entries = _labelled(config, config.train_list, train=True)
-    if config.label_fraction < 1:
-        entries = lists.label_subset(entries, config.label_fraction, config.seed,
-                                     config.label_base, config.num_classes)
+    entries = _labelled(config, data.train_list, train=True)
+    if data.label_fraction < 1:
+        entries = lists.label_subset(entries, data.label_fraction, training.seed,
+                                     data.label_base, data.num_classes)
     # The clips trained on (after --label_fraction), relative to the training root.
-    train_root = config.data_root or _common_list_dir(entries)
+    train_root = data.data_root or _common_list_dir(entries)
     train_list = lists.write_list(os.path.join(config.model_dir, "train_list.txt"),
                                   entries.paths, [int(t) for t in entries.tokens])
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(training.seed)
     with strategy.scope():
         classifier = build_classifier(config)
-    steps = max(1, -(-len(entries) // config.batch_size))
-    data = _dataset(dataclasses.replace(config, data_root=train_root), train_list,
-                    train=True)
+    steps = max(1, -(-len(entries) // training.batch_size))
+    clips = _dataset(config.replace(data_root=train_root), train_list, train=True)
     logging.info("Training %s on %d clips of %d classes (%d steps per epoch)",
-                 config.regime, len(entries), config.num_classes, steps)
-    classifier.fit(data, epochs=config.epochs, steps_per_epoch=steps, shuffle=False,
-                   verbose=terminal.keras_verbose(config.verbose),
+                 config.model.regime, len(entries), data.num_classes, steps)
+    classifier.fit(clips, epochs=training.epochs, steps_per_epoch=steps, shuffle=False,
+                   verbose=terminal.keras_verbose(config.runtime.verbose),
                    callbacks=[keras.callbacks.BackupAndRestore(
                        os.path.join(config.model_dir, "backup")),
                        EpochScalars(os.path.join(config.model_dir, "tensorboard"))])
@@ -291,7 +362,7 @@ def train_classifier(config: ClassifierConfig) -> dict:
                                     os.path.join(config.model_dir, "classifier.keras"))
     report = evaluate(classifier, config)
     report["trained_on"] = len(entries)
-    report["settings"] = dataclasses.asdict(config)
+    report["settings"] = config.flat()  # flat, as before the sections: old reports read
     write_report(report, config.model_dir)
     return report
 

@@ -1,6 +1,7 @@
-"""tools/prepare_videos.py: the flags are PrepareOptions' fields, mistakes are one line,
-failed or truncated videos give exit status 3, a killed and resumed run gives the outputs
-of an uninterrupted one and counts what the earlier run wrote apart."""
+"""tools/prepare_videos.py: the flags are PrepareRun's settings (its own and its
+PrepareOptions'), mistakes are one line, failed or truncated videos give exit status 3, a
+killed and resumed run gives the outputs of an uninterrupted one and counts what the
+earlier run wrote apart."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,7 +16,8 @@ import pytest
 from tests.data.prepare import videos
 from tests.data.prepare.test_corpus import _outputs
 from tests.helpers import REPO
-from vgan_tf.data.prepare import PrepareOptions, corpus
+from vgan_tf import config_flags
+from vgan_tf.data.prepare import PrepareOptions, PrepareRun, corpus
 from vgan_tf.data.prepare import video as video_lib
 
 
@@ -24,8 +26,10 @@ RUN_FLAGS = {"input", "out_dir", "workers", "runner", "beam_options", "progress"
 
 @pytest.mark.slow
 def test_the_flags_are_the_options_fields():
-    """In a subprocess: absl flags are one registry per process, and another binary's
-    flags (vgan-train's --size) share names with these."""
+    """Every flag of the binary is a setting of PrepareRun, with its default and help: the
+    six of the run and every field of PrepareOptions. In a subprocess: absl flags are one
+    registry per process, and another binary's flags (vgan-train's --size) share names
+    with these."""
     import json
 
     code = ("import json, tools.prepare_videos as t; print(json.dumps({f.name: [f.default, "
@@ -35,13 +39,38 @@ def test_the_flags_are_the_options_fields():
                             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert result.returncode == 0, result.stderr[-2000:]
     flags = json.loads(result.stdout.strip().splitlines()[-1])
-    fields = {f.name: f for f in dataclasses.fields(PrepareOptions)}
-    assert set(flags) == set(fields) | RUN_FLAGS
+    settings = {f.name: f for f in config_flags.settings(PrepareRun)}
+    fields = {f.name for f in dataclasses.fields(PrepareOptions)}
+    assert set(flags) == set(settings) == fields | RUN_FLAGS
     defaults = PrepareOptions()
-    for name, field in fields.items():
+    for name, field in settings.items():
         default, text = flags[name]
-        assert default == getattr(defaults, name), name
-        assert text.endswith(field.metadata["help"]), name  # enums put "<a|b>: " first
+        expected = getattr(defaults, name) if name in fields else field.default
+        assert default == expected, name
+        assert text.startswith(field.metadata["help"]) or text.endswith(
+            field.metadata["help"]), name  # enums put "<a|b>: " first
+    assert flags["input"][0] is None and flags["out_dir"][0] is None  # required flags
+
+
+def test_a_run_is_built_from_flat_settings_and_validated():
+    run = config_flags.build(PrepareRun, dict(input=("a", "b"), out_dir="out", size=64,
+                                              beam_options="--project=P --x='a b'"))
+    assert run.options == PrepareOptions(size=64) and run.input == ("a", "b")
+    assert (run.workers, run.runner, run.progress) == (None, "local", True)
+    assert run.beam_args == ["--project=P", "--x=a b"]
+    assert config_flags.flatten(run)["size"] == 64
+    for values, message in [
+            (dict(out_dir="out"), "--input is required"),
+            (dict(input=("a",)), "--out_dir is required"),
+            (dict(input=("a",), out_dir="o", workers=0),
+             "--workers must be a positive integer, got 0"),
+            (dict(input=("a",), out_dir="o", beam_options="'a"),
+             "--beam_options \"'a\": No closing quotation"),
+            (dict(input=("a",), out_dir="o", min_frames=20, max_frames=18),
+             "--max_frames (18) must be >= min_frames (20)")]:
+        with pytest.raises(ValueError) as info:
+            config_flags.build(PrepareRun, values)
+        assert str(info.value) == message
 
 
 def _tool(*args, **kwargs):

@@ -1,4 +1,5 @@
-"""What preparing a video means: `PrepareOptions` (frame size, clip bounds, matcher, filters).
+"""What preparing a video means: `PrepareOptions` (frame size, clip bounds, matcher, filters);
+one run of vgan-prepare: `PrepareRun` (inputs, output, runner, and its PrepareOptions).
 
 The defaults are the original's (cvondrick/videogan extra/stabilize_videos_many.py): skip
 2 frames, up to 100 clips per video, SIFT matched to the previous frame with FLANN index 0
@@ -11,9 +12,10 @@ raises ValueError naming the flag. No TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 from vgan_tf import config_flags
-from vgan_tf.config_flags import setting
+from vgan_tf.config_flags import section, setting
 
 REFERENCES = ("chain", "first")
 """chain: match each frame to the previous one and multiply the homographies (original);
@@ -98,3 +100,42 @@ class PrepareOptions:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class PrepareRun:
+    """One run of vgan-prepare: its settings are the binary's flags, all of them (flat:
+    `--size` sets `run.options.size`; see vgan_tf.config_flags). `input` and `out_dir`
+    are required flags; `config_flags.build(PrepareRun, {...})` makes one from flat
+    settings. Validated when made: a bad value raises ValueError naming its flag.
+    """
+
+    input: tuple | None = setting(None, "A folder (searched recursively), a glob, a list "
+                                  "file (.txt/.lst/.list, one video per line) or a video "
+                                  "(repeatable).", required=True)
+    out_dir: str | None = setting(None, "Output folder (local or gs://; created).",
+                                  required=True)
+    workers: int | None = setting(None, "Processes for the local runner (default: cores).",
+                                  minimum=1)
+    runner: str = setting("local", "'local' (a process pool) or a Beam runner: "
+                          "DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ...")
+    beam_options: str = setting("", "Beam's own pipeline options, one string "
+                                "(e.g. '--project=P --region=R').")
+    progress: bool = setting(True, "Progress display on stderr (local runner).")
+    options: PrepareOptions = section(PrepareOptions, "How each video becomes strips.")
+
+    def __post_init__(self):
+        config_flags.validate_fields(self)
+        _split_beam_options(self.beam_options)
+
+    @property
+    def beam_args(self) -> list:
+        """--beam_options split as a shell would (Beam's PipelineOptions arguments)."""
+        return _split_beam_options(self.beam_options)
+
+
+def _split_beam_options(text: str) -> list:
+    try:
+        return shlex.split(text)
+    except ValueError as error:  # an unclosed quote
+        raise ValueError(f"--beam_options {text!r}: {error}") from None
