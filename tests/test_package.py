@@ -113,6 +113,7 @@ def test_family_records_are_where_the_registry_says():
                          "vgan_tf.tasks")),
     ("vgan_tf.metrics", ("vgan_tf.training", "vgan_tf.tasks")),
 ])
+@pytest.mark.slow
 def test_rooms_keep_their_boundaries(room, forbidden):
     edges = _imports(_modules())
     for module, targets in edges.items():

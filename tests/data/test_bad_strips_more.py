@@ -58,6 +58,7 @@ def _run(root, list_file, resize="dct", strict=False, counter=None, size=SIZE,
                              counter).as_numpy_iterator())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("resize, size", [("dct", SIZE), ("bilinear", SIZE), ("dct", STRIP)])
 def test_cut_scans_are_corrupt_data_and_good_ones_are_exact(tmp_path, capfd, resize, size):
     scenes = _scenes(6)
@@ -92,6 +93,7 @@ def test_fill_check_has_no_false_positive_on_synthetic_scenes():
             assert not bool(ran_out)
 
 
+@pytest.mark.slow
 def test_cut_scan_in_strict_mode_is_a_bad_strip_error(tmp_path):
     data = _cut_scan(strips.encode_strip(_scenes(1)[0]), 0.5)
     list_file = _write(str(tmp_path), {"cut.jpg": data})
@@ -101,6 +103,7 @@ def test_cut_scan_in_strict_mode_is_a_bad_strip_error(tmp_path):
     assert bad.reason == "corrupt_data" and bad.name == str(tmp_path / "cut.jpg")
 
 
+@pytest.mark.slow
 def test_cut_strips_are_left_out_of_shards_and_skipped_when_read(tmp_path):
     """The shard converter leaves a cut strip out (its full checks, corrupt_data); a shard
     that holds one anyway (written by other means) has the record named when read."""
@@ -148,6 +151,7 @@ def _iterate_with_timeout(make, fifo, seconds=120):
     return result["out"]
 
 
+@pytest.mark.slow
 def test_directories_and_pipes_are_not_a_file(tmp_path, capfd):
     root = str(tmp_path)
     frames = _scenes(2)
@@ -196,6 +200,7 @@ def test_unreadable_files_are_not_files(tmp_path, monkeypatch):
     assert lists.not_regular_files([str(tmp_path / "f.jpg"), locked]) == [False, True]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["bits12", "huge"])
 def test_frames_the_decoder_refuses_are_named_unsupported(tmp_path, capfd, kind):
     good = strips.encode_strip(_scenes(1)[0])
@@ -296,6 +301,7 @@ def _header_corpus():
     return mixed, list(bad)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("full_checks", [False, True])
 def test_corrupt_headers_are_named_with_or_without_the_full_checks(tmp_path, capfd,
                                                                    full_checks):
@@ -331,6 +337,7 @@ def test_corrupt_headers_are_named_with_or_without_the_full_checks(tmp_path, cap
     assert f'"{tmp_path / "quant/u.jpg"}" reason: "decode_failed"' in log
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["dht/many.jpg", "dht/kraft.jpg", "nosos/n.jpg"])
 def test_corrupt_header_in_strict_mode_names_the_file(tmp_path, name):
     files, _ = _header_corpus()
@@ -341,6 +348,7 @@ def test_corrupt_header_in_strict_mode_names_the_file(tmp_path, name):
     assert bad.reason == "corrupt_header" and bad.name == str(tmp_path / name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("window", ["first", "random"])
 def test_decoder_refusal_in_strict_mode_names_the_file(tmp_path, window):
     scenes = _scenes(3, seed=8)
@@ -396,6 +404,7 @@ def test_header_check_passes_valid_encodings():
         assert not _refused(data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("window", ["first", "random"])
 def test_decoder_refusals_outside_strict_mode_are_named(tmp_path, capfd, window):
     """Strips only the decoder can refuse (an undefined quantization table), mixed into
@@ -447,6 +456,7 @@ def _refusal_corpus(tmp_path, n_good=6, refused=(1, 2, 5, 8)):
     return _write(str(tmp_path), files), [f"s{i}.jpg" for i in refused], files
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["shuffled_no_seed", "repeated_batched", "skip_clips"])
 def test_decoder_refusals_are_named_in_shuffled_repeated_pipelines(tmp_path, capfd, how):
     """Each refused strip read is named once per epoch, whatever the order: a shuffle
@@ -480,6 +490,7 @@ def test_decoder_refusals_are_named_in_shuffled_repeated_pipelines(tmp_path, cap
     assert log.count("reason:") == counter.counts()["decode_failed"] >= epochs * len(refused)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["plain", "cached_shuffled", "with_a_refusal"])
 def test_reads_that_fail_after_the_checks_are_named(tmp_path, capfd, how):
     """A listed file that turns into a directory after the pipeline was made (its read

@@ -35,6 +35,7 @@ def _corpus(root):
             files, refused)
 
 
+@pytest.mark.slow
 def test_a_corpus_checked_once_leaves_training_only_the_verdicts(tmp_path, monkeypatch):
     root = str(tmp_path / "data")
     list_file, files, refused = _corpus(root)

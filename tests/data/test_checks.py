@@ -198,6 +198,7 @@ def _expected_clip(path):
     return frames[idx].astype(np.float32) / 127.5 - 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("full_checks", [True, False])
 def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd, full_checks):
     """With the full checks (the default) and without them: the corpus's bad-Huffman
@@ -232,6 +233,7 @@ def test_exactly_the_good_clips_come_out_and_counters_match(corpus, capfd, full_
         assert f"{os.path.join(root, rel)}\" reason: \"{reason}\"" in log, rel
 
 
+@pytest.mark.slow
 def test_bad_files_are_skipped_in_batched_shuffled_repeated_pipelines(corpus):
     root, list_file, bad, _ = corpus
     counter = checks.SkipCounter()
@@ -243,6 +245,7 @@ def test_bad_files_are_skipped_in_batched_shuffled_repeated_pipelines(corpus):
     assert counter.counts()["skipped"] >= 4 * len(bad)  # four whole epochs were read
 
 
+@pytest.mark.slow
 def test_all_bad_list_ends_instead_of_spinning(tmp_path):
     (tmp_path / "a.jpg").write_bytes(b"")
     lists.write_list(str(tmp_path / "l.txt"), ["a.jpg", "b.jpg"])
@@ -254,6 +257,7 @@ def test_all_bad_list_ends_instead_of_spinning(tmp_path):
 @pytest.mark.parametrize("rel, reason", [("missing/m0.jpg", None), ("empty/e0.jpg", "empty"),
                                          ("corrupt/c0.jpg", "corrupt"),
                                          ("nonsquare/q0.jpg", "not_square")])
+@pytest.mark.slow
 def test_strict_mode_raises_naming_the_file(corpus, tmp_path, rel, reason):
     root, _, _, expected = corpus
     lists.write_list(str(tmp_path / "l.txt"), ["good/g0.jpg", rel])
@@ -269,6 +273,7 @@ def test_strict_mode_raises_naming_the_file(corpus, tmp_path, rel, reason):
         assert str(bad) == f'bad strip "{bad.name}" reason: {reason}'
 
 
+@pytest.mark.slow
 def test_strict_mode_counts_good_clips_as_decoded(corpus, tmp_path):
     root, _, _, expected = corpus
     lists.write_list(str(tmp_path / "l.txt"), ["good/g0.jpg", "good/g1.jpg"])
@@ -281,6 +286,7 @@ def test_strict_mode_counts_good_clips_as_decoded(corpus, tmp_path):
     assert counts["decode_failed"] == 0 and counts["skipped"] == 0
 
 
+@pytest.mark.slow
 def test_strict_decoder_refusal_is_a_bad_strip_error(corpus, tmp_path):
     root = corpus[0]
     lists.write_list(str(tmp_path / "l.txt"), ["good/g0.jpg", "quant/u0.jpg"])
@@ -350,6 +356,7 @@ def _pillow_rgb(data):
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.int16)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["cmyk", "metadata_200k", "trailer_5k", "thumbnail_trailer"])
 def test_valid_unusual_jpegs_load_like_pillow(tmp_path, kind):
     """Files real cameras and editors write: CMYK (Adobe), big metadata before the frame

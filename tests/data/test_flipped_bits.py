@@ -104,6 +104,7 @@ def test_no_false_positive_on_other_encodings():
         assert not bool(strips.scan_damaged(data, h, w)), name
 
 
+@pytest.mark.slow
 def test_the_default_full_checks_skip_and_name_them_and_without_them_they_pass(
         flipped, tmp_path, capfd):
     good, bad = flipped
@@ -149,6 +150,7 @@ def test_the_default_full_checks_skip_and_name_them_and_without_them_they_pass(
     assert error.name == str(tmp_path / first)
 
 
+@pytest.mark.slow
 def test_the_shard_writer_leaves_them_out(flipped, tmp_path, capfd):
     good, bad = flipped
     files = dict(list(good.items())[:4])

@@ -36,6 +36,7 @@ def _unbatched(source, frames=FRAMES, **read):
                         ReadOptions(with_labels=True, **read))
 
 
+@pytest.mark.slow
 def test_pipeline_pads_short_clips_and_resizes(tmp_path):
     frames = random_frames(3, 48, seed=1)
     strips.write_strip(str(tmp_path / "s.jpg"), frames)
@@ -66,6 +67,7 @@ def test_pipeline_pads_short_clips_and_resizes(tmp_path):
             np.testing.assert_array_equal(clip[4], clip[2])
 
 
+@pytest.mark.slow
 def test_pipeline_batches_labels_and_range(tmp_path):
     source = ListSource(synthetic.write_synthetic_dataset(str(tmp_path), 10, frames=8,
                                                           size=32))
@@ -81,6 +83,7 @@ def test_pipeline_batches_labels_and_range(tmp_path):
     assert [b.shape[0] for b in video_dataset(source, clip, 4, keep_last)] == [4, 4, 2]
 
 
+@pytest.mark.slow
 def test_dct_resize_is_close_to_bilinear_at_4x(tmp_path):
     source = ListSource(synthetic.write_synthetic_dataset(str(tmp_path), 2, frames=4,
                                                           size=16, strip_size=64))
@@ -136,6 +139,7 @@ def test_options_normalise_what_they_accept():
     assert ShardSource("s-*").patterns == ("s-*",)
 
 
+@pytest.mark.slow
 def test_seeded_order_is_deterministic_and_reshuffles_each_epoch(data):
     a = _labels(_unbatched(data, seed=7))
     b = _labels(_unbatched(data, seed=7))
@@ -148,6 +152,7 @@ def test_seeded_order_is_deterministic_and_reshuffles_each_epoch(data):
     assert _labels(_unbatched(data, shuffle=False)) == list(range(CLIPS))
 
 
+@pytest.mark.slow
 def test_random_window_and_stride(data):
     path = data.read().resolve(data.data_root)[0]
     frames = strips.read_strip(path).astype(np.float32) / 127.5 - 1  # 6 frames of 16px
@@ -170,6 +175,7 @@ def test_random_window_and_stride(data):
     np.testing.assert_allclose(strided, frames[[0, 2, 4, 4]], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_center_window_takes_the_middle_frames(data):
     path = data.read().resolve(data.data_root)[0]
     frames = strips.read_strip(path).astype(np.float32) / 127.5 - 1  # 6 frames of 16px
@@ -187,11 +193,13 @@ def test_center_window_takes_the_middle_frames(data):
         ClipOptions(3, SIZE, window="center", position=1.5)
 
 
+@pytest.mark.slow
 def test_explicit_shards_are_disjoint_and_complete(data):
     parts = [_labels(_unbatched(data, shuffle=False, shard=(3, i))) for i in range(3)]
     assert parts == [list(range(i, CLIPS, 3)) for i in range(3)]  # names i, i + 3, ...
 
 
+@pytest.mark.slow
 def test_distributed_input_fn_splits_names_and_batches_per_replica(data):
     fn = distributed_input_fn(data, ClipOptions(FRAMES, SIZE), 4,
                               ReadOptions(shuffle=False, repeat=False, with_labels=True))
@@ -209,6 +217,7 @@ def test_distributed_input_fn_splits_names_and_batches_per_replica(data):
         assert labels == list(range(pipeline_id, CLIPS, 2))
 
 
+@pytest.mark.slow
 def test_gfile_scheme_and_cache():
     root = "ram://vgan_data_test"
     for i in range(3):

@@ -27,6 +27,7 @@ def _stream(ds, n):
     return np.stack(videos), np.array(labels)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("window", ["first", "random"])
 def test_skip_clips_continues_the_uninterrupted_stream(data, window):
     def make(**read):
@@ -41,6 +42,7 @@ def test_skip_clips_continues_the_uninterrupted_stream(data, window):
     assert len(set(expected[1][:CLIPS].tolist())) > 1
 
 
+@pytest.mark.slow
 def test_skip_clips_in_batches_equals_skipping_batches(data):
     def make(**read):
         return video_dataset(data, CLIP, 4, ReadOptions(seed=9, **read))
@@ -50,6 +52,7 @@ def test_skip_clips_in_batches_equals_skipping_batches(data):
     np.testing.assert_array_equal(resumed, expected)
 
 
+@pytest.mark.slow
 def test_skipped_files_are_not_read(data):
     counter = SkipCounter()
     ds = clip_dataset(data, CLIP, ReadOptions(shuffle=False, repeat=False, with_labels=True,
@@ -59,6 +62,7 @@ def test_skipped_files_are_not_read(data):
     assert counter.counts()["passed"] == 3  # only the three files after the skip
 
 
+@pytest.mark.slow
 def test_skip_clips_with_cache_and_tfrecord_shards_is_exact(data, tmp_path):
     cached = ReadOptions(seed=1, with_labels=True, cache=True)
     expected = _stream(clip_dataset(data, CLIP, cached).skip(CLIPS + 2), CLIPS)[1]
@@ -78,6 +82,7 @@ def test_skip_clips_with_cache_and_tfrecord_shards_is_exact(data, tmp_path):
     np.testing.assert_array_equal(resumed[0], expected[0])
 
 
+@pytest.mark.slow
 def test_all_bad_list_with_skip_ends_instead_of_spinning(tmp_path, data):
     (tmp_path / "a.jpg").write_bytes(b"not a jpeg")
     lists.write_list(str(tmp_path / "l.txt"), ["a.jpg", "b.jpg"])

@@ -59,6 +59,7 @@ def test_the_scan_probes_print_nothing_for_good_strips(capfd):
 
 @pytest.mark.parametrize("read", [{}, {"strict": True}, {"full_checks": False},
                                   {"verdicts": False}])
+@pytest.mark.slow
 def test_pipelines_print_nothing_for_good_strips(tmp_path, capfd, read):
     files = _good_strips()
     source = ListSource(_write(str(tmp_path), files), str(tmp_path))

@@ -18,6 +18,7 @@ def source(tmp_path_factory):
                                        range(CLIPS)), root)
 
 
+@pytest.mark.slow
 def test_tf_data_service_loopback(source):
     # As vgan-data-service starts them (ServerConfig -> start_server).
     dispatcher = service.start_server(service.ServerConfig(role="dispatcher"))

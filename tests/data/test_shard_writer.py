@@ -28,6 +28,7 @@ def _records(path):
             for r in tf.data.TFRecordDataset(path)]
 
 
+@pytest.mark.slow
 def test_shards_hold_the_good_strips_round_robin_and_name_what_was_skipped(mixed, tmp_path,
                                                                            capfd):
     report = shard_writer.write_shards(mixed, str(tmp_path / "shards"), 4, progress=False)
@@ -52,6 +53,7 @@ def test_shards_hold_the_good_strips_round_robin_and_name_what_was_skipped(mixed
         assert open(a, "rb").read() == open(b, "rb").read()
 
 
+@pytest.mark.slow
 def test_fewer_entries_than_shards_and_argument_errors(mixed, tmp_path):
     report = shard_writer.write_shards(mixed, str(tmp_path / "many"), 100, progress=False)
     assert len(report.shards) == CLIPS + 2 and report.written == CLIPS  # one entry per shard
@@ -64,6 +66,7 @@ def test_fewer_entries_than_shards_and_argument_errors(mixed, tmp_path):
                                   str(tmp_path / "x"), 2)
 
 
+@pytest.mark.slow
 def test_progress_counts_to_the_total_with_written_and_skipped(mixed, tmp_path, capfd):
     """The progress (vgan_tf.progress, plain lines off a terminal) ends at the total and
     shows the strips written and skipped by reason."""

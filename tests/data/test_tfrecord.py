@@ -35,6 +35,7 @@ def _read(source, **read):
                         ReadOptions(with_labels=True, repeat=False, **read))
 
 
+@pytest.mark.slow
 def test_shards_give_the_clips_of_the_list(data):
     import tensorflow as tf
     from vgan_tf.data import ClipOptions, ReadOptions, ShardSource, video_dataset
@@ -54,6 +55,7 @@ def test_shards_give_the_clips_of_the_list(data):
         ShardSource(os.path.join(os.path.dirname(shards[0]), "nothing-here*")).files()
 
 
+@pytest.mark.slow
 def test_explicit_shard_reads_whole_shard_files(data):
     from vgan_tf.data import ShardSource
     _, shards = data

@@ -94,6 +94,7 @@ def _run(source, counter=None, **read):
     return {int(label): video for video, label in out.as_numpy_iterator()}
 
 
+@pytest.mark.slow
 def test_the_default_pays_the_full_checks_once_per_strip(corpus_files, tmp_path, counted,
                                                          capfd, monkeypatch):
     files, bad = corpus_files
@@ -135,6 +136,7 @@ def test_the_default_pays_the_full_checks_once_per_strip(corpus_files, tmp_path,
     assert out[names.index("good/g0.jpg")].max() < -0.6  # the new picture
 
 
+@pytest.mark.slow
 def test_later_epochs_of_one_run_read_only_the_verdict(corpus_files, tmp_path, counted):
     files, bad = corpus_files
     source = _write(str(tmp_path), files)
@@ -146,6 +148,7 @@ def test_later_epochs_of_one_run_read_only_the_verdict(corpus_files, tmp_path, c
     assert counted() == {"scan": len(files), "walk": len(files)}  # the first epoch's
 
 
+@pytest.mark.slow
 def test_without_verdicts_every_read_pays_and_without_full_checks_nothing_is_kept(
         corpus_files, tmp_path, counted):
     files, bad = corpus_files
@@ -159,6 +162,7 @@ def test_without_verdicts_every_read_pays_and_without_full_checks_nothing_is_kep
     assert not (tmp_path / "v").exists()
 
 
+@pytest.mark.slow
 def test_strict_mode_raises_on_a_known_bad_strip_naming_it(corpus_files, tmp_path):
     files, bad = corpus_files
     source = _write(str(tmp_path / "d"), files)
@@ -170,6 +174,7 @@ def test_strict_mode_raises_on_a_known_bad_strip_naming_it(corpus_files, tmp_pat
     assert error.reason == "corrupt_data" and error.name.endswith(bad[0])
 
 
+@pytest.mark.slow
 def test_shards_and_lists_share_verdicts_by_content(corpus_files, tmp_path, counted):
     files, bad = corpus_files
     source = _write(str(tmp_path / "d"), {n: d for n, d in files.items() if n not in bad})
@@ -183,6 +188,7 @@ def test_shards_and_lists_share_verdicts_by_content(corpus_files, tmp_path, coun
     assert counted() == {"scan": 0, "walk": 0}  # the list's files: the same bytes
 
 
+@pytest.mark.slow
 def test_writers_in_parallel_lose_no_verdict(corpus_files, tmp_path, monkeypatch):
     """Two pipelines (each its own share of the names, as two workers read them) write
     into one directory at once, a file every 2 verdicts: every verdict is there, each in
@@ -206,6 +212,7 @@ def test_writers_in_parallel_lose_no_verdict(corpus_files, tmp_path, monkeypatch
         assert name == f"verdicts-{verdicts.key_of(body)}.bin"
 
 
+@pytest.mark.slow
 def test_a_repeated_stream_writes_its_verdicts_while_it_runs(corpus_files, tmp_path,
                                                              monkeypatch):
     monkeypatch.setattr(verdicts, "FLUSH_SECONDS", 0.0)
@@ -218,6 +225,7 @@ def test_a_repeated_stream_writes_its_verdicts_while_it_runs(corpus_files, tmp_p
     assert len(verdicts.read_verdicts(str(where))[0]) == len(files)
 
 
+@pytest.mark.slow
 def test_under_op_determinism_the_verdicts_are_written_by_strip_count(corpus_files, tmp_path,
                                                                       monkeypatch):
     """tf.timestamp raises under op determinism (every strip was dropped and a repeated
@@ -239,6 +247,7 @@ def test_under_op_determinism_the_verdicts_are_written_by_strip_count(corpus_fil
     assert int((verdicts.unpack(values)[0] == checks.CORRUPT_DATA).sum()) == len(bad)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["parallel_epochs", "distributed_epoch"])
 def test_tf_data_service_workers_write_their_verdicts(corpus_files, tmp_path, monkeypatch,
                                                        mode):

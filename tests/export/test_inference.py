@@ -143,6 +143,7 @@ def exports(spread_generator, tmp_path_factory):
     return paths
 
 
+@pytest.mark.slow
 def test_exported_graph_has_no_batch_norm(exports):
     for precision in inference.PRECISIONS:
         for signature in (api.SERVING_DEFAULT, api.GENERATE_FLOAT):
@@ -153,6 +154,7 @@ def test_exported_graph_has_no_batch_norm(exports):
     assert casts == []  # bf16 kernels are stored as bf16: no per-call weight casts
 
 
+@pytest.mark.slow
 def test_bf16_export_keeps_dtypes_and_stays_within_pinned_levels(exports,
                                                                  spread_generator):
     fp32, bf16 = (tf.saved_model.load(exports[p]) for p in ("fp32", "bf16"))
@@ -202,6 +204,7 @@ def _with_head_forms(model):
     return fast
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision", inference.PRECISIONS)
 @pytest.mark.parametrize("subpixel_channels", [0, inference.SUBPIXEL_CHANNELS])
 def test_a_generator_built_with_the_head_forms_exports_the_same(
@@ -217,6 +220,7 @@ def test_a_generator_built_with_the_head_forms_exports_the_same(
         np.testing.assert_allclose(got[name], want[name], atol=atol, rtol=0, err_msg=name)
 
 
+@pytest.mark.slow
 def test_the_saved_model_of_a_generator_with_the_head_forms_serves_the_same(
         exports, spread_generator, tmp_path):
     path = export.export_generator(_with_head_forms(spread_generator), str(tmp_path),

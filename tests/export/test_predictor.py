@@ -56,6 +56,7 @@ def keras_uint8(predictor, image_uint8):
             "background": parts["background"].numpy()}
 
 
+@pytest.mark.slow
 def test_layout_and_signature_defs_are_the_api(exported):
     path, _ = exported
     assert path.endswith(os.path.join("predictor", "1"))

@@ -23,6 +23,7 @@ def _signature_defs(path):
     return proto.meta_graphs[0].signature_def
 
 
+@pytest.mark.slow
 def test_signature_defs_are_the_api(exported, generator):
     """The SignatureDefs, the api's description of them, and this table agree."""
     defs = _signature_defs(exported.path)

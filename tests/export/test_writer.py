@@ -22,6 +22,7 @@ def test_layout_is_tf_serving_versioned(exported):
     assert os.listdir(os.path.join(exported.base, api.GENERATOR_MODEL)) == ["1"]
 
 
+@pytest.mark.slow
 def test_next_free_version_and_explicit_version(generator, tmp_path):
     base = str(tmp_path)
     os.makedirs(os.path.join(base, "generator", "7"))

@@ -54,6 +54,7 @@ def _sizes_of(matched):
     return matched.kind, matched.sizes
 
 
+@pytest.mark.slow
 def test_mutants_load_or_are_refused_in_one_line(bases):
     results = _run(2400, seed=0)
     assert not _crashes(results), "\n".join(_crashes(results)[:10])
@@ -136,6 +137,7 @@ def _worst_cases():
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(_worst_cases()))
 def test_worst_case_files_stay_within_the_bound(name):
     data = w.dumps(_worst_cases()[name])

@@ -88,6 +88,7 @@ def test_a_tiny_discriminator_matches_the_reference(variant, tmp_path):
     _check_discriminator(model, weights, layout, batch=4)
 
 
+@pytest.mark.slow
 def test_full_size_generator_imports_exactly(tmp_path):
     path, weights = _write_generator(tmp_path, FULL, cudnn=True, type_name="Cuda")
     assert os.path.getsize(path) > 2 * 4 * 16_000_000  # weights and their gradients
@@ -106,6 +107,7 @@ def test_full_size_generator_imports_exactly(tmp_path):
     _check_generator(model, weights, FULL, batch=1)
 
 
+@pytest.mark.slow
 def test_full_size_discriminator_imports(tmp_path):
     layout = FULL.layout
     path, weights = _write_discriminator(tmp_path, layout, cudnn=True, type_name="Cuda")
@@ -201,6 +203,7 @@ def test_a_discriminator_with_another_slope_is_refused(tmp_path):
         torch7.model_from_tree(t7.T7Object("nn.Linear", {}))
 
 
+@pytest.mark.slow
 def test_convert_saves_a_keras_file_and_exports(tmp_path):
     sizes = config_lib.TINY
     path, weights = _write_generator(tmp_path, sizes, cudnn=True, type_name="Cuda")

@@ -41,6 +41,7 @@ def corrupt(clips, kind, rng):
     return np.stack(out)
 
 
+@pytest.mark.slow
 def test_clean_clips_recover_the_ground_truth(rendered):
     clips, records = rendered
     for clip, record in zip(clips, records):
@@ -74,6 +75,7 @@ EFFECTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(EFFECTS))
 def test_each_corruption_moves_its_scores_the_documented_way(rendered, kind):
     clips, records = rendered

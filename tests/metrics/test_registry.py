@@ -71,6 +71,7 @@ def test_register_refuses_a_taken_name_and_takes_several_values():
         registry.check(("fvd", "nope"))
 
 
+@pytest.mark.slow
 def test_a_registered_metric_reaches_the_report_of_evaluate(real_data, toy_metric):
     assert registry.check(()) == ("fvd", "kvd", "fvd16", "kvd16", "mean_gap")  # the default
     features, _ = model_fixtures.pixel_features()

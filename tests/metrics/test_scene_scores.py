@@ -57,6 +57,7 @@ def test_the_simple_scene_is_deterministic_and_differs_from_digits():
         synthetic.render_clip(0, 0, FRAMES, 32, "cubes")
 
 
+@pytest.mark.slow
 def test_scores_rank_real_clips_above_corrupted_ones(real_i3d, tmp_path):
     features = fvd.ClipFeatures(real_i3d[0])
     options = scene_scores.SceneOptions("simple", 8, cache_dir=str(tmp_path))

@@ -72,6 +72,7 @@ def test_a_strip_of_non_square_frames_needs_the_frame_count(tmp_path):
     assert video_folder.VideoFolder(str(tmp_path), frames=5).video_shape == (5, 4, 8, 3)
 
 
+@pytest.mark.slow
 def test_generated_videos_tells_models_from_folders(sources, tmp_path):
     assert isinstance(model_sources.generated_videos(sources["keras"]),
                       model_sources.VideoSource)
@@ -83,6 +84,7 @@ def test_generated_videos_tells_models_from_folders(sources, tmp_path):
     assert isinstance(model_sources.generated_videos(str(tmp_path)), video_folder.VideoFolder)
 
 
+@pytest.mark.slow
 def test_sample_files_evaluate_like_the_generator_they_came_from(sources, real_i3d, tmp_path):
     """vgan-generate --sample_files -> folder -> the same FVD as the model itself (GIF
     quantises colours, so near, not equal)."""
@@ -158,6 +160,7 @@ def _pipeline_clips(list_file, frames, size):
     return np.round((clips + 1.0) * 127.5).astype(np.uint8)
 
 
+@pytest.mark.slow
 def test_a_folder_of_strips_decodes_as_the_real_side_decodes_them(strips):
     """One decoder for both sides: a strip in a folder gives exactly the pixels the data
     pipeline gives for the same file (Pillow's accurate IDCT differs from TensorFlow's
@@ -175,6 +178,7 @@ def test_a_folder_of_strips_decodes_as_the_real_side_decodes_them(strips):
     assert np.abs(pillow.astype(int) - folder_uint8[0]).max() > 0  # the other decoder
 
 
+@pytest.mark.slow
 def test_fvd_of_a_folder_against_a_list_of_the_same_strips_is_zero(strips, real_i3d):
     folder, list_file = strips
     features = fvd.ClipFeatures(real_i3d[0])

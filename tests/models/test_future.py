@@ -22,6 +22,7 @@ def paper_predictor():
     return FuturePredictor()
 
 
+@pytest.mark.slow
 def test_parameter_parity_with_the_original(paper_predictor):
     assert count(FrameEncoder()) == 11_021_696
     assert count(paper_predictor) == 68_216_455

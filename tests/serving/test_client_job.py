@@ -54,6 +54,7 @@ def test_client_options_follow_the_protocol():
     assert "form" in ClientConfig(server="localhost:8501", protocol="rest").client_options()
 
 
+@pytest.mark.slow
 def test_run_reports_each_call_the_paths_and_a_summary(served, tmp_path):
     lines = []
     config = ClientConfig(server=served.server.grpc_address, seeds=("3,4,5",), max_batch=2,

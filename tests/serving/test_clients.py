@@ -34,6 +34,7 @@ def test_grpc_client_gets_the_exported_videos(served):
         np.testing.assert_array_equal(client.generate([4])["video"], expected["video"][:1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["inputs", "instances"])
 def test_rest_client_both_forms(served, form):
     expected = served.direct_outputs([7, 8, 9])

@@ -212,6 +212,7 @@ def _still_answers(served, stub):
 
 @pytest.mark.parametrize("what, request_proto, code, words", GRPC_CASES,
                          ids=[case[0] for case in GRPC_CASES])
+@pytest.mark.slow
 def test_grpc_bad_request(served, stub, what, request_proto, code, words):
     with pytest.raises(grpc.RpcError) as error:
         stub.Predict(request_proto, timeout=60)
@@ -223,6 +224,7 @@ def test_grpc_bad_request(served, stub, what, request_proto, code, words):
 
 @pytest.mark.parametrize("what, path, body, status, words", REST_CASES,
                          ids=[case[0] for case in REST_CASES])
+@pytest.mark.slow
 def test_rest_bad_request(served, stub, what, path, body, status, words):
     got, answer = _post(served.server.rest_port, path, body)
     assert got == status, answer
@@ -268,6 +270,7 @@ def test_dev_servers_own_batch_limit(served):
             assert error.value.code == "INVALID_ARGUMENT" and GUARD in error.value.message
 
 
+@pytest.mark.slow
 def test_serves_models_config_with_its_version_policy(tmp_path):
     generator = TwoStreamGenerator(SIZES.frames, SIZES.size, SIZES.latent_dim,
                                    SIZES.base_width)

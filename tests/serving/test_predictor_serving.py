@@ -47,6 +47,7 @@ def images():
     return [rng.integers(0, 256, (24, 20, 3), dtype=np.uint8) for _ in range(2)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["grpc", "rest"])
 def test_clients_send_image_files(server, images, protocol):
     data = [encoded(images[0], "JPEG"), encoded(images[1], "PNG")]

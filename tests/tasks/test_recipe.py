@@ -61,6 +61,7 @@ def test_recipe_arguments_are_checked():
     assert not recipe.is_paper
 
 
+@pytest.mark.slow
 def test_a_saved_task_keeps_its_recipe_and_its_average(tiny, tmp_path):
     """R1 registered from the recipe, the hinge pair and the EMA copy come back from the
     task's config and from a .keras file (the EMA weights with it)."""
@@ -175,6 +176,7 @@ def test_g_gradient_goes_through_the_augmentation(tiny):
     assert max(float(np.abs(a - b).max()) for a, b in zip(*results.values())) > 1e-5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("g_step", ["paper", "updated_d"])
 def test_the_average_follows_g_after_each_step(tiny, g_step):
     """EMA 0.75: after each step avg = 0.75 avg + 0.25 G for trainable weights (starting

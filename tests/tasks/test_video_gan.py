@@ -135,6 +135,7 @@ def test_g_loss_includes_mask_prior(tiny):
     assert g5 - g0 == pytest.approx(5.0 * m0, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_mask_prior_pushes_mask_down(tiny):
     x = tf.constant(real_batch(tiny))
     means = {}
@@ -173,6 +174,7 @@ def test_mismatched_shapes_rejected(tiny):
         VideoGAN(g, d)
 
 
+@pytest.mark.slow
 def test_save_and_load_keeps_optimizer_state(tiny, tmp_path):
     gan = make_gan(tiny, seed=5, mask_weight=0.2)
     gan.compile()

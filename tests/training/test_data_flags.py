@@ -154,6 +154,7 @@ def test_run_from_tfrecord_shards(data, tmp_path):
     assert loaded == config and loaded.validate()
 
 
+@pytest.mark.slow
 def test_training_data_reads_shards_like_the_list(data):
     """The same clips from the shards as from the list they were made of."""
     shards = os.path.join(os.path.dirname(data["shards"][0]), "*.tfrecord")

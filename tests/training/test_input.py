@@ -2,6 +2,7 @@
 throw-away iterator (models built under a strategy scope), and the cheaper bare pipeline
 is used where it does not (the default strategy)."""
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from vgan_tf import training
@@ -17,6 +18,7 @@ def _batches(dataset, n):
     return np.stack([b.numpy() for b in dataset.take(n)])
 
 
+@pytest.mark.slow
 def test_stable_iterators_give_every_iterator_the_same_stream(tmp_path):
     config = _config(tmp_path)
     source = input_lib.data_source(config, str(tmp_path))
@@ -34,6 +36,7 @@ def test_stable_iterators_give_every_iterator_the_same_stream(tmp_path):
     assert not np.array_equal(_batches(bare, 3), reference)
 
 
+@pytest.mark.slow
 def test_training_input_wraps_only_under_a_strategy_scope(tmp_path):
     config = _config(tmp_path)
     source = input_lib.data_source(config, str(tmp_path))

@@ -71,6 +71,7 @@ def test_generate_writes_the_documented_files(sources, kind, expected, tmp_path)
     assert strip.shape == (17 + 1, 3 * 17 + 1, 3)
 
 
+@pytest.mark.slow
 def test_the_same_seeds_give_the_same_pictures_from_every_source(sources):
     from vgan_tf.metrics import model_sources
     pictures = [movies.generated_pictures(model_sources.load_video_source(sources[k]), 2,

@@ -11,6 +11,7 @@ from vgan_tf.data.prepare import corpus, prepare_videos
 pytest.importorskip("apache_beam", reason="apache_beam is not installed (the [beam] extra)")
 
 
+@pytest.mark.slow
 def test_local_and_direct_runner_outputs_are_identical(tmp_path, capsys):
     folder = _inputs(str(tmp_path / "in"))
     videos.truncate(videos.shaky_video(f"{folder}/cut.avi", frames=40, seed=2), 0.5)

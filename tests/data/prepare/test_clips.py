@@ -30,6 +30,7 @@ def test_bad_options_name_the_field(field, value):
         PrepareOptions(**{field: value})
 
 
+@pytest.mark.slow
 def test_clip_length_bounds_and_clips_per_video(tmp_path):
     path = videos.shaky_video(tmp_path / "v.avi", frames=40)  # 38 frames after the skip
     default = _clips(path)
@@ -62,6 +63,7 @@ def test_unrelated_frames_drop_clips_for_too_few_matches(tmp_path):
     assert [c.reason for c in _clips(path)] == [stabilize.FEW_MATCHES] * 4
 
 
+@pytest.mark.slow
 def test_motion_filters_and_the_scene_filter_count_their_reasons(tmp_path):
     shaky = videos.shaky_video(tmp_path / "shaky.avi", frames=20)
     static = videos.static_video(tmp_path / "static.avi", frames=20)

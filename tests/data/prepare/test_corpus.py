@@ -75,6 +75,7 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path, capsys):
                                                     "train.txt"]
 
 
+@pytest.mark.slow
 def test_the_strips_load_through_the_training_pipeline(tmp_path):
     from vgan_tf.data import ClipOptions, ListSource, ReadOptions, read_strip, video_dataset
 
@@ -176,6 +177,7 @@ def test_frames_declared_and_decoded_are_reported_and_a_whole_video_is_not_trunc
     assert limited["frames_read"] == 2 + 12 and limited["frames_declared"] == 30
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["cut.avi", "cut.mp4"])
 def test_a_video_cut_in_half_keeps_its_clips_and_is_reported_truncated(tmp_path, capsys,
                                                                        name):

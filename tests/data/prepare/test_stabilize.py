@@ -38,6 +38,7 @@ def _drift(clip):
                           for k in range(1, len(clip.frames))]))
 
 
+@pytest.mark.slow
 def test_chaining_drifts_with_a_moving_object_registering_to_the_first_frame_does_not(
         tmp_path):
     # The object moves about 2.2 px per frame, inside RANSAC's 5 px threshold: its
