@@ -110,6 +110,22 @@ def free_ports(n):
     return ports
 
 
+def binary_flags(module: str) -> dict:
+    """{flag name: [default, help]} of the binary `module` (e.g. "tools.prepare_videos"),
+    read in a subprocess: absl flags are one registry per process, and binaries share flag
+    names (vgan-train's --size and vgan-prepare's)."""
+    import json
+    import subprocess
+    import sys
+    code = (f"import json, {module} as t; print(json.dumps({{f.name: [f.default, f.help] "
+            f"for f in t.FLAGS.get_flags_for_module({module!r})}}))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, timeout=120,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def run_two_workers(script, args_for, timeout=150):
     """Runs `python script *args_for(index)` as worker 0 and 1 of a loopback
     MultiWorkerMirroredStrategy cluster (TF_CONFIG); asserts both exit 0; returns their

@@ -125,6 +125,16 @@ def test_sections_nest_the_config_while_flags_stay_flat():
         config_flags.build(Outer, {"nope": 1})
 
 
+def test_make_takes_json_and_keyword_forms_and_names_what_it_builds():
+    given = {"files": ["a.txt", "b.txt"], "steps": 4}
+    assert config_flags.make(Example, given, "example settings") == Example(
+        steps=4, files=("a.txt", "b.txt"))
+    assert given["files"] == ["a.txt", "b.txt"]  # the caller's dict is left alone
+    assert config_flags.make(Example, {"files": "a.txt"}, "x").files == ("a.txt",)
+    with pytest.raises(ValueError, match=r"^example settings: unknown settings: nope$"):
+        config_flags.make(Example, {"nope": 1}, "example settings")
+
+
 def test_optional_settings_take_none_and_are_checked_when_set():
     config_flags.validate_fields(Outer())
     with pytest.raises(ValueError, match="--rate must be > 0, got 0"):

@@ -148,6 +148,23 @@ def build(cls, values: dict):
     return _unflatten(cls, dict(values), set())
 
 
+def make(cls, values: dict, what: str):
+    """`cls` from flat settings as presets, JSON files and keywords give them: lists become
+    tuples and a single string a one-element tuple for tuple settings (data_list="a.txt");
+    a ValueError is prefixed with `what` ("training settings: unknown settings: x")."""
+    values = dict(values)
+    tuples = {f.name for f in settings(cls) if f.type == "tuple"}
+    for name in tuples & set(values):
+        if isinstance(values[name], str):
+            values[name] = (values[name],)
+        elif isinstance(values[name], list):
+            values[name] = tuple(values[name])
+    try:
+        return build(cls, values)
+    except ValueError as error:
+        raise ValueError(f"{what}: {error}") from None
+
+
 def replace(config, **values):
     """A copy of `config` with settings changed by their flat names."""
     flat = flatten(config)

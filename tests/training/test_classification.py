@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests import helpers
 from tests.helpers import REPO
 from vgan_tf import config_flags, training
 from vgan_tf.data import synthetic
@@ -108,14 +109,7 @@ def test_the_binarys_flags_are_the_flat_settings():
     """Every flag of vgan-finetune but --preset is a setting of ClassifierConfig (its
     sections flattened), with the setting's default and help. In a subprocess: absl flags
     are one registry per process and vgan-train's share names with these."""
-    code = ("import json, tools.finetune_classifier as t; print(json.dumps({f.name: "
-            "[f.default, f.help] for f in t.FLAGS.get_flags_for_module("
-            "'tools.finetune_classifier')}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=120,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert result.returncode == 0, result.stderr[-2000:]
-    flags = json.loads(result.stdout.strip().splitlines()[-1])
+    flags = helpers.binary_flags("tools.finetune_classifier")
     flat = json.loads(json.dumps(cls.ClassifierConfig().flat()))
     assert set(flags) == set(flat) | {"preset"}
     for field in config_flags.settings(cls.ClassifierConfig):

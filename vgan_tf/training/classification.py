@@ -176,16 +176,7 @@ def make(**values) -> ClassifierConfig:
     """A ClassifierConfig from flat settings (the flag names, as presets and report.json's
     "settings" hold them); the rest keep their defaults. Lists become tuples and a single
     path string a one-path tuple (train_list="a.txt")."""
-    tuples = {f.name for f in config_flags.settings(ClassifierConfig) if f.type == "tuple"}
-    for name in tuples & set(values):
-        if isinstance(values[name], str):
-            values[name] = (values[name],)
-        elif isinstance(values[name], list):
-            values[name] = tuple(values[name])
-    try:
-        return config_flags.build(ClassifierConfig, values)
-    except ValueError as error:
-        raise ValueError(f"classifier settings: {error}") from None
+    return config_flags.make(ClassifierConfig, values, "classifier settings")
 
 
 def from_preset(name: str, **overrides) -> ClassifierConfig:

@@ -307,16 +307,7 @@ PRESETS = {
 def make(**values) -> TrainConfig:
     """A TrainConfig from flat settings (the flag names); the rest keep their defaults.
     Lists become tuples and a single path string a one-path tuple (data_list="a.txt")."""
-    tuples = {f.name for f in config_flags.settings(TrainConfig) if f.type == "tuple"}
-    for name in tuples & set(values):
-        if isinstance(values[name], str):
-            values[name] = (values[name],)
-        elif isinstance(values[name], list):
-            values[name] = tuple(values[name])
-    try:
-        return config_flags.build(TrainConfig, values)
-    except ValueError as error:
-        raise ValueError(f"training settings: {error}") from None
+    return config_flags.make(TrainConfig, values, "training settings")
 
 
 def from_preset(name: str, **overrides) -> TrainConfig:

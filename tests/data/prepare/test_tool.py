@@ -15,6 +15,7 @@ import pytest
 
 from tests.data.prepare import videos
 from tests.data.prepare.test_corpus import _outputs
+from tests import helpers
 from tests.helpers import REPO
 from vgan_tf import config_flags
 from vgan_tf.data.prepare import PrepareOptions, PrepareRun, corpus
@@ -30,15 +31,7 @@ def test_the_flags_are_the_options_fields():
     six of the run and every field of PrepareOptions. In a subprocess: absl flags are one
     registry per process, and another binary's flags (vgan-train's --size) share names
     with these."""
-    import json
-
-    code = ("import json, tools.prepare_videos as t; print(json.dumps({f.name: [f.default, "
-            "f.help] for f in t.FLAGS.get_flags_for_module('tools.prepare_videos')}))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, timeout=120,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert result.returncode == 0, result.stderr[-2000:]
-    flags = json.loads(result.stdout.strip().splitlines()[-1])
+    flags = helpers.binary_flags("tools.prepare_videos")
     settings = {f.name: f for f in config_flags.settings(PrepareRun)}
     fields = {f.name for f in dataclasses.fields(PrepareOptions)}
     assert set(flags) == set(settings) == fields | RUN_FLAGS
