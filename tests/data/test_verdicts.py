@@ -148,6 +148,23 @@ def test_later_epochs_of_one_run_read_only_the_verdict(corpus_files, tmp_path, c
     assert counted() == {"scan": len(files), "walk": len(files)}  # the first epoch's
 
 
+@pytest.mark.parametrize("cache", [True, False], ids=["tf_data_cache", "no_cache"])
+def test_a_strip_found_bad_is_never_a_clip_in_later_epochs(corpus_files, tmp_path, cache):
+    """The decode stage finds the damaged scans and records them; a later epoch that
+    reaches the decode stage with such a strip (from tf.data's cache, which keeps what
+    passed the header checks; or read ahead by the check stage before the verdict was
+    recorded) drops it by its verdict: it once came out as a clip."""
+    files, bad = corpus_files
+    source = _write(str(tmp_path), files)
+    ds = clip_dataset(source, ClipOptions(FRAMES, SIZE // 2),
+                      ReadOptions(shuffle=False, repeat=True, cache=cache, with_labels=True,
+                                  verdicts=str(tmp_path / "v")))
+    labels = [int(label) for _, label in ds.take(4 * N_GOOD)]  # four epochs
+    names = list(files)
+    assert sorted(names[i] for i in set(labels)) == sorted(n for n in names if n not in bad)
+    assert np.bincount(labels).max() == 4
+
+
 @pytest.mark.slow
 def test_without_verdicts_every_read_pays_and_without_full_checks_nothing_is_kept(
         corpus_files, tmp_path, counted):

@@ -381,13 +381,17 @@ class _StripDecoder:
     def decode_only(self, *args):
         """(element) or (index, element) -> (video in [0, 255], label, ran_out, name).
         With verdicts, the full checks run for a strip without one, which is then
-        recorded."""
+        recorded; a strip whose verdict is bad runs out (corrupt_data)."""
         index, element = args if self.indexed else (None, args[0])
         cache = self.check_options.verdicts
         full = self.check_options.scan_checks
         if cache is not None:  # looked up again: the bytes may come from tf.data's cache
             end = forensics.is_end(element["name"])  # no strip: not checked
-            known = cache.lookup(element["key"], tf.strings.length(element["encoded"]))[0]
+            known, verdict = cache.lookup(element["key"],
+                                          tf.strings.length(element["encoded"]))[:2]
+            # Found bad since the check stage passed it (tf.data's cache keeps what passed
+            # the header checks; the check stage reads ahead): dropped by its verdict.
+            known_bad = known & tf.not_equal(verdict, checks.OK) & tf.logical_not(end)
             known |= end
             full = tf.logical_not(known)
         elif full and "position" in element:
@@ -397,7 +401,7 @@ class _StripDecoder:
             element["height"], element["width"], unit_range=False, check_fill=True,
             full_checks=full)
         if cache is not None:
-            ran_out = cache.checked(ran_out, element, known, end)
+            ran_out = cache.checked(ran_out | known_bad, element, known, end)
         return video, element["label"], ran_out, element["name"]
 
     def reported(self, video, label, reason, name):
