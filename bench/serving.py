@@ -56,7 +56,8 @@ flags.DEFINE_bool("serving", True, "The interleaved rounds (the issue's lines); 
                   "only the sections asked for below.")
 flags.DEFINE_bool("predictor", True, "Also measure the future predictor.")
 flags.DEFINE_bool("levers", True, "Also the generator exported without each lever "
-                  "(BN folding, forward-conv heads) and the Keras model.")
+                  "(BN folding, forward-conv heads), built with its depth-to-space video "
+                  "heads (fp32 heads), and the Keras model.")
 flags.DEFINE_bool("rest", True, "REST vs gRPC at batch 1 through the development server.")
 flags.DEFINE_bool("threads", False, "Intra/inter-op thread counts (child processes).")
 flags.DEFINE_bool("batching", False, "Videos/s per execution batch size, 1 vs 2 "
@@ -277,6 +278,14 @@ def main(argv):
         paths["bf16 fold"] = export.export_generator(
             generator, base, model_name="generator_bf16fold", warmup_batch_sizes=(),
             precision="bf16", subpixel_channels=0)
+        # The generator built with its video heads in the depth-to-space form (issue 28;
+        # the same weights), exported with the defaults.
+        heads = TwoStreamGenerator(FLAGS.frames, FLAGS.size, FLAGS.latent_dim,
+                                   FLAGS.base_width, depth_to_space_heads=True)
+        heads(z16[:1], training=False)
+        heads.set_weights(generator.get_weights())
+        paths["fp32 heads"] = export.export_generator(
+            heads, base, model_name="generator_heads", warmup_batch_sizes=())
     loaded = {k: tf.saved_model.load(p) for k, p in paths.items()}
     serves = {k: m.signatures[api.SERVING_DEFAULT] for k, m in loaded.items()}
 
