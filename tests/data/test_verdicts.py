@@ -148,6 +148,7 @@ def test_later_epochs_of_one_run_read_only_the_verdict(corpus_files, tmp_path, c
     assert counted() == {"scan": len(files), "walk": len(files)}  # the first epoch's
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [True, False], ids=["tf_data_cache", "no_cache"])
 def test_a_strip_found_bad_is_never_a_clip_in_later_epochs(corpus_files, tmp_path, cache):
     """The decode stage finds the damaged scans and records them; a later epoch that
