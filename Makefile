@@ -3,8 +3,9 @@
 #               prints the samples' scores
 #   make test   runs the test suite (all of it; `make test-fast` skips the slow tests:
 #               every test that trains, spawns a process or installs)
-# make test-fast measured 2 min 2 s on 2 cores (678 of 1034 tests, 2026-12-07, quiet
-# machine); docs/testing.md says what is marked slow and how to re-measure.
+# make test-fast measured 2 min 2 s to 3 min 0 s on 2 cores (pytest 1 min 48 s to 2 min 42 s
+# in three runs, 678-679 of 1034-1037 tests, 2026-12-07, nothing else running);
+# docs/testing.md says what is marked slow and how to re-measure.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
