@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.data.test_bad_strips_more import _write as write_list_of
 from tests.data.test_flipped_bits import _flip
 from vgan_tf.data import (ClipOptions, ListSource, ReadOptions, ServiceConfig, ShardSource,
-                          checks, clip_dataset, lists, scans, service, strips, synthetic,
+                          checks, clip_dataset, scans, service, strips, synthetic,
                           verdicts, write_shards)
 
 FRAMES, SIZE = 4, 32
@@ -41,13 +42,7 @@ def corpus_files():
 
 
 def _write(root, files):
-    for rel, data in files.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
-    return ListSource(lists.write_list(os.path.join(root, "l.txt"), list(files),
-                                       range(len(files))), root)
+    return ListSource(write_list_of(root, files), root)
 
 
 class _Counts:

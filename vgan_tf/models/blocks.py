@@ -233,7 +233,8 @@ class Conv3D(keras.layers.Conv3D):
 class _DepthToSpace:
     """The call of a k4 s2 transposed convolution as `depth_to_space_conv_transpose`."""
 
-    def _init_form(self, depth_to_space: bool):
+    def __init__(self, *args, depth_to_space: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
         self.depth_to_space = bool(depth_to_space)
         if self.depth_to_space:
             _check_k4_s2(self, "depth_to_space")
@@ -257,17 +258,9 @@ class Conv3DTranspose(_DepthToSpace, keras.layers.Conv3DTranspose):
     """keras.layers.Conv3DTranspose computed as a stride-1 2x2x2 transposed convolution
     + depth-to-space + crop; a k4 s2 "same" layer only. Same weights, same outputs."""
 
-    def __init__(self, *args, depth_to_space: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_form(depth_to_space)
-
 
 @keras.saving.register_keras_serializable(package="vgan_tf",
                                           name="DepthToSpaceConv2DTranspose")
 class Conv2DTranspose(_DepthToSpace, keras.layers.Conv2DTranspose):
     """keras.layers.Conv2DTranspose computed as a stride-1 2x2 transposed convolution
     + depth-to-space + crop; a k4 s2 "same" layer only. Same weights, same outputs."""
-
-    def __init__(self, *args, depth_to_space: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_form(depth_to_space)
