@@ -5,11 +5,11 @@ wall-clock training budget per run, scored against the same held-out clips.
 Each row is the `demo` preset (what `make demo` trains) plus the row's settings
 (`--ema_decay`, `--r1_gamma`/`--r1_every`, `--augment`, `--loss`, `--spectral_norm`;
 "baseline" is the preset alone: the paper's recipe, every option off). The budget: each
-(row, scene) is first timed on a probe run of two epochs (in <out_dir>/calibration): the
-median of the steps per second it logs (TensorBoard `speed/steps_per_sec`) after the
-first reading, which holds the start-up and the tracing; each run then trains
-round(budget x rate) steps (a whole number of epochs), so a slower recipe trains fewer
-steps. Scores (vgan_tf.metrics.scene_scores, what vgan-score-synthetic prints): fvd, kvd,
+(row, scene) is first timed by two probe runs from scratch, of one and of three epochs (in
+<out_dir>/calibration): its rate is the two extra epochs over the CPU seconds they added
+(start-up and tracing cancel; CPU seconds, so other jobs on the machine do not bias it);
+each run then trains round(budget x rate) steps (a whole number of epochs), so a slower
+recipe trains fewer steps. Scores (vgan_tf.metrics.scene_scores, what vgan-score-synthetic prints): fvd, kvd,
 background_std, count_mean, mask_contrast of --num_samples generated clips against as many
 held-out clips (data-set seed 1000); mean and spread (standard deviation over the seeds)
 per row. The real-vs-real floor: FVD and KVD between those held-out clips and as many
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -109,38 +110,39 @@ def _timed_train(config) -> float:
     return time.perf_counter() - start
 
 
-def logged_rates(model_dir: str) -> list:
-    """The run's own `speed/steps_per_sec` TensorBoard scalars, in step order."""
-    import tensorflow as tf
-
-    found = []
-    for path in sorted(tf.io.gfile.glob(os.path.join(model_dir, "tensorboard", "*"))):
-        for record in tf.data.TFRecordDataset(path):
-            event = tf.compat.v1.Event.FromString(record.numpy())
-            found += [(event.step, float(tf.make_ndarray(value.tensor)))
-                      for value in event.summary.value if value.tag == "speed/steps_per_sec"]
-    return [rate for _, rate in sorted(found)]
+def _cpu_seconds() -> float:
+    """CPU seconds of this process so far (every thread; user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def steps_for_budget(chosen: dict, row: str, scene: str) -> dict:
-    """{"steps", "steps_per_s"} of (row, scene) for the budget, from a probe run of two
-    epochs: the median of the rates it logged after the first (which holds the start-up
-    and the tracing); cached in <out_dir>/calibration/<scene>_<row>.json."""
+    """{"steps", "steps_per_s"} of (row, scene) for the budget, from two probe runs from
+    scratch, of one and of three epochs: the two extra epochs over the CPU seconds they
+    added (start-up and tracing cancel). CPU seconds rather than wall seconds, so that a
+    calibration made while other jobs share the cores (this project's machine) is not
+    biased; on a quiet machine a one-thread run's CPU seconds are its wall seconds.
+    Cached in <out_dir>/calibration/<scene>_<row>.json."""
     path = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}.json")
     if os.path.isfile(path):
         with open(path) as handle:
             return json.load(handle)
-    model_dir = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}")
-    config = make_config(chosen, row, scene, 0, model_dir=model_dir, resume=False)
-    epoch = config.training.steps_per_epoch
-    _timed_train(config.replace(steps=2 * epoch))
-    rates = logged_rates(model_dir)[1:]
-    if not rates:
-        raise ValueError(f"{model_dir}: no speed/steps_per_sec logged after the first "
-                         f"(--summary_every must be under half of {2 * epoch} steps)")
-    rate = statistics.median(rates)
+    epoch = None
+    spent = {}
+    for epochs in (1, 3):
+        model_dir = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}_{epochs}")
+        config = make_config(chosen, row, scene, 0, model_dir=model_dir, resume=False)
+        epoch = config.training.steps_per_epoch
+        start, wall = _cpu_seconds(), time.perf_counter()
+        training.train(config.replace(steps=epochs * epoch))
+        spent[epochs] = (_cpu_seconds() - start, time.perf_counter() - wall)
+    cpu = spent[3][0] - spent[1][0]
+    if cpu <= 0:
+        raise ValueError(f"{scene} {row}: two more epochs took no CPU time ({spent})")
+    rate = 2 * epoch / cpu
     steps = max(epoch, int(round(chosen["budget_s"] * rate / epoch)) * epoch)
-    result = dict(steps=steps, steps_per_s=rate, rates=rates, load=os.getloadavg(),
+    result = dict(steps=steps, steps_per_s=rate, cpu_and_wall_s=spent,
+                  load=os.getloadavg(),
                   threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default"))
     _write_json(path, result)
     return result

@@ -27,6 +27,7 @@ MISTAKES = [
     ("prepare_videos", ["--out_dir={tmp}/strips"], "--input must have a value"),
     ("prepare_videos", ["--input={tmp}", "--out_dir={tmp}/strips", "--workers=0"],
      "--workers must be a positive integer, got 0"),
+    ("fetch_sample_video", ["--dest={tmp}/v.avi", "--source={tmp}/nope"], "no such file"),
 ]
 
 
