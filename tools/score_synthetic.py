@@ -7,7 +7,9 @@
 scene family is the training run's (its config.json) unless --scene says otherwise.
 Prints one `name: value` line per score (fvd, kvd, background_std, count_mean and, for a
 generator with a mask, mask_movers, mask_background, mask_contrast; see
-vgan_tf/metrics/scene_scores.py) and where the run's pictures are; --picture=PNG also writes
+vgan_tf/metrics/scene_scores.py; fvd and kvd with the real-vs-real floor beside them:
+the distance between the held-out clips and as many other real clips, what a perfect
+generator would still score; --nofloor skips it) and where the run's pictures are; --picture=PNG also writes
 frame strips of four samples with their masks. `make demo` ends with it. Every flag is a
 setting of vgan_tf.metrics.scene_scores.ScoreConfig.
 """

@@ -1,5 +1,6 @@
 """The demo's scores: FVD/KVD against held-out synthetic clips, stillness, object count and
 the mask on movers vs background; the demo preset trains and `make demo`'s score lines."""
+import dataclasses
 import os
 import subprocess
 import sys
@@ -57,11 +58,22 @@ def test_the_simple_scene_is_deterministic_and_differs_from_digits():
         synthetic.render_clip(0, 0, FRAMES, 32, "cubes")
 
 
+def test_the_floor_is_never_made_of_the_held_out_clips():
+    with pytest.raises(ValueError, match="must not be the held-out ones"):
+        scene_scores.SceneOptions("simple", 8, held_out_seed=7, floor_seed=7)
+
+
 @pytest.mark.slow
 def test_scores_rank_real_clips_above_corrupted_ones(real_i3d, tmp_path):
     features = fvd.ClipFeatures(real_i3d[0])
-    options = scene_scores.SceneOptions("simple", 8, cache_dir=str(tmp_path))
+    options = scene_scores.SceneOptions("simple", 8, cache_dir=str(tmp_path), floor_seed=1001)
     real = scene_scores.score_generator(_clip_source("simple", 5), options, features)
+    # The floor is the distance of the held-out clips to the clips of seed 1001: exactly
+    # what a "generator" of those clips scores.
+    of_floor_clips = scene_scores.score_generator(
+        _clip_source("simple", 1001), dataclasses.replace(options, floor_seed=None), features)
+    assert of_floor_clips.floor == {}
+    assert real.floor == pytest.approx({k: of_floor_clips.values[k] for k in ("fvd", "kvd")})
     rng = np.random.default_rng(0)
     noisy = scene_scores.score_generator(_clip_source(
         "simple", 5, lambda c: np.clip(c + rng.normal(0, 0.5, c.shape), -1, 1)
@@ -70,6 +82,7 @@ def test_scores_rank_real_clips_above_corrupted_ones(real_i3d, tmp_path):
         "simple", 5, lambda c: np.clip(c + rng.uniform(-0.15, 0.15, (len(c), FRAMES, 1, 1, 1)),
                                        -1, 1).astype(np.float32)), options, features)
     assert real.values["fvd"] < noisy.values["fvd"]
+    assert real.floor["fvd"] < noisy.values["fvd"]
     assert real.values["background_std"] < 1e-3 < flicker.values["background_std"]
     assert real.values["mask_contrast"] > 0.9
     assert real.values["count_mean"] == pytest.approx(real.real["count_mean"], abs=0.5)
@@ -78,6 +91,8 @@ def test_scores_rank_real_clips_above_corrupted_ones(real_i3d, tmp_path):
                                                  "mask_movers", "mask_background",
                                                  "mask_contrast"]
     assert "held-out real clips" in lines[2]
+    assert f"(real vs real floor: {real.floor['fvd']:.4f})" in lines[0]
+    assert "real vs real floor" in lines[1] and "real vs real" not in lines[2]
     assert os.listdir(tmp_path)  # the held-out features were cached
 
 
@@ -103,7 +118,8 @@ def test_the_demo_preset_trains_and_make_demo_prints_the_score_lines(real_i3d, t
     names = [l.split(":")[0] for l in lines[1:]]
     assert names == ["fvd", "kvd", "background_std", "count_mean", "mask_movers",
                      "mask_background", "mask_contrast", "pictures"]
-    assert float(lines[1].split(":")[1]) > 0
+    assert float(lines[1].split(":")[1].split()[0]) > 0
+    assert "(real vs real floor: " in lines[1] and "(real vs real floor: " in lines[2]
     assert lines[-1] == f"pictures: {model_dir / 'samples'}/"
     bad = subprocess.run([sys.executable, "-m", "tools.score_synthetic",
                           f"--generator={tmp_path / 'none'}"], cwd=REPO, env=env,
@@ -134,13 +150,14 @@ def test_score_config_keeps_the_flags_and_takes_the_run_scene(tmp_path):
     config_flags.define_flags(scene_scores.ScoreConfig, flag_values=values)
     assert {name: values[name].default for name in values} == dict(
         generator=None, scene=None, num_samples=128, held_out_seed=1000, cache_dir=None,
-        picture=None)
+        floor=True, picture=None)
     assert values["scene"].parser.enum_values == list(synthetic.SCENES)
     (tmp_path / "config.json").write_text('{"synthetic_scene": "simple"}')
     options = scene_scores.scene_options(scene_scores.ScoreConfig(generator=str(tmp_path)))
-    assert options == scene_scores.SceneOptions("simple")
-    given = scene_scores.ScoreConfig(generator=str(tmp_path), scene="digits", num_samples=4)
-    assert scene_scores.scene_options(given) == scene_scores.SceneOptions("digits", 4)
+    assert options == scene_scores.SceneOptions("simple", floor_seed=1001)
+    given = scene_scores.ScoreConfig(generator=str(tmp_path), scene="digits", num_samples=4,
+                                     held_out_seed=7, floor=False)
+    assert scene_scores.scene_options(given) == scene_scores.SceneOptions("digits", 4, 7)
     assert scene_scores.scene_options(scene_scores.ScoreConfig(
         generator=str(tmp_path / "none"))).scene == "digits"
     with pytest.raises(ValueError, match="--num_samples must be >= 2"):

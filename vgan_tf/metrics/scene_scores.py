@@ -36,15 +36,22 @@ class SceneOptions:
     """scene: synthetic family (data.synthetic.SCENES); num_samples: clips per side;
     held_out_seed: the held-out real clips' data-set seed; batch_size: generator and I3D
     batch; cache_dir: where the real clips' I3D features are cached (None: the user cache
-    dir; "": no cache)."""
+    dir; "": no cache); floor_seed: the data-set seed of as many other real clips, whose
+    FVD and KVD to the held-out ones (the real-vs-real floor: what a perfect generator
+    would still score at this many clips) the report carries (None: not computed)."""
     scene: str = "digits"
     num_samples: int = 128
     held_out_seed: int = 1000
     batch_size: int = 16
     cache_dir: str | None = None
+    floor_seed: int | None = None
 
     def __post_init__(self):
         from vgan_tf.metrics.evaluation import check_sample_counts
+
+        if self.floor_seed is not None and self.floor_seed == self.held_out_seed:
+            raise ValueError(f"the floor's clips (seed {self.floor_seed}) must not be the "
+                             f"held-out ones")
 
         if self.scene not in SCENES:
             raise ValueError(f"scene must be one of {', '.join(SCENES)}, got {self.scene!r}")
@@ -65,6 +72,9 @@ class ScoreConfig:
     cache_dir: str | None = setting(SceneOptions.cache_dir, "Cache of the held-out clips' "
                                     "I3D features (default: the user cache dir); empty: no "
                                     "cache.")
+    floor: bool = setting(True, "Also print the real-vs-real floor: FVD and KVD between "
+                          "the held-out clips and as many other real clips (seed "
+                          "held_out_seed + 1).")
     picture: str | None = setting(None, "Also write a PNG of frame strips (every 2nd frame "
                                   "of 4 samples, each with its mask beneath) to this path.")
 
@@ -86,13 +96,17 @@ def scene_options(config: ScoreConfig) -> SceneOptions:
     """SceneOptions of `config`: its scene, else the training run's, else digits."""
     scene = config.scene or run_scene(config.generator) or "digits"
     return SceneOptions(scene, config.num_samples, config.held_out_seed,
-                        cache_dir=config.cache_dir)
+                        cache_dir=config.cache_dir,
+                        floor_seed=config.held_out_seed + 1 if config.floor else None)
 
 
 @dataclasses.dataclass
 class SceneReport:
+    """values: the generator's scores; real: the same dynamics scores of the held-out
+    clips; floor: fvd and kvd of the real-vs-real floor (empty: not computed)."""
     values: dict
     real: dict
+    floor: dict = dataclasses.field(default_factory=dict)
 
     def lines(self) -> list:
         out = []
@@ -100,6 +114,8 @@ class SceneReport:
             line = f"{name}: {value:.4f}"
             if name in self.real:
                 line += f"  (held-out real clips: {self.real[name]:.4f})"
+            if name in self.floor:
+                line += f"  (real vs real floor: {self.floor[name]:.4f})"
             out.append(line)
         return out
 
@@ -133,7 +149,7 @@ def score_generator(source, options: SceneOptions = SceneOptions(),
                     features: fvd.ClipFeatures | None = None) -> SceneReport:
     """The scores of the module docstring for `source` (a model_sources.VideoSource); FVD
     and KVD are those of metrics.registry."""
-    from vgan_tf.metrics import i3d, i3d_weights
+    from vgan_tf.metrics import i3d
 
     frames, size = source.video_shape[0], source.video_shape[1]
     i3d.check_frames(frames)
@@ -144,17 +160,7 @@ def score_generator(source, options: SceneOptions = SceneOptions(),
              for start in range(0, n, b)]
     fake = np.concatenate([p["video"] for p in parts])
 
-    def real_features():
-        unit = real.astype(np.float32) / 127.5 - 1.0
-        return features.of_batches((unit[i:i + b] for i in range(0, n, b)), n)
-
-    if options.cache_dir == "":
-        real_f = real_features()
-    else:
-        folder = options.cache_dir or os.path.join(i3d_weights.cache_dir(), "fvd_stats")
-        description = {"synthetic_scene": options.scene, "frames": frames, "size": size,
-                       "held_out_seed": options.held_out_seed, "num_samples": n}
-        real_f, _ = fvd.StatisticsCache(folder).get_or_compute(description, real_features)
+    real_f = _real_features(options, (frames, size), features)
     fake_f = features.of_batches((fake[i:i + b] for i in range(0, n, b)), n)
     values = registry.compute(real_f, fake_f, options, names=("fvd", "kvd"))
     generated, held_out = dynamics.scores(fake), dynamics.scores(real)
@@ -163,4 +169,29 @@ def score_generator(source, options: SceneOptions = SceneOptions(),
     if "mask" in parts[0]:
         values.update(mask_scores(fake, np.concatenate([p["mask"] for p in parts])))
     real_values = {name: held_out[name] for name in ("background_std", "count_mean")}
-    return SceneReport(values, real_values)
+    floor = {}
+    if options.floor_seed is not None:
+        other = dataclasses.replace(options, held_out_seed=options.floor_seed,
+                                    floor_seed=None)
+        floor = registry.compute(real_f, _real_features(other, (frames, size), features),
+                                 options, names=("fvd", "kvd"))
+    return SceneReport(values, real_values, floor)
+
+
+def _real_features(options: SceneOptions, shape: tuple, features: fvd.ClipFeatures):
+    """I3D features of the real clips of options.held_out_seed, cached (options.cache_dir)."""
+    from vgan_tf.metrics import i3d_weights
+
+    n, b = options.num_samples, options.batch_size
+
+    def compute():
+        real = held_out_clips(options, *shape)
+        unit = real.astype(np.float32) / 127.5 - 1.0
+        return features.of_batches((unit[i:i + b] for i in range(0, n, b)), n)
+
+    if options.cache_dir == "":
+        return compute()
+    folder = options.cache_dir or os.path.join(i3d_weights.cache_dir(), "fvd_stats")
+    description = {"synthetic_scene": options.scene, "frames": shape[0], "size": shape[1],
+                   "held_out_seed": options.held_out_seed, "num_samples": n}
+    return fvd.StatisticsCache(folder).get_or_compute(description, compute)[0]
