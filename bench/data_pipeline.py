@@ -23,7 +23,9 @@ the same rounds, and their ratios new/old printed: the cost of a change, side by
 also prints the list-time file-type check's cost (lists.not_regular_files: one os.stat per
 strip). Each figure is the best of --rounds (and the median, the fairer figure on a shared
 machine); frames counted are decoded strip frames (32 per clip for both). It also prints
-the process CPU time per frame of each (all threads): on a machine shared with other jobs
+the process CPU time per frame of each (all threads). Round r times the variants in
+the order rotated by r (each takes every position when --rounds >= the number of
+variants), so position effects average out: on a machine shared with other jobs
 the wall-clock rates swing by 2x from round to round, the CPU cost per frame much less, and
 with every core busy the rate ratio is the inverse of the CPU cost ratio.
 
@@ -188,9 +190,14 @@ def main(argv):
         for _ in make().take(20):
             pass
     rates = {name: [] for name in makers}
-    for _ in range(FLAGS.rounds):
-        for name, make in makers.items():
-            rates[name].append(_rate(make(), FLAGS.frames, untimed.get(name, 0)))
+    names = list(makers)
+    for round_index in range(FLAGS.rounds):
+        # Each round starts one variant later: every variant takes every position of the
+        # order in turn, so a slot that is slower for all (seen: the last, 1.3x for the
+        # same code) does not bias one variant.
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            rates[name].append(_rate(makers[name](), FLAGS.frames, untimed.get(name, 0)))
     print(f"strips: {len(paths)} x {FLAGS.frames} frames of {FLAGS.strip_size}px -> "
           f"{FLAGS.size}px, batch {FLAGS.batch_size}, {os.cpu_count()} CPUs")
     best = {name: max(r[0] for r in runs) for name, runs in rates.items()}
