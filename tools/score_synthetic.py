@@ -4,7 +4,10 @@
   python -m tools.score_synthetic --generator=runs/simple/generator.keras --scene=simple
 
 --generator is a training directory, a .keras file or an exported SavedModel folder; the
-scene family is the training run's (its config.json) unless --scene says otherwise.
+scene family is the training run's (its config.json) unless --scene says otherwise. A
+future predictor's training directory is scored on videos predicted from the held-out
+clips' first frames (vgan_tf/metrics/future_scores.py: first_frame_l1, layout_l1, motion
+beside fvd, kvd, background_std, count_mean); --picture applies to generators only.
 Prints one `name: value` line per score (fvd, kvd, background_std, count_mean and, for a
 generator with a mask, mask_movers, mask_background, mask_contrast; see
 vgan_tf/metrics/scene_scores.py; fvd and kvd with the real-vs-real floor beside them:
@@ -18,7 +21,7 @@ import os
 from absl import flags
 
 from vgan_tf import config_flags
-from vgan_tf.metrics import scene_scores
+from vgan_tf.metrics import future_scores, scene_scores
 
 from . import entry
 
@@ -32,6 +35,8 @@ def main(argv):
     from vgan_tf.metrics import model_sources
 
     config = config_flags.config_from_flags(scene_scores.ScoreConfig)
+    if future_scores.is_predictor_run(config.generator):
+        return score_predictor(config)
     try:
         source = model_sources.load_video_source(config.generator)
     except (FileNotFoundError, ValueError) as error:
@@ -54,6 +59,23 @@ def main(argv):
     samples = os.path.join(config.generator, "samples")
     if os.path.isdir(samples):
         print(f"pictures: {samples}/")
+
+
+def score_predictor(config) -> None:
+    """A future predictor's run: its videos from held-out first frames (future_scores)."""
+    from vgan_tf.export import future_files
+    from vgan_tf.metrics import fvd
+
+    runner = future_files.load_predictor(config.generator)
+    scene = scene_scores.scene_options(config)
+    options = future_scores.FutureOptions(scene.scene, scene.num_samples, scene.held_out_seed,
+                                          cache_dir=scene.cache_dir,
+                                          floor_seed=scene.floor_seed)
+    report = future_scores.score_predictor(runner, options, fvd.ClipFeatures())
+    print(f"scores of {options.num_samples} videos predicted from the first frames of as "
+          f"many held-out {options.scene} clips (seed {options.held_out_seed}):")
+    for line in report.lines():
+        print(line)
 
 
 def run():

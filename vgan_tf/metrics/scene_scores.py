@@ -160,7 +160,7 @@ def score_generator(source, options: SceneOptions = SceneOptions(),
              for start in range(0, n, b)]
     fake = np.concatenate([p["video"] for p in parts])
 
-    real_f = _real_features(options, (frames, size), features)
+    real_f = real_features(options, (frames, size), features)
     fake_f = features.of_batches((fake[i:i + b] for i in range(0, n, b)), n)
     values = registry.compute(real_f, fake_f, options, names=("fvd", "kvd"))
     generated, held_out = dynamics.scores(fake), dynamics.scores(real)
@@ -169,16 +169,22 @@ def score_generator(source, options: SceneOptions = SceneOptions(),
     if "mask" in parts[0]:
         values.update(mask_scores(fake, np.concatenate([p["mask"] for p in parts])))
     real_values = {name: held_out[name] for name in ("background_std", "count_mean")}
-    floor = {}
-    if options.floor_seed is not None:
-        other = dataclasses.replace(options, held_out_seed=options.floor_seed,
-                                    floor_seed=None)
-        floor = registry.compute(real_f, _real_features(other, (frames, size), features),
-                                 options, names=("fvd", "kvd"))
-    return SceneReport(values, real_values, floor)
+    return SceneReport(values, real_values,
+                       floor_distances(options, (frames, size), features, real_f))
 
 
-def _real_features(options: SceneOptions, shape: tuple, features: fvd.ClipFeatures):
+def floor_distances(options: SceneOptions, shape: tuple, features: fvd.ClipFeatures,
+                    held_out: dict) -> dict:
+    """{fvd, kvd} between the held-out clips' features `held_out` and the clips of
+    options.floor_seed (the real-vs-real floor); {} when floor_seed is None."""
+    if options.floor_seed is None:
+        return {}
+    other = dataclasses.replace(options, held_out_seed=options.floor_seed, floor_seed=None)
+    return registry.compute(held_out, real_features(other, shape, features), options,
+                            names=("fvd", "kvd"))
+
+
+def real_features(options: SceneOptions, shape: tuple, features: fvd.ClipFeatures):
     """I3D features of the real clips of options.held_out_seed, cached (options.cache_dir)."""
     from vgan_tf.metrics import i3d_weights
 
