@@ -35,6 +35,27 @@ def test_a_stride_starts_a_clip_every_k_frames_and_each_holds_its_own_frames():
         np.testing.assert_array_equal(clip.frames[0], _fit(frames[clip.start]))
 
 
+@pytest.mark.parametrize("reference", ["chain", "first"])
+def test_each_window_is_the_clip_it_would_be_alone_and_sift_runs_once_a_frame(
+        monkeypatch, reference):
+    frames = _frames(14)
+    options = PrepareOptions(clip_stride=2, reference=reference, **SMALL)
+    calls = []
+    sift = stabilize.FrameMatcher.features
+    monkeypatch.setattr(stabilize.FrameMatcher, "features",
+                        lambda self, image: calls.append(1) or sift(self, image))
+    strided = list(clips.cut_clips(frames, options))
+    assert len(calls) == 14  # once per frame, not once per window it is in
+    monkeypatch.undo()
+    alone = PrepareOptions(clips_per_video=1, reference=reference, **SMALL)
+    for clip in strided:
+        (own,) = clips.cut_clips(frames[clip.start:], alone)
+        assert (own.num_frames, own.reason) == (clip.num_frames, clip.reason)
+        if clip.reason is None:
+            np.testing.assert_array_equal(own.frames, clip.frames)
+            assert own.camera_motion == clip.camera_motion
+
+
 def test_back_to_back_is_the_default_and_a_stride_of_the_clip_length_matches_it():
     frames = _frames()
     default = list(clips.cut_clips(frames, PrepareOptions(**SMALL)))

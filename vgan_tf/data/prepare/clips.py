@@ -3,7 +3,9 @@
 Up to `clips_per_video` clips. Back to back (the original; `clip_stride` None): a clip
 starts at the next unused frame. With `clip_stride` k: clip i starts at frame i * k of
 the stream, whatever became of the clips before (windows overlap when k is below the
-clip length; each is stabilised on its own). Either way a clip takes frames until it
+clip length; each is stabilised on its own, as if cut alone, but a frame's SIFT features
+and the homography of a pair of frames are computed once for all the windows that hold
+them). Either way a clip takes frames until it
 holds `max_frames`, the warp leaves the frame (that frame is used up, not kept), a frame
 fails matching (the clip is dropped) or the stream ends; a clip is attempted whenever
 its first frame exists. Then the filters of filters.py apply. Every clip attempted is
@@ -64,6 +66,38 @@ class _Positions:
         self.first_kept = max(self.first_kept, before)
 
 
+class _SharedMatcher:
+    """A FrameMatcher whose results overlapping windows share: a frame's SIFT features
+    and a pair of frames' homography are computed once while the frames are kept
+    (`keep_only`). SIFT and the matcher are deterministic (the kdtree index is reseeded
+    per match), so a shared result is the one a window would compute on its own."""
+
+    def __init__(self, matcher: stabilize.FrameMatcher):
+        self.matcher, self.options = matcher, matcher.options
+        self._features, self._homographies = {}, {}
+
+    def features(self, image: np.ndarray):
+        key = id(image)  # the entry holds the image: the id is not reused meanwhile
+        if key not in self._features:
+            self._features[key] = (image, self.matcher.features(image))
+        return self._features[key][1]
+
+    def homography(self, current, reference):
+        key = (id(current), id(reference))
+        if key not in self._homographies:
+            self._homographies[key] = (current, reference,
+                                       self.matcher.homography(current, reference))
+        return self._homographies[key][2]
+
+    def keep_only(self, frames):
+        """Forgets the results of every frame but `frames`."""
+        alive = {id(frame) for frame in frames}
+        self._features = {k: v for k, v in self._features.items() if k in alive}
+        features = {id(v[1]) for v in self._features.values()}
+        self._homographies = {k: v for k, v in self._homographies.items()
+                              if k[0] in features and k[1] in features}
+
+
 def cut_clips(frames: Iterator[np.ndarray], options,
               scene_keep: Callable | None = None,
               on_frame: Callable | None = None) -> Iterator[ClipResult]:
@@ -72,6 +106,8 @@ def cut_clips(frames: Iterator[np.ndarray], options,
     matcher = stabilize.FrameMatcher(options)
     stream = _Positions(frames, on_frame)
     stride = options.clip_stride
+    if stride is not None:
+        matcher = _SharedMatcher(matcher)
     for index in range(options.clips_per_video):
         start = stream.taken if stride is None else index * stride
         # frames before the next clip's start are dropped once used (back to back: all)
@@ -95,6 +131,8 @@ def cut_clips(frames: Iterator[np.ndarray], options,
                 break
         result = _finish(index, clip, reason, ended_out_of_frame, options, scene_keep)
         result.start = start
+        if stride is not None:
+            matcher.keep_only(stream.kept)
         yield result
 
 
