@@ -61,8 +61,13 @@ def test_folders_give_labelled_lists_a_class_index_and_a_split_by_video(tmp_path
 def test_labels_without_a_split_label_train_txt_beside_it(tmp_path):
     root = _class_folders(tmp_path / "in", {"b c": 1, "a": 1})
     out = str(tmp_path / "out")
-    prepare_videos(root, out, PrepareOptions(labels_from="folder", **SMALL), workers=1,
-                   progress=False)
+    prepare_videos(root, out, PrepareOptions(**SMALL), workers=1, progress=False)
+    assert not os.path.exists(os.path.join(out, "classes.txt"))
+    # a rerun with labels lists the finished videos again, preparing nothing
+    again = prepare_videos(root, out, PrepareOptions(labels_from="folder", **SMALL),
+                           workers=1, progress=False)
+    assert (again["total"]["clips_written"], again["total"]["clips_from_earlier_run"]) \
+        == (0, 2)
     assert _entries(os.path.join(out, "train_labelled.txt")) == \
         ["a_0/0000.jpg 0", "b_c_0/0000.jpg 1"]
     assert _entries(os.path.join(out, "train.txt")) == ["a_0/0000.jpg", "b_c_0/0000.jpg"]
