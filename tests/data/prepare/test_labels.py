@@ -176,7 +176,8 @@ def test_the_new_settings_are_flags_validated_by_name():
     for values, message in [
             (dict(labels_from="class"),
              "--labels_from must be one of ('none', 'folder'), got 'class'"),
-            (dict(split_by="clip"), "--split_by must be one of ('none', 'video'), got 'clip'"),
+            (dict(split_by="clip"),
+             "--split_by must be one of ('none', 'video'), got 'clip'"),
             (dict(test_fraction=1.0), "--test_fraction must be in (0, 1), got 1.0"),
             (dict(test_fraction=0.0), "--test_fraction must be in (0, 1), got 0.0"),
             (dict(clip_stride=0), "--clip_stride must be a positive integer, got 0"),
@@ -185,3 +186,22 @@ def test_the_new_settings_are_flags_validated_by_name():
         with pytest.raises(ValueError) as info:
             config_flags.build(PrepareRun, dict(input=("a",), out_dir="o", **values))
         assert str(info.value) == message
+
+
+@pytest.mark.slow
+def test_the_binary_refuses_a_loose_video_and_a_bad_setting_in_one_line(tmp_path):
+    from tests.data.prepare.test_tool import _tool
+
+    root = _class_folders(tmp_path / "in", {"Golf": 1})
+    loose = videos.static_video(str(tmp_path / "in" / "loose.avi"), frames=6)
+    for args, needle in [
+            (["--labels_from=folder"], f"--labels_from=folder: video {loose!r} lies "
+             "directly in the input folder"),
+            (["--hold_out_tail=1"], "--hold_out_tail must be in [0, 1), got 1.0")]:
+        process = _tool(f"--input={root}", f"--out_dir={tmp_path / 'out'}", *args)
+        out, err = process.communicate(timeout=120)
+        lines = [line for line in err.splitlines() if line.startswith("prepare_videos")]
+        assert process.returncode == 2, err[-2000:]
+        assert len(lines) == 1 and needle in lines[0], err[-2000:]
+        assert "Traceback" not in err
+    assert not os.path.exists(tmp_path / "out")

@@ -35,11 +35,12 @@ def test_a_stride_starts_a_clip_every_k_frames_and_each_holds_its_own_frames():
         np.testing.assert_array_equal(clip.frames[0], _fit(frames[clip.start]))
 
 
-@pytest.mark.parametrize("reference", ["chain", "first"])
+@pytest.mark.parametrize("reference,index", [("chain", "linear"), ("first", "linear"),
+                                             ("chain", "kdtree")])
 def test_each_window_is_the_clip_it_would_be_alone_and_sift_runs_once_a_frame(
-        monkeypatch, reference):
+        monkeypatch, reference, index):
     frames = _frames(14)
-    options = PrepareOptions(clip_stride=2, reference=reference, **SMALL)
+    options = PrepareOptions(clip_stride=2, reference=reference, index=index, **SMALL)
     calls = []
     sift = stabilize.FrameMatcher.features
     monkeypatch.setattr(stabilize.FrameMatcher, "features",
@@ -47,7 +48,7 @@ def test_each_window_is_the_clip_it_would_be_alone_and_sift_runs_once_a_frame(
     strided = list(clips.cut_clips(frames, options))
     assert len(calls) == 14  # once per frame, not once per window it is in
     monkeypatch.undo()
-    alone = PrepareOptions(clips_per_video=1, reference=reference, **SMALL)
+    alone = PrepareOptions(clips_per_video=1, reference=reference, index=index, **SMALL)
     for clip in strided:
         (own,) = clips.cut_clips(frames[clip.start:], alone)
         assert (own.num_frames, own.reason) == (clip.num_frames, clip.reason)

@@ -20,7 +20,8 @@ TRAIN_LIST = "train.txt"
 TEST_LIST = "test.txt"
 HELD_OUT_LIST = "held_out.txt"
 HEADER = "# strips written by vgan-prepare\n"
-LABELLED_HEADER = "# strips written by vgan-prepare: path, class label (0-based, classes.txt)\n"
+LABELLED_HEADER = ("# strips written by vgan-prepare: path, class label (0-based, "
+                   "classes.txt)\n")
 
 
 def labelled_name(list_name: str) -> str:

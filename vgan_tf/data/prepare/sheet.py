@@ -5,9 +5,8 @@ evenly over the lists (train, then test, then held-out entries), one row per cli
 first, middle (frame T // 2) and last frame side by side as the strip holds them
 (decoded with OpenCV, unchanged), then a caption column (CAPTION_WIDTH pixels, black)
 with the strip's path and, when labels are on, its class. Rows are `size` pixels high;
-the image is 3 x size + CAPTION_WIDTH wide. Reading at most MAX_CLIPS strips, it costs
-little beside the preparation. Written atomically; a strip that no longer decodes is
-left out and named in the result.
+the image is 3 x size + CAPTION_WIDTH wide. It reads at most MAX_CLIPS strips. Written
+atomically; a strip that no longer decodes is left out and named in the result.
 """
 from __future__ import annotations
 

@@ -6,8 +6,7 @@ are no labels) are ordered by the SHA-1 of their id, and the first
 round(test_fraction x n) go to the test side, at least one and at most n - 1 when the
 group has two videos or more (a group of one stays on the train side): every class with
 two videos or more is on both sides. The order depends on the ids only, so a rerun, or
-another runner, gives the same split; a video added to a group moves at most the
-videos at the margin of its own group.
+another runner, gives the same split.
 """
 from __future__ import annotations
 
