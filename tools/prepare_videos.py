@@ -6,11 +6,14 @@
       --runner=DataflowRunner --beam_options='--project=P --region=R \
       --temp_location=gs://b/tmp'
 
-Writes <out_dir>/<video id>/%04d.jpg, <out_dir>/train.txt and <out_dir>/summary.json.
-Rerunning skips finished videos. Every flag is a setting of
-vgan_tf.data.prepare.PrepareRun: --input, --out_dir, --workers, --runner, --beam_options
-and --progress its own, the others those of its PrepareOptions (their help, default and
-bounds come from there; the defaults are the original's); docs/data.md has the details.
+Writes <out_dir>/<video id>/%04d.jpg, <out_dir>/train.txt, contact_sheet.png and
+summary.json; --split_by=video adds test.txt, --hold_out_tail held_out.txt,
+--labels_from=folder a labelled twin of each list and classes.txt (UCF101's layout:
+--input=UCF-101/ --labels_from=folder --split_by=video). Rerunning skips finished
+videos. Every flag is a setting of vgan_tf.data.prepare.PrepareRun: --input, --out_dir,
+--workers, --runner, --beam_options and --progress its own, the others those of its
+PrepareOptions (their help, default and bounds come from there; the defaults are the
+original's); docs/data.md has the details.
 
 Exit status: 0 when every video was prepared whole; 3 (SOME_VIDEOS_FAILED_EXIT) when
 the run finished but some videos failed to read or were truncated (each is named on

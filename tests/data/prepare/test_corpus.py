@@ -37,13 +37,14 @@ def _inputs(folder):
 
 
 def _outputs(out_dir):
-    """{relative path: bytes} of the strips and the list, and the summary sans timings."""
+    """{relative path: bytes} of the strips, the list and the contact sheet, and the
+    summary sans timings."""
     files = {}
     for folder, _, names in os.walk(out_dir):
         for name in names:
             path = os.path.join(folder, name)
             rel = os.path.relpath(path, out_dir)
-            if name.endswith(".jpg") or name == corpus.LIST_NAME:
+            if name.endswith((".jpg", ".png")) or name == corpus.LIST_NAME:
                 files[rel] = open(path, "rb").read()
             elif name.endswith(".json"):
                 files[rel] = corpus.without_run_keys(json.load(open(path)))
@@ -71,8 +72,8 @@ def test_bad_files_are_reported_by_name_and_skipped(tmp_path, capsys):
     assert [line for line in listed if not line.startswith("#")][-3:] == \
         ["shaky/0000.jpg", "shaky/0001.jpg", "still/0000.jpg"]
     assert json.load(open(tmp_path / "out" / "summary.json"))["total"]["clips_written"] == 3
-    assert sorted(os.listdir(tmp_path / "out")) == ["shaky", "still", "summary.json",
-                                                    "train.txt"]
+    assert sorted(os.listdir(tmp_path / "out")) == ["contact_sheet.png", "shaky", "still",
+                                                    "summary.json", "train.txt"]
 
 
 @pytest.mark.slow

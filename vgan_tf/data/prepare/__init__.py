@@ -5,7 +5,9 @@ vgan-prepare), `reader` (frames with OpenCV's FFmpeg backend), `stabilize` (SIFT
 RANSAC, warps, mask fill), `clips` (clip cutting and filters' order), `filters` (drop
 reasons, motion measures, scene filters), `video` (one video -> strips + marker: the
 per-video function), `corpus` (inputs, ids, the process pool, the list and the summary),
-`beam` (the same per-video function as an Apache Beam pipeline; needs the [beam] extra).
+`listing` (the lists: `labels` from class folders, `split` by video), `sheet` (the
+contact sheet), `beam` (the same per-video function as an Apache Beam pipeline; needs
+the [beam] extra).
 The per-frame path (reader, stabilize, clips, filters) uses OpenCV and NumPy only. See
 docs/data.md.
 """

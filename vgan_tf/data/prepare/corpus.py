@@ -9,13 +9,15 @@ folder, `#` comments) and video files; any tf.io.gfile location. Each video gets
 (`video_ids`: its file name without the extension, reduced to `[A-Za-z0-9._-]`; names
 that collide get `-` + 8 hex digits of the path's SHA-1), its strips go to
 `<out>/<id>/%04d.jpg`. `finish` writes, after all videos, the list `<out>/train.txt`
-(paths relative to `<out>`, videos in id order; only finished videos appear) and
-`<out>/summary.json` (per video and in total: clips, dropped per reason, frames read,
-seconds; videos that failed to read, by name and reason; truncated videos, with frames
-decoded and declared). Both are written atomically. Rerunning skips finished videos
-(their reports are read back from their markers): the summary's total tells the clips
-this run wrote (`clips_written`) from those an earlier run did (`clips_from_earlier_run`;
-`clips_listed` is both).
+(paths relative to `<out>`, videos in id order; only finished videos appear) and the
+other lists the options ask for (listing.py: test, held-out and labelled lists,
+classes.txt), the contact sheet (sheet.py) and `<out>/summary.json` (per video and in
+total: clips, dropped per reason, frames read, seconds; videos that failed to read, by
+name and reason; truncated videos, with frames decoded and declared). All are written
+atomically. Rerunning skips finished videos (their reports are read back from their
+markers): the summary's total tells the clips this run wrote (`clips_written`) from
+those an earlier run did (`clips_from_earlier_run`; `clips_listed` is both, in any
+list; `clips_held_out` those in held_out.txt).
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ import time
 import tensorflow as tf
 
 from vgan_tf.data import lists
-from vgan_tf.data.prepare import filters, reader, video
+from vgan_tf.data.prepare import filters, labels, listing, reader, video
 from vgan_tf.progress import Progress
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".webm", ".mkv", ".m4v", ".mpg", ".mpeg",
@@ -70,6 +72,13 @@ def _read_video_list(path: str) -> list:
 def find_videos(inputs) -> list:
     """Folders, globs, list files and video paths -> video paths (sorted per input,
     duplicates removed). Raises FileNotFoundError naming an input that matches nothing."""
+    found = [path for _, paths in find_videos_per_input(inputs) for path in paths]
+    return list(dict.fromkeys(found))
+
+
+def find_videos_per_input(inputs) -> list:
+    """(input, its video paths sorted) per input, as find_videos finds them (a video two
+    inputs name appears under both)."""
     if isinstance(inputs, str):
         inputs = [inputs]
     if not inputs:
@@ -91,8 +100,8 @@ def find_videos(inputs) -> list:
             raise FileNotFoundError(f"--input {item!r}: no such file, folder or match")
         if not matches:
             raise FileNotFoundError(f"--input {item!r}: no video found")
-        found.extend(matches)
-    return list(dict.fromkeys(found))
+        found.append((item, matches))
+    return found
 
 
 def video_ids(paths) -> list:
@@ -132,6 +141,7 @@ def summarize(reports, options, wall_seconds: float) -> dict:
                   "videos_from_earlier_run": len(earlier),
                   "clips_listed": listed, "clips_written": listed - from_earlier,
                   "clips_from_earlier_run": from_earlier,
+                  "clips_held_out": sum(len(r.get("held_out", [])) for r in done),
                   "clips_dropped": sum(dropped.values()), "dropped": dropped,
                   "frames_read": sum(r["frames_read"] for r in done),
                   "seconds": round(sum(r["seconds"] for r in done), 3),
@@ -166,18 +176,26 @@ def outcome_line(summary, out_dir: str) -> str:
     earlier = total["clips_from_earlier_run"]
     return (f"wrote {total['clips_written']} clips"
             f"{f' ({earlier} from an earlier run)' if earlier else ''} from "
-            f"{total['videos_prepared']} videos to {out_dir} (list {summary['list']}); "
+            f"{total['videos_prepared']} videos to {out_dir} ({_lists(summary)}); "
             f"dropped {total['clips_dropped']}{reasons}; failed videos "
             f"{total['videos_failed']}; truncated videos {total['videos_truncated']}")
 
 
+def _lists(summary) -> str:
+    names = [n for n in summary.get("lists", {}) if n != labels.CLASS_INDEX_NAME]
+    if len(names) <= 1:
+        return f"list {summary['list']}"
+    return "lists " + ", ".join(names)
+
+
 def finish(out_dir: str, reports, options, wall_seconds: float) -> dict:
-    """Writes `<out>/train.txt` and `<out>/summary.json` (atomically) -> the summary."""
+    """Writes the lists (listing.write_lists: `<out>/train.txt` and, as the options ask,
+    test, held-out and labelled lists and classes.txt), the contact sheet (sheet.py) and
+    `<out>/summary.json`, each atomically -> the summary."""
     summary = summarize(reports, options, wall_seconds)
-    entries = [clip for r in summary["videos"] for clip in r["clips"]]
-    text = "".join(f"{lists.check_relative_path(e, 'clip')}\n" for e in entries)
-    video.write_atomically(video.join(out_dir, LIST_NAME),
-                           "# strips written by vgan-prepare\n" + text, "w")
+    summary.update(listing.write_lists(out_dir, summary, options))
+    if options.contact_sheet:
+        summary["contact_sheet"] = listing.write_sheet(out_dir, summary, options)
     video.write_atomically(video.join(out_dir, SUMMARY_NAME),
                            json.dumps(summary, indent=1), "w")
     return summary
@@ -213,7 +231,10 @@ def prepare_videos(inputs, out_dir: str, options, workers: int | None = None,
     (problem_lines) and in the summary."""
     start = time.perf_counter()
     filters.load_scene_filter(options.scene_filter)  # a bad spec fails before any video
-    paths = find_videos(inputs)
+    found = find_videos_per_input(inputs)
+    if options.labels_from == "folder":
+        labels.check_class_folders(found)  # before any video
+    paths = list(dict.fromkeys(path for _, part in found for path in part))
     ids = video_ids(paths)
     workers = min(workers or os.cpu_count() or 1, len(paths))
     tf.io.gfile.makedirs(out_dir)

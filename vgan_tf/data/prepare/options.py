@@ -25,6 +25,12 @@ INDEXES = ("linear", "kdtree")
 """FLANN index: linear (exact; what the original's algorithm=0 ran) or kdtree (the
 randomised KD-tree forest its variable name meant: `trees`, `checks`)."""
 
+LABEL_SOURCES = ("none", "folder")
+"""none: unlabelled lists only; folder: a video's class is its parent folder's name."""
+
+SPLITS = ("none", "video")
+"""none: every clip in train.txt; video: whole videos go to train.txt or test.txt."""
+
 
 @dataclasses.dataclass(frozen=True)
 class PrepareOptions:
@@ -49,6 +55,16 @@ class PrepareOptions:
       stabilised frames (0..255) is below this (None: off, the original).
     scene_filter: None, 'module:function' (called with the clip's middle frame, uint8 RGB
       [size, size, 3]; truthy keeps) or a SavedModel directory (see filters.py).
+    clip_stride: None (back to back: a clip starts at the first frame the previous one
+      left) or the frames between the starts of consecutive clips (overlapping windows
+      when below the clip length; see clips.py).
+    hold_out_tail: clips starting in this last fraction of a video's frames are written
+      but listed in held_out.txt, not train.txt (0: off; see clips.cut_with_tail).
+    The lists, read by corpus.finish after every video (see listing.py):
+    labels_from: 'none' or 'folder' (see LABEL_SOURCES and labels.py).
+    split_by: 'none' or 'video' (see SPLITS and split.py); test_fraction: of the
+      videos (per class with labels) that go to test.txt.
+    contact_sheet: write contact_sheet.png (see sheet.py).
 
     Validated when made: a bad value raises ValueError naming its flag (`--size ...`).
     """
@@ -83,6 +99,25 @@ class PrepareOptions:
     scene_filter: str | None = setting(
         None, "'module:function' (given the middle frame, uint8 RGB; truthy keeps) or a "
         "SavedModel directory (keep score > 0.5).")
+    clip_stride: int | None = setting(
+        None, "Frames between the starts of consecutive clips: overlapping windows below "
+        "the clip length (default: back to back).", minimum=1)
+    hold_out_tail: float = setting(
+        0.0, "Clips starting in this last fraction of each video's frames go to "
+        "held_out.txt instead of train.txt (0: off).", minimum=0, below=1)
+    labels_from: str = setting(
+        "none", "'folder': a video's class is its parent folder's name "
+        "(<root>/<Class>/<video>); writes labelled lists and classes.txt.",
+        choices=LABEL_SOURCES)
+    split_by: str = setting(
+        "none", "'video': every clip of a video goes to train.txt or test.txt "
+        "(--test_fraction of the videos, per class with labels).", choices=SPLITS)
+    test_fraction: float = setting(
+        0.2, "The fraction of the videos (of each class) --split_by=video puts in "
+        "test.txt.", minimum=0, exclusive=True, below=1)
+    contact_sheet: bool = setting(
+        True, "Write contact_sheet.png: the first, middle and last frame of up to 16 "
+        "listed clips, one row each.")
 
     def __post_init__(self):
         config_flags.validate_fields(self)

@@ -58,6 +58,19 @@ def frame_count(path: str) -> int | None:
         capture.release()
 
 
+def decoded_count(path: str) -> int:
+    """The frames of a local video counted by decoding it to the end (grab, no
+    conversion): what a caller needs when the container declares no count."""
+    capture = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    count = 0
+    try:
+        while capture.isOpened() and capture.grab():
+            count += 1
+    finally:
+        capture.release()
+    return count
+
+
 def truncated(decoded: int, declared: int | None) -> bool:
     """Whether `decoded` frames fall clearly short of the `declared` count (see the
     module docstring); False when the count is unknown."""

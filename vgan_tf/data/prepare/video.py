@@ -57,7 +57,8 @@ def _local_copy(path: str):
 
 
 def empty_report(path: str, video_id: str) -> dict:
-    return {"video": path, "id": video_id, "error": None, "clips": [], "written": 0,
+    return {"video": path, "id": video_id, "error": None, "clips": [], "held_out": [],
+            "written": 0,
             "dropped": {reason: 0 for reason in filters.DROP_REASONS}, "frames_read": 0,
             "frames_declared": None, "stream_end": None, "truncated": False,
             "clip_stats": [], "seconds": 0.0, "from_earlier_run": False}
@@ -72,7 +73,7 @@ def read_marker(out_dir: str, video_id: str):
         return None
     with tf.io.gfile.GFile(path, "r") as f:
         report = json.loads(f.read())
-    for key in ("frames_declared", "stream_end", "truncated"):
+    for key in ("frames_declared", "stream_end", "truncated", "held_out"):
         report.setdefault(key, empty_report("", "")[key])
     report["from_earlier_run"] = True
     return report
@@ -82,12 +83,14 @@ def prepare_video(path: str, video_id: str, out_dir: str, options,
                   on_frame=None) -> dict:
     """Stabilises and writes one video's clips -> its report (dict, JSON-ready):
     video, id, error (None or a reader.VIDEO_ERRORS reason), clips (paths relative to
-    out_dir), written, dropped ({reason: n} over filters.DROP_REASONS), frames_read
-    (decoded), frames_declared (the container's count, None when unknown), stream_end
-    (one of reader.STREAM_ENDS), truncated (reader.truncated: decoding reached the end
-    of the stream clearly short of the declared count; the clips cut before are kept),
-    clip_stats (per attempted clip: index, frames, reason, camera_motion,
-    foreground_motion), seconds, from_earlier_run (True when read back from a marker).
+    out_dir), held_out (those of the held-out tail, --hold_out_tail), written (both),
+    dropped ({reason: n} over filters.DROP_REASONS), frames_read (decoded),
+    frames_declared (the container's count, None when unknown), stream_end (one of
+    reader.STREAM_ENDS), truncated (reader.truncated: decoding reached the end of the
+    stream clearly short of the declared count; the clips cut before are kept),
+    clip_stats (per attempted clip: index, start (its first frame's position among the
+    frames taken), frames, reason, held_out, camera_motion, foreground_motion),
+    seconds, from_earlier_run (True when read back from a marker).
     `on_frame(n)` is called as frames are taken, with the frames decoded since its last
     call (progress displays)."""
     finished = read_marker(out_dir, video_id)
@@ -138,9 +141,10 @@ def _write_clips(frames, out_dir: str, options, report: dict, on_frame):
         tf.io.gfile.rmtree(video_dir)  # a killed run's partial output
     tf.io.gfile.makedirs(video_dir)
     keep = filters.load_scene_filter(options.scene_filter)
-    for clip in clips_lib.cut_clips(frames, options, keep, _decoded(frames, on_frame)):
+    for clip, held_out in _cut(frames, options, keep, _decoded(frames, on_frame)):
         report["clip_stats"].append({
-            "index": clip.index, "frames": clip.num_frames, "reason": clip.reason,
+            "index": clip.index, "start": clip.start, "frames": clip.num_frames,
+            "reason": clip.reason, "held_out": held_out,
             "camera_motion": clip.camera_motion,
             "foreground_motion": clip.foreground_motion})
         if clip.frames is None:
@@ -149,9 +153,23 @@ def _write_clips(frames, out_dir: str, options, report: dict, on_frame):
         relative = posixpath.join(video_id, "%04d.jpg" % report["written"])
         write_atomically(join(out_dir, relative),
                          strips.encode_strip(clip.frames, options.jpeg_quality))
-        report["clips"].append(relative)
+        report["held_out" if held_out else "clips"].append(relative)
         report["written"] += 1
     end = frames.end_reached()
     report.update(frames_read=frames.frames_read, frames_declared=frames.declared_frames,
                   stream_end=end, truncated=end == reader.END_OF_STREAM and
                   reader.truncated(frames.frames_read, frames.declared_frames))
+
+
+def _cut(frames, options, keep, tick):
+    """(ClipResult, held_out) of an open reader: with --hold_out_tail, the tail is the
+    last fraction of the frames the container declares (counted by decoding the file
+    when it declares none; skipped and subsampled frames count)."""
+    if not options.hold_out_tail:
+        return ((clip, False) for clip in clips_lib.cut_clips(frames, options, keep, tick))
+    count = frames.declared_frames
+    if count is None:
+        count = reader.decoded_count(frames.path)
+    boundary = clips_lib.tail_start(count, options.hold_out_tail)
+    return clips_lib.cut_with_tail(frames, options, keep, tick, boundary,
+                                   lambda: frames.frames_read - 1)
