@@ -57,6 +57,16 @@ def test_local_and_direct_runner_outputs_are_identical(tmp_path, capsys):
         (0, total["clips_written"])
 
 
+def test_direct_runner_modes_run_on_the_fn_api_runner():
+    """The FnApiRunner honours --direct_running_mode; DirectRunner would try Prism first
+    (in-process workers, whatever the mode)."""
+    assert beam_runner.engine("DirectRunner", MULTI_PROCESS) == "FnApiRunner"
+    assert beam_runner.engine("DirectRunner", ["--direct_running_mode",
+                                               "multi_threading"]) == "FnApiRunner"
+    assert beam_runner.engine("DirectRunner", ["--direct_num_workers=2"]) == "DirectRunner"
+    assert beam_runner.engine("DataflowRunner", MULTI_PROCESS) == "DataflowRunner"
+
+
 def _shaky_videos(folder, count: int, frames: int) -> str:
     os.makedirs(folder, exist_ok=True)
     for seed in range(count):

@@ -10,13 +10,14 @@ corpus.RUN_KEYS) as `corpus.prepare_videos` on the same inputs, and prints the s
 corpus.problem_lines; both resume from the same markers. `runner` is any Beam runner
 name (DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ...); `beam_args` are
 Beam's own pipeline options (`--project=...`, `--region=...`,
-`--temp_location=gs://...`; worker processes on this machine:
-`--direct_running_mode=multi_processing --direct_num_workers=N`). `out_dir` must be a
-location every worker reaches (gs:// on Dataflow). With `shards`, the strips of the list
-also become TFRecord shards `<out_dir>/shards/strips-%05d-of-%05d.tfrecord`, the shards
-`vgan-make-shards --list=<out_dir>/train.txt` writes (byte for byte), each under a
-temporary name renamed when complete; shards of an earlier run with another count are
-removed. apache_beam is imported only here.
+`--temp_location=gs://...`; worker processes on this machine: DirectRunner with
+`--direct_running_mode=multi_processing --direct_num_workers=N`, see `engine`).
+`out_dir` must be a location every worker reaches (gs:// on Dataflow). With `shards`,
+the strips of the list also become TFRecord shards
+`<out_dir>/shards/strips-%05d-of-%05d.tfrecord`, the shards `vgan-make-shards
+--list=<out_dir>/train.txt` writes (byte for byte), each under a temporary name renamed
+when complete; shards of an earlier run with another count are removed. apache_beam is
+imported only here.
 """
 from __future__ import annotations
 
@@ -95,6 +96,18 @@ def build_pipeline(pipeline, paths, ids, out_dir: str, options, start: float,
             | "WriteShards" >> beam.Map(_write_shard))
 
 
+def engine(runner: str, beam_args) -> str:
+    """The runner that runs `runner` with `beam_args`: FnApiRunner for a DirectRunner
+    given a --direct_running_mode other than in_memory, else `runner`. Beam's
+    DirectRunner first tries its Prism runner (a binary it downloads when it can), which
+    runs the workers in this process whatever the mode, and falls back to the
+    FnApiRunner, the one that honours --direct_running_mode and --direct_num_workers."""
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+    mode = PipelineOptions(list(beam_args)).view_as(DirectOptions).direct_running_mode
+    return "FnApiRunner" if runner == "DirectRunner" and mode != "in_memory" else runner
+
+
 def run_pipeline(inputs, out_dir: str, options, runner: str = "DirectRunner",
                  beam_args=(), shards: int = 0) -> dict:
     """Runs the preparation of every video of `inputs` on Beam -> the summary (read back
@@ -111,7 +124,7 @@ def run_pipeline(inputs, out_dir: str, options, runner: str = "DirectRunner",
     ids = corpus.video_ids(paths)
     tf.io.gfile.makedirs(out_dir)
     start = time.time()
-    pipeline_options = PipelineOptions(list(beam_args), runner=runner,
+    pipeline_options = PipelineOptions(list(beam_args), runner=engine(runner, beam_args),
                                        save_main_session=False)
     try:
         with beam.Pipeline(options=pipeline_options) as pipeline:
