@@ -4,11 +4,16 @@ Makes shaky test videos (a textured scene, a known camera shake, MJPG), then
   per core: the per-video function in this process with OpenCV on one thread, on a
             video whose short side is already 128 and on one at --source size; prints
             frames/s (wall) and process CPU ms per frame;
-  speed-up: corpus.prepare_videos over --videos videos at --source size with 1 worker
-            (this process, one OpenCV thread) and with --workers processes (spawned,
-            start-up included), and the ratio.
+  speed-up: --videos videos at --source size with 1 worker and with --workers; with
+            --runner=local corpus.prepare_videos (1 worker: this process, one OpenCV
+            thread; more: spawned processes), with --runner=beam the Beam pipeline on
+            DirectRunner's multi_processing mode (--direct_num_workers worker
+            processes, 1 included); wall time with the workers' start-up, the ratio,
+            and the videos' own seconds summed (summary.json, start-up excluded).
 
   python bench/prepare.py --source=640x480 --frames=60 --videos=4 --workers=2
+  PYTHONPATH=. python bench/prepare.py --runner=beam --source=640x480 --frames=40 \
+      --videos=4 --workers=2        # Beam's workers import vgan_tf: run from the repo
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ flags.DEFINE_string("source", "640x480", "Source video size WIDTHxHEIGHT.")
 flags.DEFINE_integer("frames", 60, "Frames per video.")
 flags.DEFINE_integer("videos", 4, "Videos for the speed-up run.")
 flags.DEFINE_integer("workers", os.cpu_count() or 1, "Processes for the speed-up run.")
+flags.DEFINE_enum("runner", "local", ["local", "beam"], "Speed-up run: the local process "
+                  "pool or Beam's DirectRunner in multi_processing mode.")
 
 
 def _video(path, width, height, frames, seed):
@@ -63,16 +70,28 @@ def _per_core(path, options):
     return count, kept, wall, cpu
 
 
+def _run(folder, out_dir, options, workers):
+    """One speed-up run -> its summary."""
+    from vgan_tf.data.prepare import beam, prepare_videos
+
+    if FLAGS.runner == "local":
+        return prepare_videos(folder, out_dir, options, workers, progress=False)
+    return beam.run_pipeline(folder, out_dir, options, "DirectRunner",
+                             ["--direct_running_mode=multi_processing",
+                              f"--direct_num_workers={workers}"])
+
+
 def main(argv):
     del argv
     import cv2
 
-    from vgan_tf.data.prepare import PrepareOptions, prepare_videos
+    from vgan_tf.data.prepare import PrepareOptions
 
     width, height = (int(v) for v in FLAGS.source.lower().split("x"))
     small = (round(width * 128 / min(width, height)), 128)
     options = PrepareOptions()
     cv2.setNumThreads(1)
+    print(f"load average at the start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         for label, (w, h) in (("128", small), ("source", (width, height))):
             path = _video(os.path.join(tmp, f"{label}.avi"), w, h, FLAGS.frames, 0)
@@ -88,13 +107,16 @@ def main(argv):
         times = {}
         for workers in (1, FLAGS.workers):
             start = time.perf_counter()
-            prepare_videos(folder, os.path.join(tmp, f"out{workers}"), options, workers,
-                           progress=False)
+            summary = _run(folder, os.path.join(tmp, f"out{workers}"), options, workers)
             times[workers] = time.perf_counter() - start
-            print(f"{workers} worker(s), {FLAGS.videos} videos at {width}x{height}: "
-                  f"{times[workers]:.2f} s, {total / times[workers]:.1f} frames/s")
+            busy = summary["total"]["seconds"]
+            print(f"{FLAGS.runner}, {workers} worker(s), {FLAGS.videos} videos at "
+                  f"{width}x{height}: {times[workers]:.2f} s, "
+                  f"{total / times[workers]:.1f} frames/s; the videos' own seconds "
+                  f"summed {busy:.2f} ({total / busy:.1f} frames/s a worker)")
         print(f"speed-up 1 -> {FLAGS.workers} workers: {times[1] / times[FLAGS.workers]:.2f}x "
-              f"(on {os.cpu_count()} cores; spawned workers' start-up included)")
+              f"(on {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+              "spawned workers' start-up included)")
 
 
 if __name__ == "__main__":

@@ -5,19 +5,25 @@
   python -m tools.prepare_videos --input='gs://b/videos/*.mp4' --out_dir=gs://b/strips \
       --runner=DataflowRunner --beam_options='--project=P --region=R \
       --temp_location=gs://b/tmp'
+  python -m tools.prepare_videos --input=videos/ --out_dir=data/golf --shards=16 \
+      --runner=DirectRunner --beam_options='--direct_running_mode=multi_processing \
+      --direct_num_workers=8'                   # Beam's worker processes, one machine
 
 Writes <out_dir>/<video id>/%04d.jpg, <out_dir>/train.txt, contact_sheet.png and
 summary.json; --split_by=video adds test.txt, --hold_out_tail held_out.txt,
 --labels_from=folder a labelled twin of each list and classes.txt (UCF101's layout:
---input=UCF-101/ --labels_from=folder --split_by=video). Rerunning skips finished
-videos. Every flag is a setting of vgan_tf.data.prepare.PrepareRun: --input, --out_dir,
---workers, --runner, --beam_options and --progress its own, the others those of its
-PrepareOptions (their help, default and bounds come from there; the defaults are the
-original's); docs/data.md has the details.
+--input=UCF-101/ --labels_from=folder --split_by=video); with --shards=N and a Beam
+runner, also <out_dir>/shards/strips-*-of-N.tfrecord. Rerunning skips finished videos.
+Every flag is a setting of vgan_tf.data.prepare.PrepareRun: --input, --out_dir,
+--workers, --runner, --beam_options, --progress and --shards its own, the others those
+of its PrepareOptions (their help, default and bounds come from there; the defaults are
+the original's); docs/data.md has the details.
 
 Exit status: 0 when every video was prepared whole; 3 (SOME_VIDEOS_FAILED_EXIT) when
 the run finished but some videos failed to read or were truncated (each is named on
-stderr and in summary.json); 2 for a mistake in the flags (one line); 130 on Ctrl-C.
+stderr and in summary.json); 2 for a mistake in the flags (one line); 130 on Ctrl-C; 1
+when a Beam pipeline fails (a worker killed: its error, after a line saying that a rerun
+resumes).
 """
 from absl import flags
 
@@ -48,7 +54,7 @@ def main(argv):
             raise entry.UsageError(f"--runner={settings.runner} needs apache-beam: pip "
                                    "install 'vgan_tf[beam]'") from None
         summary = beam.run_pipeline(settings.input, settings.out_dir, settings.options,
-                                    settings.runner, settings.beam_args)
+                                    settings.runner, settings.beam_args, settings.shards)
     print(corpus.outcome_line(summary, settings.out_dir))
     total = summary["total"]
     if total["videos_failed"] or total["videos_truncated"]:

@@ -53,6 +53,16 @@ def test_shards_hold_the_good_strips_round_robin_and_name_what_was_skipped(mixed
         assert open(a, "rb").read() == open(b, "rb").read()
 
 
+def test_a_record_has_the_same_bytes_in_every_process():
+    """An Example's features are a protobuf map, which protobuf's upb backend orders by a
+    hash seeded per process (records made in another process, e.g. vgan-prepare's Beam
+    workers, differed); make_example orders them by key."""
+    record = tfrecord.make_example(b"jpeg bytes", 3, "v/0000.jpg")
+    assert record.index(b"\x05label") < record.index(b"\x04path") < \
+        record.index(b"\x05strip")
+    assert tfrecord.parse_record(record)["path"].numpy() == b"v/0000.jpg"
+
+
 @pytest.mark.slow
 def test_fewer_entries_than_shards_and_argument_errors(mixed, tmp_path):
     report = shard_writer.write_shards(mixed, str(tmp_path / "many"), 100, progress=False)

@@ -167,8 +167,31 @@ def write_shards(source: ListSource, out_dir: str, num_shards: int,
             results = [f.result() for f in futures]
         finally:
             tally.close()
+    return ShardReport(outputs, sum(r[0] for r in results), _skipped(counter, results))
+
+
+def _skipped(counter: checks.SkipCounter, results) -> dict:
+    """{reason: strips skipped} from the checks' counter and _write_one's results."""
     counts = counter.counts()
     skipped = {k: v for k, v in counts.items() if k not in ("passed", "decoded", "skipped")}
     for reason in ("decode_failed", "corrupt_data"):
         skipped[reason] = skipped.get(reason, 0) + sum(r[1][reason] for r in results)
-    return ShardReport(outputs, sum(r[0] for r in results), skipped)
+    return skipped
+
+
+def write_shard(paths, rels, labels, out_path: str, strip_size: int | None = None,
+                log_stream=None) -> ShardReport:
+    """Writes one shard as write_shards writes each of its own, for writers that spread
+    the shards of one list over processes or machines (vgan-prepare's Beam pipeline).
+
+    paths: the strips' full paths; rels, labels: their list entries (what the records
+    hold: tfrecord.py); entries i, i + n, ... of a list make the shard write_shards
+    writes as shard i of n, byte for byte. out_path is written under a temporary name
+    and renamed when complete; bad strips are skipped, logged and counted as there.
+    """
+    counter = checks.SkipCounter("shard_skips")
+    options = checks.CheckOptions(counter=counter, strip_size=strip_size,
+                                  log_stream=log_stream)
+    result = _write_one(list(paths), list(rels), list(labels), out_path, options,
+                        _Tally(len(paths), enabled=False))
+    return ShardReport([out_path], result[0], _skipped(counter, [result]))

@@ -7,7 +7,9 @@ tf.train.Example with
   label  int64   the list's class label, -1 where the line had none
   path   bytes   the strip's path relative to the data root (names it in log lines)
 Shard i of n holds list entries i, i + n, i + 2n, ... in list order, so the same list
-gives byte-identical shards. The converter is shard_writer.py; the reader, pipeline.py
+gives byte-identical shards, in any process: a record is serialized with its features
+(a protobuf map) in key order (protobuf's upb backend otherwise orders a map by a hash
+seeded per process). The converter is shard_writer.py; the reader, pipeline.py
 (a ShardSource).
 """
 from __future__ import annotations
@@ -32,7 +34,8 @@ def make_example(strip: bytes, label: int, path: str) -> bytes:
         "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
         "path": tf.train.Feature(bytes_list=tf.train.BytesList(value=[path.encode()])),
     }
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    return example.SerializeToString(deterministic=True)  # map keys sorted: see below
 
 
 def shard_name(prefix: str, index: int, num_shards: int) -> str:

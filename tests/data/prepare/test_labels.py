@@ -87,6 +87,11 @@ def test_a_video_outside_a_class_folder_is_one_line_naming_it(tmp_path):
         assert "\n" not in message and message.startswith("--labels_from=folder: video")
         assert repr(loose) in message
     assert not os.path.exists(tmp_path / "out")  # refused before any video
+    pytest.importorskip("apache_beam")
+    from vgan_tf.data.prepare import beam
+    with pytest.raises(ValueError, match=r"^--labels_from=folder: video .*loose\.avi"):
+        beam.run_pipeline([root], str(tmp_path / "out"), options, "DirectRunner", [])
+    assert not os.path.exists(tmp_path / "out")  # the Beam runner checks first too
     # a glob over class folders, a list file and a single video are fine
     labels.check_class_folders(corpus.find_videos_per_input(
         [str(tmp_path / "in" / "*" / "*.avi"), loose]))

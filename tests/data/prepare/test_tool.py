@@ -22,13 +22,14 @@ from vgan_tf.data.prepare import PrepareOptions, PrepareRun, corpus
 from vgan_tf.data.prepare import video as video_lib
 
 
-RUN_FLAGS = {"input", "out_dir", "workers", "runner", "beam_options", "progress"}
+RUN_FLAGS = {"input", "out_dir", "workers", "runner", "beam_options", "progress",
+             "shards"}
 
 
 @pytest.mark.slow
 def test_the_flags_are_the_options_fields():
     """Every flag of the binary is a setting of PrepareRun, with its default and help: the
-    six of the run and every field of PrepareOptions. In a subprocess: absl flags are one
+    seven of the run and every field of PrepareOptions. In a subprocess: absl flags are one
     registry per process, and another binary's flags (vgan-train's --size) share names
     with these."""
     flags = helpers.binary_flags("tools.prepare_videos")
@@ -49,7 +50,10 @@ def test_a_run_is_built_from_flat_settings_and_validated():
     run = config_flags.build(PrepareRun, dict(input=("a", "b"), out_dir="out", size=64,
                                               beam_options="--project=P --x='a b'"))
     assert run.options == PrepareOptions(size=64) and run.input == ("a", "b")
-    assert (run.workers, run.runner, run.progress) == (None, "local", True)
+    assert (run.workers, run.runner, run.progress, run.shards) == (None, "local", True, 0)
+    beam = config_flags.build(PrepareRun, dict(input=("a",), out_dir="o", shards=4,
+                                               runner="DirectRunner"))
+    assert beam.shards == 4
     assert run.beam_args == ["--project=P", "--x=a b"]
     assert config_flags.flatten(run)["size"] == 64
     for values, message in [
@@ -57,6 +61,12 @@ def test_a_run_is_built_from_flat_settings_and_validated():
             (dict(input=("a",)), "--out_dir is required"),
             (dict(input=("a",), out_dir="o", workers=0),
              "--workers must be a positive integer, got 0"),
+            (dict(input=("a",), out_dir="o", shards=-1),
+             "--shards must be >= 0 (0: none), got -1"),
+            (dict(input=("a",), out_dir="o", shards=2),
+             "--shards=2 needs a Beam --runner (e.g. DirectRunner); after a local run, "
+             "vgan-make-shards --list=<out_dir>/train.txt --out_dir=<out_dir>/shards "
+             "--num_shards=2 writes the same shards"),
             (dict(input=("a",), out_dir="o", beam_options="'a"),
              "--beam_options \"'a\": No closing quotation"),
             (dict(input=("a",), out_dir="o", min_frames=20, max_frames=18),
@@ -81,6 +91,7 @@ def _tool(*args, **kwargs):
     (["--jpeg_quality=101"], "--jpeg_quality must be an integer in 1..100, got 101"),
     (["--fps=-2"], "--fps must be > 0, got -2.0"),
     (["--scene_filter=nope"], "scene_filter 'nope'"),
+    (["--shards=2"], "--shards=2 needs a Beam --runner"),
 ])
 def test_a_mistake_is_one_line(tmp_path, args, needle):
     path = videos.static_video(str(tmp_path / "v.avi"), frames=20)

@@ -220,6 +220,17 @@ def _prepare_one(args):
     return video.prepare_video(*args)
 
 
+def checked_videos(inputs, options) -> list:
+    """The videos of `inputs` (find_videos_per_input, duplicates removed), after the
+    checks every runner makes before any video: the scene filter loads, and with
+    --labels_from=folder every video lies in a class folder."""
+    filters.load_scene_filter(options.scene_filter)
+    found = find_videos_per_input(inputs)
+    if options.labels_from == "folder":
+        labels.check_class_folders(found)
+    return list(dict.fromkeys(path for _, part in found for path in part))
+
+
 def prepare_videos(inputs, out_dir: str, options, workers: int | None = None,
                    progress: bool = True) -> dict:
     """Prepares every video of `inputs` (see find_videos) into `out_dir` -> the summary.
@@ -230,11 +241,7 @@ def prepare_videos(inputs, out_dir: str, options, workers: int | None = None,
     that fail to read are skipped; they and truncated videos are reported on stderr
     (problem_lines) and in the summary."""
     start = time.perf_counter()
-    filters.load_scene_filter(options.scene_filter)  # a bad spec fails before any video
-    found = find_videos_per_input(inputs)
-    if options.labels_from == "folder":
-        labels.check_class_folders(found)  # before any video
-    paths = list(dict.fromkeys(path for _, part in found for path in part))
+    paths = checked_videos(inputs, options)
     ids = video_ids(paths)
     workers = min(workers or os.cpu_count() or 1, len(paths))
     tf.io.gfile.makedirs(out_dir)

@@ -155,13 +155,23 @@ class PrepareRun:
     runner: str = setting("local", "'local' (a process pool) or a Beam runner: "
                           "DirectRunner, DataflowRunner, FlinkRunner, SparkRunner, ...")
     beam_options: str = setting("", "Beam's own pipeline options, one string "
-                                "(e.g. '--project=P --region=R').")
+                                "(e.g. '--project=P --region=R'; processes on this "
+                                "machine: '--direct_running_mode=multi_processing "
+                                "--direct_num_workers=N').")
     progress: bool = setting(True, "Progress display on stderr (local runner).")
+    shards: int = setting(0, "Also write the strips as this many TFRecord shards to "
+                          "<out_dir>/shards (a Beam --runner; 0: none).", minimum=0,
+                          note="0: none")
     options: PrepareOptions = section(PrepareOptions, "How each video becomes strips.")
 
     def __post_init__(self):
         config_flags.validate_fields(self)
         _split_beam_options(self.beam_options)
+        if self.shards and self.runner == "local":
+            raise ValueError(f"--shards={self.shards} needs a Beam --runner (e.g. "
+                             "DirectRunner); after a local run, vgan-make-shards "
+                             "--list=<out_dir>/train.txt --out_dir=<out_dir>/shards "
+                             f"--num_shards={self.shards} writes the same shards")
 
     @property
     def beam_args(self) -> list:
