@@ -4,12 +4,15 @@ wall-clock training budget per run, scored against the same held-out clips.
 
 Each row is the `demo` preset (what `make demo` trains) plus the row's settings
 (`--ema_decay`, `--r1_gamma`/`--r1_every`, `--augment`, `--loss`, `--spectral_norm`;
-"baseline" is the preset alone: the paper's recipe, every option off). The budget: each
-(row, scene) is first timed by two probe runs from scratch, of one and of three epochs (in
-<out_dir>/calibration): its rate is the two extra epochs over the CPU seconds they added
-(start-up and tracing cancel; CPU seconds, so other jobs on the machine do not bias it);
-each run then trains round(budget x rate) steps (a whole number of epochs), so a slower
-recipe trains fewer steps. Scores (vgan_tf.metrics.scene_scores, what vgan-score-synthetic prints): fvd, kvd,
+"baseline" is the preset alone: the paper's recipe, every option off). The budget: the
+baseline trains --baseline_steps (1200: what the demo preset trains in about 240 s on 2
+cores, its share of `make demo`'s 6 minutes); every other row trains for as long, in
+steps the baseline's steps x (the baseline's seconds per step / the row's), to whole
+epochs. The seconds per step come from one calibration per scene (step_costs): every
+row's task built side by side in one process and timed on the same batch, in rounds whose
+row order rotates, the median round kept. Side by side because this project's machine is
+shared: timing each row alone (wall or CPU seconds) gave costs that moved by 25% with the
+load, in both directions. Scores (vgan_tf.metrics.scene_scores, what vgan-score-synthetic prints): fvd, kvd,
 background_std, count_mean, mask_contrast of --num_samples generated clips against as many
 held-out clips (data-set seed 1000); mean and spread (standard deviation over the seeds)
 per row. The real-vs-real floor: FVD and KVD between those held-out clips and as many
@@ -17,14 +20,14 @@ other real clips (seed 1001), the distance a perfect generator would still show.
 
     python bench/recipes.py --dry_run                       # the plan, nothing trained
     python bench/recipes.py --tiny --out_dir=/tmp/recipes_tiny   # every step, in minutes
-    python bench/recipes.py --budget_s=300 --seeds=3 --out_dir=/tmp/recipes --workers=2
+    python bench/recipes.py --seeds=3 --out_dir=/tmp/recipes --workers=2
 
 `--workers=N` trains N runs at once, each in a process of its own on one thread
 (TF_NUM_INTRAOP_THREADS=1): at this size TF's two threads barely help one run (4.44
 steps/s on 2 threads against 4.3 on 1 with a neighbour), so two 1-thread runs train about
-twice the steps per hour. The calibrations are then made on one thread too, while the
-other worker trains. A run's steps, and so its scores, do not depend on the load (the
-same seed gives the same losses); only its seconds do.
+twice the steps per hour. The calibration runs first, in the parent process. A run's
+steps, and so its scores, do not depend on the load (the same seed gives the same
+losses); only its seconds do.
 
 A finished run (its scores.json) is not trained again; a calibration is reused. The tables
 for docs/recipes.md are what the last lines print.
@@ -33,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import sys
 import time
@@ -68,12 +70,15 @@ PRESET = "demo"
 # --tiny: the tiny preset at 16 frames (I3D needs 9 or more), seconds per run.
 TINY = dict(preset="tiny", overrides=dict(frames=16, synthetic_clips=64, num_samples=2,
                                           sample_every=1000), rows=("baseline", "all"),
-            budget_s=5.0, seeds=1, num_samples=8)
+            baseline_steps=20, seeds=1, num_samples=8)
 
 flags.DEFINE_list("only", None, f"Rows to run (default all: {', '.join(ROWS)}).")
 flags.DEFINE_list("scenes", list(SCENES), "Synthetic scene families.")
 flags.DEFINE_integer("seeds", 3, "Seeds per row (0 .. seeds - 1: weights, noise, data).")
-flags.DEFINE_float("budget_s", 300.0, "Training seconds per run (start-up excluded).")
+flags.DEFINE_integer("baseline_steps", 1200, "Steps of the baseline (the paper's recipe "
+                     "on the demo preset); every other row trains as long as it does.")
+flags.DEFINE_integer("rounds", 5, "Calibration rounds (the median per row is kept).")
+flags.DEFINE_integer("calibration_steps", 10, "Train steps per row per calibration round.")
 flags.DEFINE_integer("num_samples", 128, "Clips per side for the scores and the floor.")
 flags.DEFINE_string("out_dir", "/tmp/vgan_recipes", "Runs, calibrations and scores.")
 flags.DEFINE_bool("dry_run", False, "Print the plan (every run's settings, validated) and "
@@ -92,7 +97,7 @@ def plan() -> dict:
         chosen["rows"] = tuple(FLAGS.only or chosen["rows"])
         return chosen
     return dict(preset=PRESET, overrides={}, rows=tuple(FLAGS.only or ROWS),
-                budget_s=FLAGS.budget_s, seeds=FLAGS.seeds, num_samples=FLAGS.num_samples)
+                baseline_steps=FLAGS.baseline_steps, seeds=FLAGS.seeds, num_samples=FLAGS.num_samples)
 
 
 def make_config(chosen: dict, row: str, scene: str, seed: int, **values):
@@ -110,42 +115,66 @@ def _timed_train(config) -> float:
     return time.perf_counter() - start
 
 
-def _cpu_seconds() -> float:
-    """CPU seconds of this process so far (every thread; user + system)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def step_costs(chosen: dict, scene: str) -> dict:
+    """{row: median seconds per train step} of every row of the plan, measured side by
+    side in this process: each row's task built as training builds it (training.
+    build_gan), fed one fixed batch of the scene's real clips, warmed up, then --rounds
+    rounds of --calibration_steps steps per row, the row order rotated each round (so
+    load that changes between rounds, and a slow slot, hit every row alike). Cached in
+    <out_dir>/calibration/<scene>_costs.json (rows measured earlier are kept)."""
+    import tensorflow as tf
+
+    from vgan_tf.metrics import scene_scores
+
+    path = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_costs.json")
+    known = {}
+    if os.path.isfile(path):
+        with open(path) as handle:
+            known = json.load(handle)
+    rows = [row for row in chosen["rows"] if row not in known["costs"]] if known else \
+        list(chosen["rows"])
+    if "baseline" not in rows and not known:
+        rows.insert(0, "baseline")
+    if not rows:
+        return known["costs"]
+    config = make_config(chosen, "baseline", scene, 0, model_dir="x")
+    clips = scene_scores.held_out_clips(
+        scene_scores.SceneOptions(scene, config.training.batch_size, FLOOR_SEED + 1),
+        config.model.frames, config.model.size).astype(np.float32) / 127.5 - 1.0
+    tasks = {}
+    for row in rows:
+        task = training.build_gan(make_config(chosen, row, scene, 0, model_dir="x"))
+        iterator = iter(tf.data.Dataset.from_tensors(clips).repeat())
+        task.make_train_function()
+        tasks[row] = (task, iterator)
+        for _ in range(3):
+            float(task.train_function(iterator)["d_loss"])
+    times = {row: [] for row in rows}
+    for round_index in range(FLAGS.rounds):
+        shift = round_index % len(rows)
+        for row in rows[shift:] + rows[:shift]:
+            task, iterator = tasks[row]
+            start = time.perf_counter()
+            for _ in range(FLAGS.calibration_steps):
+                float(task.train_function(iterator)["d_loss"])  # waits for the step
+            times[row].append((time.perf_counter() - start) / FLAGS.calibration_steps)
+    costs = dict(known.get("costs", {}), **{row: statistics.median(t)
+                                            for row, t in times.items()})
+    rounds = dict(known.get("rounds", {}), **times)
+    _write_json(path, dict(costs=costs, rounds=rounds, load=os.getloadavg(),
+                           threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default")))
+    return costs
 
 
 def steps_for_budget(chosen: dict, row: str, scene: str) -> dict:
-    """{"steps", "steps_per_s"} of (row, scene) for the budget, from two probe runs from
-    scratch, of one and of three epochs: the two extra epochs over the CPU seconds they
-    added (start-up and tracing cancel). CPU seconds rather than wall seconds, so that a
-    calibration made while other jobs share the cores (this project's machine) is not
-    biased; on a quiet machine a one-thread run's CPU seconds are its wall seconds.
-    Cached in <out_dir>/calibration/<scene>_<row>.json."""
-    path = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}.json")
-    if os.path.isfile(path):
-        with open(path) as handle:
-            return json.load(handle)
-    epoch = None
-    spent = {}
-    for epochs in (1, 3):
-        model_dir = os.path.join(FLAGS.out_dir, "calibration", f"{scene}_{row}_{epochs}")
-        config = make_config(chosen, row, scene, 0, model_dir=model_dir, resume=False)
-        epoch = config.training.steps_per_epoch
-        start, wall = _cpu_seconds(), time.perf_counter()
-        training.train(config.replace(steps=epochs * epoch))
-        spent[epochs] = (_cpu_seconds() - start, time.perf_counter() - wall)
-    cpu = spent[3][0] - spent[1][0]
-    if cpu <= 0:
-        raise ValueError(f"{scene} {row}: two more epochs took no CPU time ({spent})")
-    rate = 2 * epoch / cpu
-    steps = max(epoch, int(round(chosen["budget_s"] * rate / epoch)) * epoch)
-    result = dict(steps=steps, steps_per_s=rate, cpu_and_wall_s=spent,
-                  load=os.getloadavg(),
-                  threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default"))
-    _write_json(path, result)
-    return result
+    """{"steps", "seconds_per_step"} of (row, scene): the baseline's --baseline_steps
+    scaled by the baseline's cost over the row's (step_costs), to whole epochs, so that
+    every row trains for the same time as the baseline."""
+    costs = step_costs(chosen, scene)
+    epoch = make_config(chosen, row, scene, 0, model_dir="x").training.steps_per_epoch
+    steps = chosen["baseline_steps"] * costs["baseline"] / costs[row]
+    return dict(steps=max(epoch, int(round(steps / epoch)) * epoch),
+                seconds_per_step=costs[row])
 
 
 def _write_json(path: str, value) -> None:
@@ -206,7 +235,8 @@ def _cell(values) -> str:
 def table(scene: str, rows: dict, floor: dict, chosen: dict) -> list:
     """Markdown lines: one row per recipe (mean ± std over seeds), the floor, real clips."""
     lines = [f"held-out {scene} clips, {chosen['num_samples']} per side, "
-             f"{chosen['seeds']} seeds, {chosen['budget_s']:.0f} s of training per run",
+             f"{chosen['seeds']} seeds, each run as long as the baseline's "
+             f"{chosen['baseline_steps']} steps",
              "| recipe | steps | " + " | ".join(FIELDS) + " |",
              "|---|---|" + "---|" * len(FIELDS)]
     real = {}
@@ -229,16 +259,9 @@ def jobs(chosen: dict) -> list:
 
 
 def run_worker(chosen: dict, index: int) -> None:
-    """Worker `index` of --workers: its share of the calibrations, then (once every
-    calibration exists) its share of the runs."""
+    """Worker `index` of --workers: its share of the runs (the calibration is done)."""
     from vgan_tf.metrics import fvd
 
-    pairs = [(scene, row) for scene in FLAGS.scenes for row in chosen["rows"]]
-    for scene, row in pairs[index::FLAGS.workers]:
-        steps_for_budget(chosen, row, scene)
-    waiting = [os.path.join(FLAGS.out_dir, "calibration", f"{s}_{r}.json") for s, r in pairs]
-    while not all(os.path.isfile(path) for path in waiting):
-        time.sleep(2.0)
     features = fvd.ClipFeatures()
     for scene, row, seed in jobs(chosen)[index::FLAGS.workers]:
         run_one(chosen, row, scene, seed, features)
@@ -258,7 +281,8 @@ def run_workers(chosen: dict) -> None:
                 os.path.join(FLAGS.out_dir, "data", f"{scene}_seed{seed}"),
                 config.data.synthetic_clips, frames=config.model.frames,
                 size=config.model.size, seed=seed, scene=scene)
-    os.makedirs(os.path.join(FLAGS.out_dir, "calibration"), exist_ok=True)
+    for scene in FLAGS.scenes:
+        print(f"{scene} seconds per step: {step_costs(chosen, scene)}", flush=True)
     env = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
     processes = [subprocess.Popen([sys.executable] + sys.argv + [f"--worker={i}"], env=env)
                  for i in range(FLAGS.workers)]
@@ -279,8 +303,8 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"--only: unknown rows {unknown} (rows: {', '.join(ROWS)})")
     if FLAGS.dry_run:
-        print(f"preset {chosen['preset']} {chosen['overrides']}, budget "
-              f"{chosen['budget_s']} s per run, {chosen['seeds']} seeds, "
+        print(f"preset {chosen['preset']} {chosen['overrides']}, baseline "
+              f"{chosen['baseline_steps']} steps, {chosen['seeds']} seeds, "
               f"{chosen['num_samples']} clips per side")
         for scene in FLAGS.scenes:
             for row in chosen["rows"]:
