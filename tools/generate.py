@@ -6,8 +6,9 @@
 
 --generator is a training directory, a .keras file or an exported SavedModel folder.
 Writes samples.gif, samples.mp4, mask.gif, background.png, foreground.gif and
-masked_foreground.gif (where the model has those parts), interpolation.gif and
-interpolation.png (see vgan_tf/viz/movies.py); prints each path. --sample_files=N also
+masked_foreground.gif (where the model has those parts), interpolation.gif,
+interpolation.png and frame_strips.png (every second frame of four samples, each with its
+mask beneath; see vgan_tf/viz/movies.py); prints each path. --sample_files=N also
 writes N videos as one GIF each (samples/seed_<s>.gif, from --seed), e.g. for
 `vgan-evaluate --generator=<out_dir>/samples`. Every flag is a field of
 vgan_tf.viz.movies.GenerateConfig.

@@ -11,8 +11,9 @@ from tests.helpers import REPO
 from tests.metrics import model_fixtures
 from vgan_tf.viz import movies, video_files
 
-KERAS_FILES = ["background.png", "foreground.gif", "interpolation.gif", "interpolation.png",
-               "mask.gif", "masked_foreground.gif", "samples.gif", "samples.mp4"]
+KERAS_FILES = ["background.png", "foreground.gif", "frame_strips.png", "interpolation.gif",
+               "interpolation.png", "mask.gif", "masked_foreground.gif", "samples.gif",
+               "samples.mp4"]
 SAVED_MODEL_FILES = sorted(set(KERAS_FILES) - {"foreground.gif", "masked_foreground.gif"})
 
 
@@ -69,6 +70,12 @@ def test_generate_writes_the_documented_files(sources, kind, expected, tmp_path)
     assert samples.shape == (16, 2 * 17 + 1, 2 * 17 + 1, 3)  # 2x2 grid of 16x16, pad 1
     strip = np.asarray(Image.open(out / "interpolation.png"))
     assert strip.shape == (17 + 1, 3 * 17 + 1, 3)
+    strips = np.asarray(Image.open(out / "frame_strips.png"))
+    rows = 8 if "mask.gif" in expected else 4  # each video with its mask beneath
+    assert strips.shape == (rows * 17 + 1, 8 * 17 + 1, 3)  # frames 0, 2, .. 14
+    # the first row is the first sample's frames 0, 2, ..: frame 2 is the GIF's frame 2
+    np.testing.assert_allclose(strips[1:17, 18:34].astype(int),
+                               samples[2, 1:17, 1:17].astype(int), atol=2)
 
 
 @pytest.mark.slow

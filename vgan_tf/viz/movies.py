@@ -12,6 +12,8 @@ latent interpolation between two seeds (slerp). What `vgan-generate` writes.
   foreground.gif, masked_foreground.gif   where it has a foreground (Keras sources)
   interpolation.gif             one row of `steps` videos along slerp(z_a, z_b)
   interpolation.png             the first frames of that row (a strip)
+  frame_strips.png              every second frame of the first (up to) four videos, each
+                                with its mask beneath where the model has one
 
 `write_sample_files(source, folder, num, seed)` writes one GIF per seed instead
 (`seed_<s>.gif`), e.g. the generated side of `vgan-evaluate` or another program's FVD.
@@ -155,6 +157,7 @@ def generated_pictures(source, num: int = 16, seed: int = 0, interpolate=(0, 1),
     row = _pixels(_batched_parts(source, path, batch_size)["video"])
     pictures["interpolation"] = grid.video_grid(row, cols=steps)
     pictures["interpolation_strip"] = grid.image_grid(row[:, 0], cols=steps)
+    pictures["frame_strips"] = strips_of_parts(parts, min(num, 4))
     return pictures
 
 
@@ -211,12 +214,16 @@ def frame_strips(source, seeds, every: int = 2, scale: int = 1) -> np.ndarray:
     from vgan_tf.validation import positive_int
 
     positive_int("every", every)
-    parts = source.parts(np.asarray(seeds, np.int64))
+    return _scaled(strips_of_parts(source.parts(np.asarray(seeds, np.int64)), len(seeds),
+                                   every), scale)
+
+
+def strips_of_parts(parts: dict, count: int, every: int = 2) -> np.ndarray:
+    """frame_strips' picture of the first `count` videos of `parts` (unscaled)."""
     rows = []
-    for i in range(len(seeds)):
+    for i in range(count):
         rows.append(_pixels(parts["video"][i, ::every]))
         if "mask" in parts:
             rows.append(_pixels(parts["mask"][i, ::every], 0.0, 1.0))
     frames = np.stack(rows)  # [rows, frames, H, W, 3]
-    picture = grid.image_grid(frames.reshape(-1, *frames.shape[2:]), cols=frames.shape[1])
-    return _scaled(picture, scale)
+    return grid.image_grid(frames.reshape(-1, *frames.shape[2:]), cols=frames.shape[1])
