@@ -189,3 +189,19 @@ def test_fvd_of_a_folder_against_a_list_of_the_same_strips_is_zero(strips, real_
         video_folder.VideoFolder(os.path.join(folder, "clips")), options,
         features=features, progress=False)
     assert abs(report.values["fvd"]) < 0.01, report.values
+
+
+def test_a_list_file_stands_for_a_folder_of_exactly_its_strips(strips, tmp_path):
+    folder, list_file = strips
+    entries = data.read_lists([list_file]).resolve()
+    part = os.path.join(folder, "part.txt")  # the last two strips, in reverse order
+    with open(part, "w") as handle:
+        handle.write("".join(os.path.relpath(e, folder) + "\n" for e in entries[:1:-1]))
+    videos = model_sources.generated_videos(part)
+    assert isinstance(videos, video_folder.VideoFolder)
+    assert videos.paths == entries[:1:-1] and videos.description == f"list {part}"
+    whole = video_folder.VideoFolder(os.path.join(folder, "clips"))
+    np.testing.assert_array_equal(next(videos.batches(2, 2))[0],
+                                  next(whole.batches(4, 4))[whole.paths.index(entries[-1])])
+    with pytest.raises(FileNotFoundError, match="no folder of videos"):
+        video_folder.VideoFolder(str(tmp_path / "none.txt"))

@@ -152,12 +152,12 @@ def _is_model_folder(path: str) -> bool:
 
 def generated_videos(path: str, frames: int | None = None, kind: str = "auto"):
     """What makes the generated clips at `path`: a model (`load_video_source`) or, for a
-    folder holding GIFs/strips and no model, a `video_folder.VideoFolder` (frames and
-    kind as there). Both have `video_shape` and `batches(num, batch_size, seed)`."""
+    folder holding GIFs/strips and no model or a `.txt` list of strips, a
+    `video_folder.VideoFolder` (frames and kind as there). Both have `video_shape` and `batches(num, batch_size, seed)`."""
     from vgan_tf.metrics import video_folder
 
-    if os.path.isdir(path) and not _is_model_folder(path) and \
-            video_folder.is_video_folder(path):
+    if (os.path.isdir(path) and not _is_model_folder(path) and
+            video_folder.is_video_folder(path)) or video_folder.is_list_file(path):
         return video_folder.VideoFolder(path, frames, kind)
     if frames is not None or kind != "auto":
         raise ValueError(f"{path} is a model, not a folder of videos: the frame count and "

@@ -5,7 +5,10 @@ the predictions `vgan-predict` wrote.
     videos = VideoFolder("predicted/")            # GIFs if the folder has any, else strips
     videos = VideoFolder("strips/", frames=32)    # strips of 32 frames stacked vertically
 
-Files are taken in name order; the folder's own subfolders are not read. A strip's frame
+Files are taken in name order; the folder's own subfolders are not read. A list file
+(`.txt`, the data pipeline's format: strip paths relative to the list's folder) stands for
+a folder holding exactly its strips, in list order: e.g. the training windows of a
+prepared video, as the "generated" side of a real-vs-real floor. A strip's frame
 count is `frames`, or (when not given) its height / width (square frames). Files named like
 `vgan-predict`'s part pictures (`*_mask.gif`, `*_background.png`) are not videos and are
 left out. A file that cannot be read, or whose shape differs from the first good file's,
@@ -39,6 +42,11 @@ def is_video_folder(path: str) -> bool:
         _kind_of(name) is not None for name in os.listdir(path))
 
 
+def is_list_file(path: str) -> bool:
+    """A `.txt` list of strips (the data pipeline's list format)."""
+    return os.path.isfile(path) and path.lower().endswith(".txt")
+
+
 def _kind_of(name: str) -> str | None:
     lower = name.lower()
     if lower.endswith(PART_SUFFIXES):
@@ -62,16 +70,23 @@ class VideoFolder:
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
         if frames is not None and int(frames) < 1:
             raise ValueError(f"frames must be positive, got {frames}")
-        if not os.path.isdir(path):
-            raise FileNotFoundError(f"no folder of videos at {path}")
         self.path, self.frames = path, frames
-        self.description = f"folder {path}"
-        names = sorted(n for n in os.listdir(path) if os.path.isfile(os.path.join(path, n)))
+        if is_list_file(path):
+            from vgan_tf.data import lists
+
+            self.description = f"list {path}"
+            names = lists.read_lists([path]).resolve(os.path.dirname(os.path.abspath(path)))
+        elif os.path.isdir(path):
+            self.description = f"folder {path}"
+            names = [os.path.join(path, n) for n in sorted(os.listdir(path))
+                     if os.path.isfile(os.path.join(path, n))]
+        else:
+            raise FileNotFoundError(f"no folder of videos at {path}")
         kinds = {n: _kind_of(n) for n in names}
         if kind == "auto":
             kind = "gif" if "gif" in kinds.values() else "strip"
         self.kind = kind
-        candidates = [os.path.join(path, n) for n in names if kinds[n] == kind]
+        candidates = [n for n in names if kinds[n] == kind]
         if not candidates:
             raise ValueError(f"{path} holds no {kind} files ("
                              f"{', '.join(GIF_SUFFIXES if kind == 'gif' else STRIP_SUFFIXES)})")
