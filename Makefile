@@ -11,6 +11,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo_out
+# make demo-real: where its files go; VTEST=path/to/vtest.avi takes the video from there
+# instead of Debian's opencv-doc package.
+REAL_DIR ?= demo_real
+VTEST ?=
 # Every install takes the versions that were tested (docs/dependencies.md);
 # `make constraints` refreshes them from what the open ranges of setup.cfg resolve to today.
 CONSTRAINTS := constraints.txt
@@ -18,7 +22,7 @@ EXTRAS := test,serving,beam,tensorboard
 # The other OpenCV major the stabilisation is tested on (make test-opencv4; CI runs it).
 OPENCV4 := opencv-python-headless==4.13.0.92
 
-.PHONY: demo demo-future test test-fast test-opencv4 install versions constraints clean
+.PHONY: demo demo-future demo-real test test-fast test-opencv4 install versions constraints clean
 
 $(STAMP): setup.cfg setup.py $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -55,15 +59,38 @@ demo: $(STAMP)
 	@echo "Samples and checkpoint written to $(DEMO_DIR)/"
 
 # Trains the tiny future predictor on the synthetic scenes, then animates the first
-# frames of 8 held-out clips (a synthetic set of another seed) -> $(DEMO_DIR)/future/.
+# frames of 8 held-out clips (a synthetic set of another seed) -> $(DEMO_DIR)/future/,
+# and scores its videos from 128 held-out first frames (first-frame L1, layout, motion).
 demo-future: $(STAMP)
 	$(PY) -m tools.train --synthetic --preset=future_demo --model_dir=$(DEMO_DIR)/future/run
 	$(PY) -m tools.make_synthetic --out_dir=$(DEMO_DIR)/future/held_out --num_clips=8 \
 		--frames=16 --size=32 --seed=1
 	$(PY) -m tools.predict_future --model=$(DEMO_DIR)/future/run --from_strips \
 		--out_dir=$(DEMO_DIR)/future/predicted --parts $(DEMO_DIR)/future/held_out/clips
+	$(PY) -m tools.score_synthetic --generator=$(DEMO_DIR)/future/run
 	@echo "Predicted videos in $(DEMO_DIR)/future/predicted/, input beside prediction in" \
 		"$(DEMO_DIR)/future/run/samples/beside.gif"
+
+# Real footage end to end (docs/demo.md): OpenCV's vtest.avi (pedestrians in front of a
+# still building), prepared as 16-frame windows every 2 frames with its last fifth held out,
+# the demo recipe trained on it, then FVD/KVD of the samples against the held-out windows
+# beside the floor (the training windows against the held-out ones) and a picture.
+demo-real: $(STAMP)
+	$(PY) -m tools.fetch_sample_video --dest=$(REAL_DIR)/vtest.avi $(if $(VTEST),--source=$(VTEST))
+	$(PY) -m tools.prepare_videos --input=$(REAL_DIR)/vtest.avi --out_dir=$(REAL_DIR)/strips \
+		--size=64 --min_frames=16 --max_frames=16 --clip_stride=2 --hold_out_tail=0.2 \
+		--clips_per_video=1000 --workers=1
+	$(PY) -m tools.train --preset=real_demo --data_list=$(REAL_DIR)/strips/train.txt \
+		--model_dir=$(REAL_DIR)/run
+	@echo "samples against the held-out windows:"
+	$(PY) -m tools.evaluate --generator=$(REAL_DIR)/run \
+		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd --metrics=kvd
+	@echo "floor (every 4th training window against the held-out ones):"
+	grep -v '^#' $(REAL_DIR)/strips/train.txt | awk 'NR % 4 == 1' > $(REAL_DIR)/strips/floor.txt
+	$(PY) -m tools.evaluate --generator=$(REAL_DIR)/strips/floor.txt \
+		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd --metrics=kvd
+	$(PY) -m tools.generate --generator=$(REAL_DIR)/run --out_dir=$(REAL_DIR)/pictures --scale=2
+	@echo "Frame strips with masks: $(REAL_DIR)/pictures/frame_strips.png"
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests

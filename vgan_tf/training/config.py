@@ -285,6 +285,13 @@ PRESETS = {
                  synthetic_clips=1024, synthetic_scene="simple", mask_weight=10.0,
                  precision="bf16", g_step="updated_d", num_samples=16, sample_scale=3,
                  log_every=100, summary_every=50, sample_every=400),
+    # `make demo-real`: the demo's network and recipe on real footage (OpenCV's vtest.avi,
+    # prepared as 16-frame windows of 64x64, trained at 32x32), about 12 minutes on 2 cores.
+    "real_demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
+                      steps=3600, steps_per_epoch=100, checkpoint_every=400,
+                      mask_weight=10.0, precision="bf16", g_step="updated_d",
+                      num_samples=16, sample_scale=3, log_every=100, summary_every=50,
+                      sample_every=400),
     # The original's future prediction (main_conditional.lua): batch 32, widths 128..1024
     # (predictor and discriminator), Adam 2e-4 / 0.5, lambda 10.
     "future_paper": dict(model="future", frames=32, size=64, base_width=128, batch_size=32,
