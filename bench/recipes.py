@@ -53,6 +53,7 @@ R1 = dict(r1_gamma=1.0, r1_every=4)  # DIGAN's gamma, lazy as in StyleGAN2
 ROWS = {
     "baseline": {},
     "ema": EMA,
+    "ema0.99": dict(ema_decay=0.99),  # a half-life of about 70 steps
     "r1": R1,
     "augment": dict(augment=ALL_AUGMENT),
     "translation": dict(augment="translation"),

@@ -180,24 +180,42 @@ def test_g_gradient_goes_through_the_augmentation(tiny):
 @pytest.mark.parametrize("g_step", ["paper", "updated_d"])
 def test_the_average_follows_g_after_each_step(tiny, g_step):
     """EMA 0.75: after each step avg = 0.75 avg + 0.25 G for trainable weights (starting
-    from G's initial weights), BatchNorm statistics copied; sampling uses the average."""
+    from G's initial weights); the average's BatchNorm statistics are its own: those a
+    copy of it with the averaged weights gathers in training mode on the step's noise
+    (not G's); sampling uses the average."""
     decay = 0.75
     gan = make_gan(tiny, g_step=g_step, recipe=Recipe(ema_decay=decay))
     gan.compile()
     assert gan.inference_generator is gan.generator_ema
     assert not gan.generator_ema.trainable_weights
     trainable = [w.trainable for w in gan.generator.weights]
+    assert not all(trainable)  # BatchNorm statistics are among the weights
     want = [w.numpy() for w in gan.generator.weights]
     for a, b in zip(gan.generator_ema.weights, gan.generator.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+    probe = type(gan.generator).from_config(gan.generator.get_config())
     for seed in range(3):
+        stats_before = [w.numpy() for w in gan.generator_ema.weights]
+        z = gan.draw_latents(4, step=seed)
         gan.train_step(real_batch(tiny, seed=seed))
         now = [w.numpy() for w in gan.generator.weights]
-        want = [decay * a + (1 - decay) * b if t else b
+        want = [decay * a + (1 - decay) * b if t else None
                 for a, b, t in zip(want, now, trainable)]
-        for a, b in zip(gan.generator_ema.weights, want):
-            np.testing.assert_allclose(a.numpy(), b, rtol=1e-6, atol=1e-7)
-    assert not all(trainable)  # BatchNorm statistics were among the copied weights
+        # the probe: the averaged weights with the average's statistics before the step,
+        # run once in training mode on the step's noise
+        for p, a, t, before in zip(probe.weights, gan.generator_ema.weights, trainable,
+                                   stats_before):
+            p.assign(a.numpy() if t else before)
+        probe.generate_parts(z, training=True)
+        for a, b, p, g, t in zip(gan.generator_ema.weights, want, probe.weights,
+                                 gan.generator.weights, trainable):
+            if t:
+                np.testing.assert_allclose(a.numpy(), b, rtol=1e-6, atol=1e-7)
+            else:
+                np.testing.assert_allclose(a.numpy(), p.numpy(), rtol=1e-5, atol=1e-6)
+                if seed and "moving_mean" in a.path:
+                    assert np.abs(a.numpy() - g.numpy()).max() > 1e-6  # not G's
+        want = [w.numpy() for w in gan.generator_ema.weights]
     assert np.abs(sampling.sample(gan.inference_generator, 2)
                   - sampling.sample(gan.generator, 2)).max() > 1e-4
 

@@ -88,6 +88,7 @@ def test_mirrored_two_replicas_equal_single_device_step_with_the_recipe(tmp_path
     assert report["weights_moved"] > 1e-3, report
     assert report["stats_replica_diff"] == 0.0, report
     assert report["ema_max_diff"] < 1e-6, report
+    assert report["ema_stats_replica_diff"] == 0.0, report
     assert report["ema_moved_from_g"] > 1e-4, report  # it lags G by (1 - decay) of a step
     assert report["spectral_losses_finite"], report
     assert report["spectral_u_replica_diff"] == 0.0, report
@@ -369,14 +370,19 @@ def _mirrored_recipe(out_path, g_step, gamma=10.0, every=2, decay=0.9):
         ref.mask_weight * tf.reduce_mean(tf.abs(p["mask"]))), r1)
     report = _equivalence(strategy, gan, ref, before)
     report["r1_registered"] = [type(p).__name__ for p in gan.discriminator_penalties]
-    # G's average: decay * G before + (1 - decay) * G after, on each replica's copy.
+    # G's average: decay * G before + (1 - decay) * G after, on each replica's copy; its
+    # BatchNorm statistics (its own) equal on both replicas.
     trainable = [w.trainable for w in gan.generator.weights]
     start = iter(before)
-    want = [decay * next(start) + (1 - decay) * w.numpy() if t else w.numpy()
+    want = [decay * next(start) + (1 - decay) * w.numpy() if t else None
             for w, t in zip(gan.generator.weights, trainable)]
     copies = [strategy.experimental_local_results(v.value) for v in gan.generator_ema.weights]
     report["ema_max_diff"] = max(float(np.abs(c.numpy() - w).max())
-                                 for pair, w in zip(copies, want) for c in pair)
+                                 for pair, w in zip(copies, want) if w is not None
+                                 for c in pair)
+    report["ema_stats_replica_diff"] = max(
+        float(np.abs(pair[0].numpy() - pair[1].numpy()).max())
+        for pair, w in zip(copies, want) if w is None)
     report["ema_moved_from_g"] = max(float(np.abs(v.numpy() - w.numpy()).max()) for v, w in
                                      zip(gan.generator_ema.weights, gan.generator.weights))
 

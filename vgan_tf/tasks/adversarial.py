@@ -30,8 +30,12 @@ in both forms: another adversarial loss (`hinge`), the R1 penalty (registered as
 penalty when the task is made), DiffAugment (augment.py: the real and the fake batch are
 transformed before every D forward of the train step, D's step and G's, differentiably;
 not in `test_step`) and an exponential moving average of G's weights (`generator_ema`,
-updated after each G step, after the BatchNorm sync: trainable weights averaged, the
-BatchNorm statistics copied from G; `inference_generator` is what sampling uses).
+updated after each G step: trainable weights averaged, then the average run once in
+training mode on the step's generator input (`generator_input`) so that its BatchNorm
+statistics are its own, those of the averaged weights; then the BatchNorm sync, which
+covers the average's statistics too; `inference_generator` is what sampling uses).
+G's own statistics with the averaged weights gave washed-out, motionless samples
+(docs/recipes.md).
 
 `step` is the task's own variable (not an optimizer's `iterations`, which a float16
 loss-scale optimizer does not advance on skipped steps): subclasses name their noise with
@@ -155,18 +159,19 @@ class AdversarialTask(keras.Model):
         seed = augment_lib.stream_seed(self.seed, step, replica, AUGMENT_STREAMS[stream])
         return augment_lib.augment(videos, self.recipe.augment, seed)
 
-    def update_average(self):
+    def update_average(self, real):
         """generator_ema <- decay * generator_ema + (1 - decay) * G for trainable weights;
-        G's other weights (BatchNorm statistics) copied. Every replica updates its own
-        copy from the same (mirrored) values, so the copies stay equal."""
+        then the average runs once in training mode on `generator_input(real)` (its output
+        unused), which moves its BatchNorm statistics towards those of its own weights.
+        Every replica updates its own copy from the same (mirrored) weights; the
+        statistics are averaged over replicas afterwards (_sync_batch_statistics)."""
         if self.generator_ema is None:
             return
         decay = self.recipe.ema_decay
         for average, weight in zip(self.generator_ema.weights, self.generator.weights):
             if weight.trainable:
                 average.assign(decay * average.value + (1.0 - decay) * weight.value)
-            else:
-                average.assign(weight.value)
+        self.generator_ema.generate_parts(self.generator_input(real), training=True)
 
     @property
     def metric_names(self) -> tuple:
@@ -259,6 +264,13 @@ class AdversarialTask(keras.Model):
         defines it (VideoGAN: G(z) for fresh noise)."""
         raise TypeError(f"{type(self).__name__} must define generate(real, training)")
 
+    def generator_input(self, real):
+        """What G is given for the real batch `real` at this step (VideoGAN: the step's
+        noise; the predictor: the clips' first frames); the EMA copy of G is run on it.
+        Tasks with a recipe's ema_decay define it."""
+        raise TypeError(f"{type(self).__name__} must define generator_input(real) to keep "
+                        f"an average of G (ema_decay)")
+
     # -- training ------------------------------------------------------------------------
     def train_step(self, data):
         real = real_videos(data)
@@ -266,8 +278,8 @@ class AdversarialTask(keras.Model):
             outputs = self.paper_step(real)
         else:
             outputs = self.updated_d_step(real)
+        self.update_average(real)
         self._sync_batch_statistics()
-        self.update_average()
         self.step.assign_add(1)
         return self._logs(outputs)
 
@@ -375,8 +387,11 @@ class AdversarialTask(keras.Model):
         context = tf.distribute.get_replica_context()
         if context is None or context.num_replicas_in_sync == 1:
             return
-        stats = [v for v in self.generator.non_trainable_variables
-                 + self.discriminator.non_trainable_variables if "float" in str(v.dtype)]
+        networks = [self.generator, self.discriminator]
+        if self.generator_ema is not None:
+            networks.append(self.generator_ema)
+        stats = [v for network in networks for v in network.non_trainable_variables
+                 if "float" in str(v.dtype)]
         if not stats:
             return
         means = context.all_reduce(tf.distribute.ReduceOp.MEAN,
@@ -466,6 +481,12 @@ def averaged_copy(generator):
         raise ValueError(f"ema_decay: {type(generator).__name__} rebuilt from its config "
                          f"does not hold the same weights as the generator")
     copy.trainable = False
+    for layer in copy._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # Updates its own statistics in training mode (Keras 3 BatchNormalization
+            # does only when trainable); the copy itself stays non-trainable: no
+            # trainable weights, and no optimizer sees it.
+            layer.trainable = True
     for average, weight in zip(copy.weights, generator.weights):
         average.assign(weight.value)
     return copy

@@ -90,7 +90,10 @@ class FuturePredictionGAN(AdversarialTask):
         return self._first_frame_l1.weight
 
     def generate(self, real, training):
-        return self.generator.generate_parts(input_frames(real), training=training)
+        return self.generator.generate_parts(self.generator_input(real), training=training)
+
+    def generator_input(self, real):
+        return input_frames(real)
 
     def get_config(self):
         config = super().get_config()

@@ -10,7 +10,8 @@ built in): the R1 penalty is registered as a D penalty, the EMA copy of G is cre
   r1_every   R1's lazy interval (applied every r1_every steps with gamma * r1_every).
   augment    DiffAugment policies applied to real and fake videos before D (augment.py).
   ema_decay  the exponential moving average of G's weights, updated after each G step:
-             avg = decay * avg + (1 - decay) * weight; 0: off.
+             avg = decay * avg + (1 - decay) * weight, then the average run once in
+             training mode so that its BatchNorm statistics are its own; 0: off.
 """
 from __future__ import annotations
 

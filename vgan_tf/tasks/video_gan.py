@@ -66,8 +66,10 @@ class VideoGAN(AdversarialTask):
             [batch_size, self.generator.latent_dim], seed=seed, dtype=tf.float32)
 
     def generate(self, real, training):
-        z = self.draw_latents(tf.shape(real)[0])
-        return self.generator.generate_parts(z, training=training)
+        return self.generator.generate_parts(self.generator_input(real), training=training)
+
+    def generator_input(self, real):
+        return self.draw_latents(tf.shape(real)[0])
 
     def get_config(self):
         config = super().get_config()
