@@ -10,6 +10,7 @@ and fraction (with chance level) and the lines
 
     python bench/representation.py --gan_steps=1200 --epochs=20     # about 20 min, 2 cores
     python bench/representation.py --gan_steps=200 --epochs=3       # a quick look
+    python bench/representation.py --augment=color,translation,cutout --seed=N  # a recipe
 """
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ flags.DEFINE_integer("size", 32, "Frame size.")
 flags.DEFINE_integer("base_width", 32, "Discriminator base width.")
 flags.DEFINE_integer("seed", 0, "Seed.")
 flags.DEFINE_string("work_dir", None, "Where to write (default: a temporary folder).")
+# The recipe the VideoGAN trains with (what shapes D's features; G's average does not).
+flags.DEFINE_string("loss", "nonsaturating", "The VideoGAN's loss (nonsaturating | hinge).")
+flags.DEFINE_float("r1_gamma", 0.0, "The VideoGAN's R1 weight (0: off).")
+flags.DEFINE_integer("r1_every", 1, "R1's lazy interval.")
+flags.DEFINE_list("augment", [], "The VideoGAN's DiffAugment policies.")
 
 
 def main(argv):
@@ -49,7 +55,8 @@ def main(argv):
         "tiny_demo", model_dir=gan_dir, synthetic=True, synthetic_clips=FLAGS.gan_clips,
         steps=FLAGS.gan_steps, steps_per_epoch=min(100, FLAGS.gan_steps),
         checkpoint_every=FLAGS.gan_steps, seed=FLAGS.seed, verbose=0, log_every=0,
-        **sizes))
+        loss=FLAGS.loss, r1_gamma=FLAGS.r1_gamma, r1_every=FLAGS.r1_every,
+        augment=tuple(FLAGS.augment), **sizes))
     gan_seconds = time.perf_counter() - start
     train = synthetic.write_synthetic_dataset(os.path.join(work, "train"), FLAGS.train_clips,
                                               frames=FLAGS.frames, size=FLAGS.size,
@@ -74,7 +81,9 @@ def main(argv):
     print(f"VideoGAN: {FLAGS.gan_steps} steps on {FLAGS.gan_clips} unlabelled clips "
           f"({FLAGS.frames}x{FLAGS.size}x{FLAGS.size}, base width {FLAGS.base_width}), "
           f"{gan_seconds:.0f} s; classifiers: {FLAGS.epochs} epochs; test: "
-          f"{FLAGS.test_clips} held-out clips; chance {chance:.3f}; seed {FLAGS.seed}")
+          f"{FLAGS.test_clips} held-out clips; chance {chance:.3f}; seed {FLAGS.seed}; "
+          f"recipe loss={FLAGS.loss} r1_gamma={FLAGS.r1_gamma} r1_every={FLAGS.r1_every} "
+          f"augment={','.join(FLAGS.augment) or '-'}")
     print(f"{'regime':<12} {'labels':>7} {'clips':>6} {'top1':>6} {'seconds':>8}")
     for (regime, fraction), (top1, clips, seconds) in results.items():
         label = "1/8" if fraction < 1 else "all"

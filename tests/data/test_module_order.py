@@ -9,7 +9,7 @@ import vgan_tf.data
 
 ORDER = ("control", "lists", "tfrecord", "options", "service", "checks", "verdicts", "scans",
          "strips", "sources", "forensics", "pipeline", "shard_writer", "corpus_check", "synthetic",
-         "ucf101")
+         "ucf101", "sample_video")
 FOLDER = os.path.dirname(vgan_tf.data.__file__)
 
 

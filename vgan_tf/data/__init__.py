@@ -10,7 +10,8 @@ ClipOptions describes); `sources` (ListSource, ShardSource); `forensics` (naming
 strips the decoder refuses and the reads that raise); `pipeline` (tf.data pipelines); and
 `shard_writer` (lists -> shards), `corpus_check` (vgan-check-strips: a corpus checked
 once, verdicts kept, a report), `synthetic` (the built-in synthetic data set) and
-`ucf101` (UCF101's split lists). `prepare` (raw videos -> strips) is a package of its
+`ucf101` (UCF101's split lists), `sample_video` (OpenCV's vtest.avi, fetched and
+checked). `prepare` (raw videos -> strips) is a package of its
 own. See docs/data.md. Never imports vgan_tf.models.
 
     from vgan_tf import data

@@ -15,6 +15,7 @@ from __future__ import annotations
 from vgan_tf.data import lists
 from vgan_tf.data.prepare import labels as labels_lib
 from vgan_tf.data.prepare import sheet, split, video
+from vgan_tf.data.prepare.options import SPLIT_BY_VIDEO
 
 TRAIN_LIST = "train.txt"
 TEST_LIST = "test.txt"
@@ -33,7 +34,7 @@ def entries_by_list(summary: dict, options) -> dict:
     """{list name: [strip paths]} of a summary (corpus.summarize) and its options."""
     done = summary["videos"]
     test = set()
-    if options.split_by == "video":
+    if options.split_by == SPLIT_BY_VIDEO:
         groups = {}
         for report in done:
             if report["clips"]:
@@ -42,7 +43,7 @@ def entries_by_list(summary: dict, options) -> dict:
                 groups.setdefault(group, []).append(report["id"])
         test = split.choose_test_videos(groups, options.test_fraction)
     found = {TRAIN_LIST: [c for r in done if r["id"] not in test for c in r["clips"]]}
-    if options.split_by == "video":
+    if options.split_by == SPLIT_BY_VIDEO:
         found[TEST_LIST] = [c for r in done if r["id"] in test for c in r["clips"]]
     if options.hold_out_tail:
         found[HELD_OUT_LIST] = [c for r in done for c in r.get("held_out", [])]
@@ -64,7 +65,7 @@ def write_lists(out_dir: str, summary: dict, options) -> dict:
                [lists.check_relative_path(e, "clip") for e in entries])
         written[name] = len(entries)
     result = {"lists": written}
-    if options.split_by == "video":
+    if options.split_by == SPLIT_BY_VIDEO:
         result["test_videos"] = sorted({e.split("/", 1)[0] for e in found[TEST_LIST]})
     if options.labels_from == "folder":
         videos = [r["video"] for r in summary["videos"]] + \

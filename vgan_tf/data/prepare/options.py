@@ -28,7 +28,8 @@ randomised KD-tree forest its variable name meant: `trees`, `checks`)."""
 LABEL_SOURCES = ("none", "folder")
 """none: unlabelled lists only; folder: a video's class is its parent folder's name."""
 
-SPLITS = ("none", "video")
+SPLIT_BY_VIDEO = "video"
+SPLITS = ("none", SPLIT_BY_VIDEO)
 """none: every clip in train.txt; video: whole videos go to train.txt or test.txt."""
 
 
