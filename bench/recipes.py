@@ -60,6 +60,8 @@ ROWS = {
     "hinge": dict(loss="hinge"),
     "spectral_norm": dict(spectral_norm=True),
     "ema+augment": dict(EMA, augment=ALL_AUGMENT),
+    "translation+ema": dict(EMA, augment="translation"),
+    "translation+ema0.99": dict(ema_decay=0.99, augment="translation"),
     "ema+augment+r1": dict(EMA, augment=ALL_AUGMENT, **R1),
     "ema+augment+r1+hinge": dict(EMA, augment=ALL_AUGMENT, loss="hinge", **R1),
     "all": dict(EMA, augment=ALL_AUGMENT, loss="hinge", spectral_norm=True, **R1),
@@ -122,7 +124,8 @@ def step_costs(chosen: dict, scene: str) -> dict:
     build_gan), fed one fixed batch of the scene's real clips, warmed up, then --rounds
     rounds of --calibration_steps steps per row, the row order rotated each round (so
     load that changes between rounds, and a slow slot, hit every row alike). Cached in
-    <out_dir>/calibration/<scene>_costs.json (rows measured earlier are kept)."""
+    <out_dir>/calibration/<scene>_costs.json: rows measured earlier are kept, rows added
+    later are measured beside the baseline again and scaled by its two costs' ratio."""
     import tensorflow as tf
 
     from vgan_tf.metrics import scene_scores
@@ -132,12 +135,11 @@ def step_costs(chosen: dict, scene: str) -> dict:
     if os.path.isfile(path):
         with open(path) as handle:
             known = json.load(handle)
-    rows = [row for row in chosen["rows"] if row not in known["costs"]] if known else \
-        list(chosen["rows"])
-    if "baseline" not in rows and not known:
-        rows.insert(0, "baseline")
+    rows = [row for row in chosen["rows"] if row not in known.get("costs", {})]
     if not rows:
         return known["costs"]
+    if "baseline" not in rows:  # measured beside the new rows, to scale them by
+        rows.insert(0, "baseline")
     config = make_config(chosen, "baseline", scene, 0, model_dir="x")
     clips = scene_scores.held_out_clips(
         scene_scores.SceneOptions(scene, config.training.batch_size, FLOOR_SEED + 1),
@@ -159,9 +161,16 @@ def step_costs(chosen: dict, scene: str) -> dict:
             for _ in range(FLAGS.calibration_steps):
                 float(task.train_function(iterator)["d_loss"])  # waits for the step
             times[row].append((time.perf_counter() - start) / FLAGS.calibration_steps)
-    # The fastest round: load from other jobs only ever adds time (timeit's rule).
-    costs = dict(known.get("costs", {}), **{row: min(t) for row, t in times.items()})
-    rounds = dict(known.get("rounds", {}), **times)
+    # The fastest round: load from other jobs only ever adds time (timeit's rule). Rows
+    # added to an earlier calibration are scaled by its baseline over this one's.
+    fastest = {row: min(t) for row, t in times.items()}
+    scale = known["costs"]["baseline"] / fastest["baseline"] if known else 1.0
+    costs = dict(known.get("costs", {}), **{row: cost * scale for row, cost in
+                                            fastest.items() if row not in known.get(
+                                                "costs", {})})
+    rounds = dict(known.get("rounds", {}))
+    for row, values in times.items():
+        rounds[row if row not in rounds else f"{row} (beside {', '.join(times)})"] = values
     _write_json(path, dict(costs=costs, rounds=rounds, load=os.getloadavg(),
                            threads=os.environ.get("TF_NUM_INTRAOP_THREADS", "default")))
     return costs

@@ -286,10 +286,12 @@ PRESETS = {
                  precision="bf16", g_step="updated_d", num_samples=16, sample_scale=3,
                  log_every=100, summary_every=50, sample_every=400),
     # `make demo-real`: the demo's network and recipe on real footage (OpenCV's vtest.avi,
-    # prepared as 16-frame windows of 64x64, trained at 32x32), about 12 minutes on 2 cores.
+    # prepared as 16-frame windows of 64x64, trained at 32x32), about 12 minutes on 2 cores;
+    # DiffAugment's translation (docs/recipes.md), which a few hundred clips need most.
     "real_demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
                       steps=3600, steps_per_epoch=100, checkpoint_every=400,
                       mask_weight=10.0, precision="bf16", g_step="updated_d",
+                      augment="translation",
                       num_samples=16, sample_scale=3, log_every=100, summary_every=50,
                       sample_every=400),
     # The original's future prediction (main_conditional.lua): batch 32, widths 128..1024
