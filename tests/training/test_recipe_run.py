@@ -32,7 +32,8 @@ def tiny_config(tmp_path, name="run", **overrides):
 
 
 # The demos train the recipe docs/recipes.md chose; every other preset the paper's.
-DEMO_RECIPES = {"real_demo": tasks.Recipe(augment=("translation",))}
+DEMO_RECIPES = {name: tasks.Recipe(augment=("translation",))
+                for name in ("demo", "real_demo", "future_demo")}
 
 
 def test_every_preset_but_the_demos_trains_the_papers_recipe():

@@ -279,12 +279,14 @@ PRESETS = {
     # `make demo`, chosen by measurement (bench/demo_configs.py, docs/demo.md): the simple
     # scenes, a mask prior 100x the paper's (at this budget the paper's 0.1 leaves the mask
     # near 0.5 everywhere), bf16 and twice tiny_demo's steps in about the same time, G
-    # against the updated D (measured better than g_step=paper on FVD and KVD here).
+    # against the updated D (measured better than g_step=paper on FVD and KVD here);
+    # DiffAugment's translation and the steps of 240 s (bench/recipes.py, docs/recipes.md).
     "demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
-                 steps=2400, steps_per_epoch=100, checkpoint_every=400,
+                 steps=1000, steps_per_epoch=100, checkpoint_every=500,
                  synthetic_clips=1024, synthetic_scene="simple", mask_weight=10.0,
-                 precision="bf16", g_step="updated_d", num_samples=16, sample_scale=3,
-                 log_every=100, summary_every=50, sample_every=400),
+                 precision="bf16", g_step="updated_d", augment="translation",
+                 num_samples=16, sample_scale=3, log_every=100, summary_every=50,
+                 sample_every=500),
     # `make demo-real`: the demo's network and recipe on real footage (OpenCV's vtest.avi,
     # prepared as 16-frame windows of 64x64, trained at 32x32), about 12 minutes on 2 cores;
     # DiffAugment's translation (docs/recipes.md), which a few hundred clips need most.
@@ -305,10 +307,10 @@ PRESETS = {
                         steps=20, steps_per_epoch=10, checkpoint_every=10, num_samples=4,
                         sample_scale=4, synthetic_clips=64, log_every=5, summary_every=5,
                         sample_every=10),
-    # `make demo-future`: minutes on 2 CPU cores.
+    # `make demo-future`: minutes on 2 CPU cores; DiffAugment's translation (docs/demo.md).
     "future_demo": dict(model="future", frames=16, size=32, base_width=16, batch_size=16,
                         steps=1000, steps_per_epoch=100, checkpoint_every=200,
-                        g_learning_rate=1e-3, synthetic_clips=1024, num_samples=8,
+                        g_learning_rate=1e-3, augment="translation", synthetic_clips=1024, num_samples=8,
                         sample_scale=3, log_every=50, summary_every=20, sample_every=200),
 }
 
