@@ -74,7 +74,8 @@ demo-future: $(STAMP)
 # Real footage end to end (docs/demo.md): OpenCV's vtest.avi (pedestrians in front of a
 # still building), prepared as 16-frame windows every 2 frames with its last fifth held out,
 # the demo recipe trained on it, then FVD/KVD of the samples against the held-out windows
-# beside the floor (the training windows against the held-out ones) and a picture.
+# beside the floor (the training windows against the held-out ones) and a picture; then
+# the future predictor on the same windows, scored on the held-out windows' first frames.
 demo-real: $(STAMP)
 	$(PY) -m tools.fetch_sample_video --dest=$(REAL_DIR)/vtest.avi $(if $(VTEST),--source=$(VTEST))
 	$(PY) -m tools.prepare_videos --input=$(REAL_DIR)/vtest.avi --out_dir=$(REAL_DIR)/strips \
@@ -90,7 +91,12 @@ demo-real: $(STAMP)
 	$(PY) -m tools.evaluate --generator=$(REAL_DIR)/strips/floor.txt \
 		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd --metrics=kvd
 	$(PY) -m tools.generate --generator=$(REAL_DIR)/run --out_dir=$(REAL_DIR)/pictures --scale=2
-	@echo "Frame strips with masks: $(REAL_DIR)/pictures/frame_strips.png"
+	$(PY) -m tools.train --preset=future_demo --data_list=$(REAL_DIR)/strips/train.txt \
+		--steps=1500 --model_dir=$(REAL_DIR)/future
+	$(PY) -m tools.score_synthetic --generator=$(REAL_DIR)/future \
+		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64
+	@echo "Frame strips with masks: $(REAL_DIR)/pictures/frame_strips.png; the future" \
+		"predictor's samples: $(REAL_DIR)/future/samples/beside.gif"
 
 test: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q tests

@@ -7,7 +7,9 @@
 scene family is the training run's (its config.json) unless --scene says otherwise. A
 future predictor's training directory is scored on videos predicted from the held-out
 clips' first frames (vgan_tf/metrics/future_scores.py: first_frame_l1, layout_l1, motion
-beside fvd, kvd, background_std, count_mean); --picture applies to generators only.
+beside fvd, kvd, background_std, count_mean); with --data_list it is scored on the
+first --num_samples strips of that list instead (real footage: a prepared video's
+held_out.txt); --picture applies to generators only.
 Prints one `name: value` line per score (fvd, kvd, background_std, count_mean and, for a
 generator with a mask, mask_movers, mask_background, mask_contrast; see
 vgan_tf/metrics/scene_scores.py; fvd and kvd with the real-vs-real floor beside them:
@@ -67,6 +69,14 @@ def score_predictor(config) -> None:
     from vgan_tf.metrics import fvd
 
     runner = future_files.load_predictor(config.generator)
+    if config.data_list:
+        clips = real_clips(config.data_list, config.num_samples, runner.size)
+        report = future_scores.score_on_clips(runner, clips, features=fvd.ClipFeatures())
+        print(f"scores of {len(clips)} videos predicted from the first frames of the "
+              f"first {len(clips)} clips of {config.data_list}:")
+        for line in scene_scores.SceneReport(report.values, report.real).lines():
+            print(line)
+        return
     scene = scene_scores.scene_options(config)
     options = future_scores.FutureOptions(scene.scene, scene.num_samples, scene.held_out_seed,
                                           cache_dir=scene.cache_dir,
@@ -76,6 +86,23 @@ def score_predictor(config) -> None:
           f"many held-out {options.scene} clips (seed {options.held_out_seed}):")
     for line in report.lines():
         print(line)
+
+
+def real_clips(list_file: str, num: int, size: int):
+    """uint8 [n, T, size, size, 3]: the first `num` strips of a list (fewer if it holds
+    fewer), each frame resized to the predictor's size (area-averaged)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from vgan_tf.metrics import video_folder
+
+    folder = video_folder.VideoFolder(list_file)
+    num = min(num, len(folder))
+    clips = np.concatenate(list(folder.batches(num, 16)))
+    frames = tf.image.resize(clips.reshape(-1, *clips.shape[2:]), (size, size),
+                             method="area").numpy()
+    unit = frames.reshape(num, clips.shape[1], size, size, 3)
+    return np.round((np.clip(unit, -1, 1) + 1.0) * 127.5).astype(np.uint8)
 
 
 def run():

@@ -64,6 +64,18 @@ def test_frame_scores_measure_layout_only_on_the_still_background():
     assert scores["layout_l1"] == 0.0  # only pixels that move in the real clip changed
 
 
+def test_scores_on_given_clips_are_those_on_the_same_held_out_clips():
+    def runner_make(frames):
+        return np.repeat(frames[:, None], FRAMES, axis=1) // 2
+
+    options = future_scores.FutureOptions("simple", 8, batch_size=4)
+    synthetic = future_scores.score_predictor(_Runner(runner_make), options)
+    given = future_scores.score_on_clips(_Runner(runner_make), _held_out(8), 4)
+    assert given.values == pytest.approx(synthetic.values)
+    assert given.real == pytest.approx(synthetic.real)
+    assert given.values["first_frame_l1"] > 0.1 and given.held_out_features is None
+
+
 def test_a_predictor_run_is_told_from_a_generator_run(tmp_path):
     assert not future_scores.is_predictor_run(str(tmp_path))  # no config.json
     (tmp_path / "config.json").write_text('{"model": "future"}')
@@ -99,3 +111,19 @@ def test_score_synthetic_scores_a_trained_predictor(real_i3d, tmp_path):
         "fvd", "kvd", "first_frame_l1", "layout_l1", "motion", "background_std",
         "count_mean"]
     assert "(real vs real floor: " in lines[1]
+    # real footage: the first clips of a list of strips (here 32x32 strips, resized to the
+    # predictor's 16x16)
+    from vgan_tf.data import synthetic
+    list_file = synthetic.write_synthetic_dataset(str(tmp_path / "strips"), 5, frames=16,
+                                                  size=32, seed=3)
+    scored = subprocess.run(
+        [sys.executable, "-m", "tools.score_synthetic", f"--generator={run}",
+         "--num_samples=8", f"--data_list={list_file}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    lines = scored.stdout.splitlines()
+    assert lines[0] == (f"scores of 5 videos predicted from the first frames of the first 5 "
+                        f"clips of {list_file}:")
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "fvd", "kvd", "first_frame_l1", "layout_l1", "motion", "background_std",
+        "count_mean"]

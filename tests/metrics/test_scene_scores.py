@@ -150,7 +150,7 @@ def test_score_config_keeps_the_flags_and_takes_the_run_scene(tmp_path):
     config_flags.define_flags(scene_scores.ScoreConfig, flag_values=values)
     assert {name: values[name].default for name in values} == dict(
         generator=None, scene=None, num_samples=128, held_out_seed=1000, cache_dir=None,
-        floor=True, picture=None)
+        data_list=None, floor=True, picture=None)
     assert values["scene"].parser.enum_values == list(synthetic.SCENES)
     (tmp_path / "config.json").write_text('{"synthetic_scene": "simple"}')
     options = scene_scores.scene_options(scene_scores.ScoreConfig(generator=str(tmp_path)))

@@ -85,25 +85,48 @@ def frame_scores(predicted, real) -> dict:
 def score_predictor(runner, options: FutureOptions = FutureOptions(),
                     features=None) -> scene_scores.SceneReport:
     """The scores of the module docstring for `runner` (export.future_files.
-    PredictorRunner: uint8 images -> uint8 parts); fvd and kvd only with `features`
-    (a metrics.fvd.ClipFeatures)."""
+    PredictorRunner: uint8 images -> uint8 parts) on the held-out synthetic clips of
+    `options`; fvd and kvd only with `features` (a metrics.fvd.ClipFeatures)."""
     scene = options.scene_options()
     real_uint8 = scene_scores.held_out_clips(scene, runner.frames, runner.size)
-    n, b = options.num_samples, options.batch_size
+    report = score_on_clips(runner, real_uint8, options.batch_size, features,
+                            lambda: scene_scores.real_features(
+                                scene, (runner.frames, runner.size), features))
+    floor = {}
+    if features is not None and options.floor_seed is not None:
+        floor = scene_scores.floor_distances(scene, (runner.frames, runner.size), features,
+                                             report.held_out_features)
+    return scene_scores.SceneReport(report.values, report.real, floor)
+
+
+@dataclasses.dataclass
+class _ClipsReport:
+    values: dict
+    real: dict
+    held_out_features: dict | None
+
+
+def score_on_clips(runner, real_uint8, batch_size: int = 16, features=None,
+                   real_features=None):
+    """The scores of `runner` on real clips uint8 [n, T, H, W, 3] (any clips: held-out
+    windows of a real video too), each predicted from its first frame; `.values`,
+    `.real` (the clips' own background_std, count_mean, motion) and
+    `.held_out_features`. fvd and kvd only with `features`; `real_features()` gives the
+    real side's I3D features (default: computed from the clips)."""
+    n, b = len(real_uint8), batch_size
     predicted = np.concatenate([runner(real_uint8[i:i + b, 0])["video"]
                                 for i in range(0, n, b)])
     fake, real = _unit(predicted), _unit(real_uint8)
-    values, floor = {}, {}
+    values, real_f = {}, None
     if features is not None:
-        shape = (runner.frames, runner.size)
-        real_f = scene_scores.real_features(scene, shape, features)
+        real_f = real_features() if real_features is not None else features.of_batches(
+            (real[i:i + b] for i in range(0, n, b)), n)
         fake_f = features.of_batches((fake[i:i + b] for i in range(0, n, b)), n)
-        values.update(registry.compute(real_f, fake_f, scene, names=("fvd", "kvd")))
-        floor = scene_scores.floor_distances(scene, shape, features, real_f)
+        values.update(registry.compute(real_f, fake_f, None, names=("fvd", "kvd")))
     values.update(frame_scores(fake, real))
     generated, held_out = dynamics.scores(fake), dynamics.scores(real)
     for name in ("background_std", "count_mean"):
         values[name] = generated[name]
     real_values = {name: held_out[name] for name in ("background_std", "count_mean")}
     real_values["motion"] = motion(real)
-    return scene_scores.SceneReport(values, real_values, floor)
+    return _ClipsReport(values, real_values, real_f)

@@ -72,6 +72,9 @@ class ScoreConfig:
     cache_dir: str | None = setting(SceneOptions.cache_dir, "Cache of the held-out clips' "
                                     "I3D features (default: the user cache dir); empty: no "
                                     "cache.")
+    data_list: str | None = setting(None, "A future predictor's run only: real clips to "
+                                    "predict from (a list of strips, e.g. a prepared "
+                                    "video's held_out.txt) instead of synthetic ones.")
     floor: bool = setting(True, "Also print the real-vs-real floor: FVD and KVD between "
                           "the held-out clips and as many other real clips (seed "
                           "held_out_seed + 1).")
