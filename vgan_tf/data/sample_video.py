@@ -23,6 +23,7 @@ from vgan_tf.config_flags import setting
 VTEST_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"
 PACKAGE = "opencv-doc"
 MEMBER = "./usr/share/doc/opencv-doc/examples/data/vtest.avi"
+APT_TIMEOUT_S = 600  # the package is 96 MB
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +66,13 @@ def _from_package(options: FetchOptions) -> str:
         raise OSError("no apt-get/dpkg-deb here to fetch opencv-doc: give the video's path "
                       "(--source=.../vtest.avi, from OpenCV's samples/data)")
     with tempfile.TemporaryDirectory(prefix="vgan_vtest_") as work:
-        done = subprocess.run(["apt-get", "download", PACKAGE], cwd=work,
-                              capture_output=True, text=True, check=False)
+        try:
+            done = subprocess.run(["apt-get", "download", PACKAGE], cwd=work,
+                                  capture_output=True, text=True, check=False,
+                                  timeout=APT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise OSError(f"apt-get download {PACKAGE} took over {APT_TIMEOUT_S} s: give "
+                          f"the video's path (--source=.../vtest.avi)") from None
         debs = [name for name in os.listdir(work) if name.endswith(".deb")]
         if done.returncode != 0 or not debs:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
