@@ -56,7 +56,7 @@ def main(argv):
         steps=FLAGS.gan_steps, steps_per_epoch=min(100, FLAGS.gan_steps),
         checkpoint_every=FLAGS.gan_steps, seed=FLAGS.seed, verbose=0, log_every=0,
         loss=FLAGS.loss, r1_gamma=FLAGS.r1_gamma, r1_every=FLAGS.r1_every,
-        augment=tuple(FLAGS.augment), **sizes))
+        augment=",".join(FLAGS.augment), **sizes))
     gan_seconds = time.perf_counter() - start
     train = synthetic.write_synthetic_dataset(os.path.join(work, "train"), FLAGS.train_clips,
                                               frames=FLAGS.frames, size=FLAGS.size,
