@@ -219,19 +219,17 @@ def run_one(chosen: dict, row: str, scene: str, seed: int, features) -> dict:
 
 
 def real_floor(chosen: dict, scene: str, features) -> dict:
-    """FVD and KVD between the held-out clips and as many other real clips."""
-    from vgan_tf.metrics import registry, scene_scores
+    """FVD and KVD between the held-out clips and as many other real clips
+    (scene_scores.floor_distances: what vgan-score-synthetic prints beside the scores)."""
+    from vgan_tf.metrics import scene_scores
 
     config = make_config(chosen, "baseline", scene, 0, model_dir="x")
-    n, batch = chosen["num_samples"], 16
-    sides = []
-    for seed in (HELD_OUT_SEED, FLOOR_SEED):
-        options = scene_scores.SceneOptions(scene, n, seed)
-        clips = scene_scores.held_out_clips(options, config.model.frames, config.model.size)
-        unit = clips.astype(np.float32) / 127.5 - 1.0
-        sides.append(features.of_batches((unit[i:i + batch] for i in range(0, n, batch)), n))
-    # The same registry call (and so the same KVD scale) as the generators' scores.
-    return registry.compute(*sides, options, names=("fvd", "kvd"))
+    shape = (config.model.frames, config.model.size)
+    options = scene_scores.SceneOptions(scene, chosen["num_samples"], HELD_OUT_SEED,
+                                        cache_dir=os.path.join(FLAGS.out_dir, "fvd_stats"),
+                                        floor_seed=FLOOR_SEED)
+    return scene_scores.floor_distances(
+        options, shape, features, scene_scores.real_features(options, shape, features))
 
 
 def _cell(values) -> str:

@@ -70,7 +70,8 @@ def score_predictor(config) -> None:
 
     runner = future_files.load_predictor(config.generator)
     if config.data_list:
-        clips = real_clips(config.data_list, config.num_samples, runner.size)
+        clips = future_scores.clips_of_list(config.data_list, config.num_samples,
+                                             runner.size)
         report = future_scores.score_on_clips(runner, clips, features=fvd.ClipFeatures())
         print(f"scores of {len(clips)} videos predicted from the first frames of the "
               f"first {len(clips)} clips of {config.data_list}:")
@@ -86,23 +87,6 @@ def score_predictor(config) -> None:
           f"many held-out {options.scene} clips (seed {options.held_out_seed}):")
     for line in report.lines():
         print(line)
-
-
-def real_clips(list_file: str, num: int, size: int):
-    """uint8 [n, T, size, size, 3]: the first `num` strips of a list (fewer if it holds
-    fewer), each frame resized to the predictor's size (area-averaged)."""
-    import numpy as np
-    import tensorflow as tf
-
-    from vgan_tf.metrics import video_folder
-
-    folder = video_folder.VideoFolder(list_file)
-    num = min(num, len(folder))
-    clips = np.concatenate(list(folder.batches(num, 16)))
-    frames = tf.image.resize(clips.reshape(-1, *clips.shape[2:]), (size, size),
-                             method="area").numpy()
-    unit = frames.reshape(num, clips.shape[1], size, size, 3)
-    return np.round((np.clip(unit, -1, 1) + 1.0) * 127.5).astype(np.uint8)
 
 
 def run():

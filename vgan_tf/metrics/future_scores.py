@@ -59,6 +59,23 @@ def is_predictor_run(path: str) -> bool:
     return families.family(model).conditional
 
 
+def clips_of_list(list_file: str, num: int, size: int) -> np.ndarray:
+    """uint8 [n, T, size, size, 3]: the first `num` strips of a list of strips (fewer if
+    it holds fewer), each frame resized to `size` (area-averaged): real clips for
+    score_on_clips."""
+    import tensorflow as tf
+
+    from vgan_tf.metrics import video_folder
+
+    folder = video_folder.VideoFolder(list_file)
+    num = min(num, len(folder))
+    clips = np.concatenate(list(folder.batches(num, 16)))
+    frames = tf.image.resize(clips.reshape(-1, *clips.shape[2:]), (size, size),
+                             method="area").numpy()
+    unit = frames.reshape(num, clips.shape[1], size, size, 3)
+    return np.round((np.clip(unit, -1, 1) + 1.0) * 127.5).astype(np.uint8)
+
+
 def _unit(clips) -> np.ndarray:
     return np.asarray(clips, np.float32) / 127.5 - 1.0
 
