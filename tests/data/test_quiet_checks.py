@@ -33,6 +33,11 @@ def _good_strips():
     out["gray.jpg"] = (gray, 256, 64)
     grey = np.full((4, 64, 64, 3), 128, np.uint8)  # looks like libjpeg's fill
     out["grey128.jpg"] = (strips.encode_strip(grey), 256, 64)
+    # make demo's strips 599 and 846 (of 1,024): their last byte's change shows only in
+    # the last row, which the first look leaves out (issue 29: libjpeg printed for them).
+    for index in (599, 846):
+        frames = synthetic.render_clip(0, index, frames=16, size=32, scene="simple")[0]
+        out[f"demo{index}.jpg"] = (strips.encode_strip(frames), 16 * 32, 32)
     return out
 
 

@@ -26,8 +26,12 @@ decoder that wants them.
   a fixed pattern, zeros after): a good strip uses that byte, so its last block changes;
   a scan that ended early leaves the byte unused, and nothing changes. Where the last
   block is achromatic (where libjpeg's fill would be), ran_out_of_data confirms. Where
-  the changed byte shows nothing (at quality ~100 a one-bit change can round away; a
-  restart interval), and for strips these probes do not fit (progressive, no frame
+  the changed byte shows nothing there, two more looks: the last 16 rows with the last
+  row, under a frame header declaring 16 more rows and without fancy upsampling (a
+  change can show only in the last row: 2 of make demo's 1,024 strips), then the rows of
+  the first look with amplified quantization tables (at quality ~100 a one-bit change
+  can round away). Where none shows a change (a restart interval; about 1 in 500 strips
+  at quality 98-100), and for strips these probes do not fit (progressive, no frame
   header in the first 4 MiB, taller than 65519 rows), the earlier probes decide
   (_damaged_loudly: they make libjpeg print one line per strip).
 - ran_out_of_data (also the default pipeline's confirmation of a suspect grey corner):
@@ -183,8 +187,9 @@ def _damaged_quietly(encoded, frame: _Frame, last_at, height, width):
     """scan_damaged where the probes fit. The last 16 rows but one at full size, as the
     strip is (`plain`) and with, after its scan, _PROBE_DATA (a scan that ran out near its
     end reads it) or its last data byte changed (a scan that ended early leaves that byte
-    unused: nothing changes). Where the change shows nothing, the two are decoded again
-    with _AMPLIFIER before the scan and another change; then the old probes. A scan that
+    unused: nothing changes). Where the change shows nothing: the last rows
+    (_last_rows_changed), then the two decoded again with _AMPLIFIER before the scan and
+    another change, then the old probes. A scan that
     ran out further up leaves an achromatic last block (libjpeg's fill): ran_out_of_data's
     probe confirms."""
     top = tf.maximum(height - 17, 0)
@@ -219,12 +224,37 @@ def _damaged_quietly(encoded, frame: _Frame, last_at, height, width):
             achromatic, lambda: _reads_past_end(encoded, frame, height, width),
             lambda: tf.constant(False))
 
-    def unused():  # or a change the picture hides: amplified, then the old probes
+    def amplified_or_loud():
         amplified = probes(tf.strings.join([head, _AMPLIFIER]), _CHANGED_REST[1])[1]
         return control.cond(amplified, ran_out,
                             lambda: _damaged_loudly(encoded, frame, height, width))
 
+    def unused():  # or a change the picture hides: its last row, amplified, the old probes
+        return control.cond(_last_rows_changed(encoded, frame, last_at, flipped, height, width),
+                            ran_out, amplified_or_loud)
+
     return control.cond(used, ran_out, unused)
+
+
+def _last_rows_changed(encoded, frame: _Frame, last_at, flipped, height, width):
+    """Whether the last byte changed (its first bit flipped, zeros after) shows in the
+    strip's last 16 rows, its last row included: decoded with a frame header declaring 16
+    more rows (so the decoder stops after the strip's rows, reading nothing after them)
+    and without fancy upsampling (which would read the next MCU row for the chroma below
+    the last row). A change can show only in the last row: a one-coefficient change of
+    the last chroma block near the bottom (make demo's strips 599 and 846 of 1,024)."""
+    top = tf.maximum(height - 16, 0)
+    crop = tf.stack([top, 0, height - top, width])
+    head = tf.strings.substr(_taller(encoded, frame, height), 0, frame.scan)
+    changed = tf.gather(tf.constant(_BYTE_STRINGS), flipped)
+
+    def decode(*parts):
+        return tf.io.decode_and_crop_jpeg(tf.strings.join([head, *parts, _SPARE_ZEROS, _EOI]),
+                                          crop, channels=3, fancy_upscaling=False)
+
+    scan = tf.strings.substr(encoded, frame.scan, last_at - frame.scan)
+    whole = tf.strings.substr(encoded, frame.scan, frame.end - frame.scan)
+    return tf.reduce_any(tf.not_equal(decode(whole), decode(scan, changed)))
 
 
 def _ran_out_loudly(encoded):
