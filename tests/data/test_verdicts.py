@@ -11,7 +11,7 @@ import tensorflow as tf
 from tests.data.test_bad_strips_more import _write as write_list_of
 from tests.data.test_flipped_bits import _flip
 from vgan_tf.data import (ClipOptions, ListSource, ReadOptions, ServiceConfig, ShardSource,
-                          checks, clip_dataset, scans, service, strips, synthetic,
+                          checks, clip_dataset, pipeline, scans, service, strips, synthetic,
                           verdicts, write_shards)
 
 FRAMES, SIZE = 4, 32
@@ -334,3 +334,31 @@ def test_the_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert verdicts.default_dir() == str(tmp_path / "x" / "vgan_tf" / "verdicts")
     assert scans.FILL_VALUE == strips.FILL_VALUE == 128
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("read", [{}, {"skip_clips": 5}, {"verdicts": False}])
+def test_a_repeated_stream_whose_every_strip_the_probes_refuse_ends(corpus_files, tmp_path,
+                                                                    read):
+    """Every strip passes the header checks and the decode stage refuses each one
+    (corrupt_data): the repeated stream ends (it once spun for ever) after naming them."""
+    files, bad = corpus_files
+    source = _write(str(tmp_path / "d"), {name: files[name] for name in bad})
+    counter = checks.SkipCounter()
+    options = dict(dict(shuffle=True, seed=1, repeat=True, verdicts=str(tmp_path / "v")),
+                   **read)
+    ds = clip_dataset(source, ClipOptions(FRAMES, SIZE), ReadOptions(**options), counter)
+    assert list(ds.take(3)) == []
+    assert counter.counts()["corrupt_data"] >= len(bad)
+
+
+@pytest.mark.parametrize("indexed", [True, False])
+def test_the_refusal_guard_ends_after_limit_refusals_in_a_row(indexed):
+    good = [True, False, False, True, False, False, False, True]
+    ds = tf.data.Dataset.from_tensor_slices((tf.range(8), tf.constant(good),
+                                             tf.range(8, dtype=tf.int64)))
+    if not indexed:
+        ds = ds.map(lambda x, flag, index: (x, flag))
+    ds = pipeline._end_when_all_refused(ds, 3, 0, indexed)
+    # 4, 5, 6 are three refusals in a row: the stream ends after 6, before 7.
+    assert [int(e[0]) for e in ds] == [0, 1, 2, 3, 4, 5]

@@ -17,6 +17,7 @@ from vgan_tf.data import (ClipOptions, ListSource, ReadOptions, ShardSource, lis
                           synthetic, write_shards)
 from vgan_tf.training import callbacks as callbacks_lib
 from vgan_tf.training import input as input_lib
+from vgan_tf.training import run as run_lib
 
 # 4 steps of batch 4 (16 clips) from 6 good clips: the list is read more than twice.
 SETTINGS = dict(steps=4, steps_per_epoch=2, checkpoint_every=2, keep_checkpoints=2,
@@ -242,6 +243,30 @@ def test_strict_data_stops_naming_the_file(data, tmp_path):
              if f'"{os.path.join(data["root"], rel)}" reason: {reason} ' in message]
     assert len(named) == 1, message  # the file and its reason
     assert "training stopped after " in message
+
+
+@pytest.mark.slow
+def test_a_run_whose_every_strip_is_refused_stops_with_one_error(tmp_path):
+    """Every strip passes the header checks and the decode stage refuses each (damaged
+    scans, corrupt_data): the stream ends (it once spun for ever) and the run stops with
+    DataRanOutError naming the skips; no final model is written."""
+    from tests.data.test_flipped_bits import _flip
+    rng = np.random.default_rng(3)
+    names = []
+    for i in range(3):
+        frames = synthetic.render_clip(4, i, frames=8, size=16)[0]
+        while True:
+            damaged = _flip(strips.encode_strip(frames), 3, rng)
+            if bool(strips.scan_damaged(damaged, 8 * 16, 16)):
+                break
+        (tmp_path / f"b{i}.jpg").write_bytes(damaged)
+        names.append(f"b{i}.jpg")
+    list_file = lists.write_list(str(tmp_path / "bad.txt"), names)
+    config = tiny(tmp_path / "run", data_list=(list_file,), data_root=str(tmp_path))
+    with pytest.raises(training.DataRanOutError) as info:
+        training.train(config)
+    assert "ran out before step 4" in str(info.value) and "corrupt_data" in str(info.value)
+    assert not os.path.exists(run_lib.final_model_path(config))
 
 
 # (d) random windows with a stride.

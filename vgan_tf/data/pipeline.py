@@ -143,7 +143,9 @@ class _Downstream:
     cache_shuffle_buffer: the shuffle after a cache. repeat: False where the names were
     already repeated before the checks. skip_checked: good encoded strips to skip (read
     and checked, not decoded). policy: the auto-shard policy of the dataset's options.
-    safety_net: ignore_errors after the decoder (lists). failures: forensics.Failures
+    safety_net: ignore_errors after the decoder (lists). refusals_limit: a repeated stream
+    ends after that many strips in a row refused by the decode stage (0: never;
+    _end_when_all_refused). failures: forensics.Failures
     naming what the decoder and the reads lose (lists outside strict mode, without a
     tf.data service), or None. starter: what the end element of a finite stream is made
     from where Failures does not add it (forensics.with_end: the last verdicts are written
@@ -157,6 +159,7 @@ class _Downstream:
     safety_net: bool
     failures: forensics.Failures | None
     starter: tf.data.Dataset | None = None
+    refusals_limit: int = 0
 
 
 def _from_list(source: ListSource, request: _Request):
@@ -201,7 +204,8 @@ def _from_list(source: ListSource, request: _Request):
         cache_shuffle_buffer=options.shuffle_buffer or min(len(paths), 4096),
         repeat=options.repeat and not names_skipped,
         skip_checked=0 if names_skipped else options.skip_clips,
-        policy=options.auto_shard_policy, safety_net=True, failures=failures))
+        policy=options.auto_shard_policy, safety_net=True, failures=failures,
+        refusals_limit=2 * len(paths) - 1 if options.repeat else 0))
 
 
 def _names_in_order(ds, options: ReadOptions, num_names: int):
@@ -294,6 +298,28 @@ def _end_when_all_bad(ds, limit):
     return ds.take_while(not_yet).map(element_only)
 
 
+def _end_when_all_refused(ds, limit, start, indexed):
+    """Ends a repeated stream of decoded elements (..., good[, index]) once `limit`
+    strips in a row were refused by the decode stage (the probes, corrupt_data, or the
+    decoder): with `indexed` (lists outside strict mode and a tf.data service: Failures
+    numbers every strip from `start`), the strips that ignore_errors dropped count too.
+    Every strip that passed the header checks comes once per pass, so 2 * N - 1 refusals
+    in a row (N names) contain a whole pass: none decodes, and the stream ends as one
+    whose every file fails the header checks does (_end_when_all_bad). Without `indexed`,
+    a stream whose every strip the decoder itself refuses still never ends."""
+    def step(state, element):
+        if indexed:  # state: the index of the last good strip
+            index = element[-1]
+            state = tf.where(element[-2], index, state)
+            return state, (index - state < limit, element)
+        state = tf.where(element[-1], tf.constant(0, tf.int64), state + 1)  # refusals
+        return state, (state < limit, element)
+
+    initial = tf.constant(start - 1 if indexed else 0, tf.int64)
+    return (ds.scan(initial, step).take_while(lambda going, element: going)
+            .map(lambda going, element: element))
+
+
 def _from_checked(ds, request: _Request, downstream: _Downstream):
     """Checked {encoded, reason, label, height, width} elements -> the finished dataset:
     filter OK -> [cache -> shuffle] -> [repeat] -> [skip] -> decode -> _finish."""
@@ -347,6 +373,9 @@ def _decode_stage(ds, request: _Request, downstream: _Downstream):
                     deterministic=True if failures is not None else options.deterministic)
         if downstream.safety_net:
             ds = ds.ignore_errors(log_warning=True)
+        if downstream.refusals_limit:
+            ds = _end_when_all_refused(ds, downstream.refusals_limit, options.skip_clips,
+                                       indexed=failures is not None)
         if failures is not None:
             ds = failures.name_lost(ds, options.skip_clips)
     # The flag stays on the element (dropped by _finish's map to [-1, 1]): no extra map.

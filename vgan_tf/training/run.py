@@ -47,7 +47,7 @@ from vgan_tf.training import precision as precision_lib
 from vgan_tf.training import strategy as strategy_lib
 from vgan_tf.training import summaries
 from vgan_tf.training.config import TrainConfig
-from vgan_tf.training.errors import BadDataError, InputError
+from vgan_tf.training.errors import BadDataError, DataRanOutError, InputError
 from vgan_tf.viz import samples
 
 
@@ -230,6 +230,15 @@ def _train_from(gan, run: _Run, step: int):
             raise
         raise BadDataError(_strict_failure(bad, gan, run.manager)) from error
     callbacks_lib.log_skip_summary(run.counter)
+    if checkpoints_lib.current_step(gan) < config.training.steps:
+        skipped = callbacks_lib.skip_counts(run.counter) if run.counter is not None else None
+        raise DataRanOutError(
+            f"the training data ran out before step {config.training.steps}: no strip was "
+            "left to give a clip"
+            + (f" (skipped {callbacks_lib.format_skips(skipped)}; each named in a "
+               "'vgan_tf.data: skipped strip' line above)" if skipped else "")
+            + ". Nothing was saved as the final model; vgan-check-strips LIST reports "
+            "every strip's verdict.")
 
 
 def _strict_failure(bad: checks.BadStripError, gan, manager) -> str:
