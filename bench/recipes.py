@@ -65,7 +65,14 @@ ROWS = {
     "ema+augment+r1": dict(EMA, augment=ALL_AUGMENT, **R1),
     "ema+augment+r1+hinge": dict(EMA, augment=ALL_AUGMENT, loss="hinge", **R1),
     "all": dict(EMA, augment=ALL_AUGMENT, loss="hinge", spectral_norm=True, **R1),
+    # The paper's ablation (two-stream vs one-stream generator), with and without the recipe.
+    "one_stream": dict(generator="one_stream"),
+    "translation+one_stream": dict(augment="translation", generator="one_stream"),
 }
+PAPER_RECIPE = dict(augment="", ema_decay=0.0, r1_gamma=0.0, r1_every=1,
+                    loss="nonsaturating", spectral_norm=False)
+"""Every recipe option off, under every row: the demo preset itself trains translation
+since the sweep chose it, and a row is the paper's recipe plus its own settings."""
 SCENES = ("simple", "digits")
 FIELDS = ("fvd", "kvd", "background_std", "count_mean", "mask_contrast")
 HELD_OUT_SEED, FLOOR_SEED = 1000, 1001
@@ -105,7 +112,8 @@ def plan() -> dict:
 
 def make_config(chosen: dict, row: str, scene: str, seed: int, **values):
     """The TrainConfig of one run of the sweep (validated)."""
-    settings = dict(chosen["overrides"], **ROWS[row])
+    settings = dict(PAPER_RECIPE, **chosen["overrides"])
+    settings.update(ROWS[row])
     settings.update(synthetic=True, synthetic_scene=scene, seed=seed, verbose=0,
                     synthetic_dir=os.path.join(FLAGS.out_dir, "data", f"{scene}_seed{seed}"))
     settings.update(values)
