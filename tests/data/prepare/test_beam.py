@@ -197,7 +197,7 @@ RETRY_LINE = re.compile(r"the DirectRunner pipeline failed \((.+)\); retrying: a
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
 def test_a_worker_killed_mid_video_is_retried_to_the_uninterrupted_outputs(
         tmp_path, monkeypatch):
-    """The DirectRunner does not retry the bundle of a killed worker, run_pipeline runs
+    """The DirectRunner does not retry the bundle of a killed worker; run_pipeline runs
     the pipeline again (--beam_retries, default 2): the command exits 0 after one retry
     line; no worker of the failed attempt works once the retry's workers have begun;
     the finished videos are kept (their clips counted as from an earlier run), the others
