@@ -15,15 +15,16 @@ summary.json; --split_by=video adds test.txt, --hold_out_tail held_out.txt,
 --input=UCF-101/ --labels_from=folder --split_by=video); with --shards=N and a Beam
 runner, also <out_dir>/shards/strips-*-of-N.tfrecord. Rerunning skips finished videos.
 Every flag is a setting of vgan_tf.data.prepare.PrepareRun: --input, --out_dir,
---workers, --runner, --beam_options, --progress and --shards its own, the others those
-of its PrepareOptions (their help, default and bounds come from there; the defaults are
-the original's); docs/data.md has the details.
+--workers, --runner, --beam_options, --progress, --shards and --beam_retries its own,
+the others those of its PrepareOptions (their help, default and bounds come from there;
+the defaults are the original's); docs/data.md has the details.
 
 Exit status: 0 when every video was prepared whole; 3 (SOME_VIDEOS_FAILED_EXIT) when
 the run finished but some videos failed to read or were truncated (each is named on
 stderr and in summary.json); 2 for a mistake in the flags (one line); 130 on Ctrl-C; 1
-when a Beam pipeline fails (a worker killed: its error, after a line saying that a rerun
-resumes).
+when a Beam pipeline still fails after --beam_retries reruns (default 2; each announced
+by a line on stderr, finished videos kept): its error, after a line saying that a rerun
+resumes.
 """
 from absl import flags
 
@@ -54,7 +55,8 @@ def main(argv):
             raise entry.UsageError(f"--runner={settings.runner} needs apache-beam: pip "
                                    "install 'vgan_tf[beam]'") from None
         summary = beam.run_pipeline(settings.input, settings.out_dir, settings.options,
-                                    settings.runner, settings.beam_args, settings.shards)
+                                    settings.runner, settings.beam_args, settings.shards,
+                                    settings.beam_retries)
     print(corpus.outcome_line(summary, settings.out_dir))
     total = summary["total"]
     if total["videos_failed"] or total["videos_truncated"]:

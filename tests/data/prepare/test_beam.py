@@ -1,12 +1,15 @@
 """The Beam path writes what the local runner writes (needs [beam]): in this process
 (DirectRunner) and in worker processes (DirectRunner's multi_processing mode); a run
-whose worker is killed mid-video resumes to the outputs of an uninterrupted one; the
-TFRecord shards it writes with --shards are vgan-make-shards' and read as the list's
-clips."""
+whose worker is killed mid-video is run again (--beam_retries) to the outputs of an
+uninterrupted one, and without retries stops and resumes on a rerun; mistakes found
+before the pipeline runs are not retried; the TFRecord shards it writes with --shards
+are vgan-make-shards' and read as the list's clips."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -152,37 +155,91 @@ def _mid_second_video(pids_file, process) -> int:
     raise AssertionError(f"no worker reached its second video: {_pids(pids_file)}")
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
-def test_a_worker_killed_mid_video_and_a_rerun_give_the_uninterrupted_outputs(
-        tmp_path, monkeypatch):
-    """DirectRunner does not retry the bundle of a killed worker: the run stops (exit
-    1, a line saying a rerun resumes), its other worker ends with it, no list is
-    written; the rerun keeps the finished videos, redoes the others and lists each clip
-    once: strips, list and summary those of an uninterrupted run."""
-    folder = _shaky_videos(tmp_path / "in", 4, frames=40)
-    pids_file = _record_processes(monkeypatch, tmp_path / "killed.pids")
-    killed_dir = tmp_path / "killed"
+def _killed_run(folder, pids_file, out_dir, *flags):
+    """vgan-prepare on 2 worker processes with `flags`, one worker SIGKILLed inside its
+    second video -> (the process, its stderr, the process ids recorded before the
+    kill)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tools.prepare_videos", f"--input={folder}",
-         f"--out_dir={killed_dir}", "--min_frames=8", "--max_frames=12",
+         f"--out_dir={out_dir}", "--min_frames=8", "--max_frames=12",
          f"--scene_filter={RECORDED.scene_filter}", "--runner=DirectRunner",
-         f"--beam_options={' '.join(MULTI_PROCESS)}"],
+         f"--beam_options={' '.join(MULTI_PROCESS)}", *flags],
         cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         victim = _mid_second_video(pids_file, process)
+        before = set(_pids(pids_file))
         os.kill(victim, signal.SIGKILL)
-        out, err = process.communicate(timeout=240)
+        _, err = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 1, err[-3000:]
-    assert "rerun the same command to resume" in err
     deadline = time.time() + 60
     while any(map(_alive, set(_pids(pids_file)))) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(map(_alive, set(_pids(pids_file))))  # no worker outlives the run
+    return process, err, before
+
+
+def _uninterrupted(folder, tmp_path, monkeypatch) -> dict:
+    _record_processes(monkeypatch, tmp_path / "whole.pids")
+    whole = prepare_videos(folder, str(tmp_path / "whole"), RECORDED, workers=1,
+                           progress=False)
+    assert whole["total"]["clips_written"] == 12  # 38 frames a video: 3 clips of 12
+    return whole
+
+
+RETRY_LINE = re.compile(r"the DirectRunner pipeline failed \((.+)\); retrying: attempt "
+                        r"2 of 3, the (\d+) videos already done are kept")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_a_worker_killed_mid_video_is_retried_to_the_uninterrupted_outputs(
+        tmp_path, monkeypatch):
+    """The DirectRunner does not retry the bundle of a killed worker; run_pipeline runs
+    the pipeline again (--beam_retries, default 2): the command exits 0 after one retry
+    line; no worker of the failed attempt works once the retry's workers have begun;
+    the finished videos are kept (their clips counted as from an earlier run), the others
+    redone: strips, list and summary those of an uninterrupted run, each clip once."""
+    folder = _shaky_videos(tmp_path / "in", 4, frames=40)
+    pids_file = _record_processes(monkeypatch, tmp_path / "killed.pids")
+    killed_dir = tmp_path / "killed"
+    process, err, before = _killed_run(folder, pids_file, killed_dir)
+    assert process.returncode == 0, err[-3000:]
+    retries = RETRY_LINE.findall(err)
+    assert len(retries) == 1, err[-3000:]
+    assert "rerun the same command" not in err
+    kept = int(retries[0][1])
+    assert 1 <= kept < 4
+    recorded = _pids(pids_file)
+    first_new = next(i for i, pid in enumerate(recorded) if pid not in before)
+    assert not before & set(recorded[first_new:])  # the attempts never overlapped
+    summary = json.load(open(killed_dir / corpus.SUMMARY_NAME))["total"]
+    assert (summary["videos_from_earlier_run"], summary["clips_from_earlier_run"],
+            summary["clips_written"]) == (kept, 3 * kept, 12 - 3 * kept)
+    _uninterrupted(folder, tmp_path, monkeypatch)
+    listed = _listed(killed_dir)
+    assert len(listed) == len(set(listed)) == 12 and listed == _listed(tmp_path / "whole")
+    assert _outputs(str(killed_dir)) == _outputs(str(tmp_path / "whole"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_with_no_retries_a_killed_worker_stops_the_run_and_a_rerun_resumes(
+        tmp_path, monkeypatch):
+    """--beam_retries=0: the run stops (exit 1, a line saying a rerun resumes), its other
+    worker ends with it, no list is written; the rerun keeps the finished videos, redoes
+    the others and lists each clip once: strips, list and summary those of an
+    uninterrupted run."""
+    folder = _shaky_videos(tmp_path / "in", 4, frames=40)
+    pids_file = _record_processes(monkeypatch, tmp_path / "killed.pids")
+    killed_dir = tmp_path / "killed"
+    process, err, _ = _killed_run(folder, pids_file, killed_dir, "--beam_retries=0")
+    assert process.returncode == 1, err[-3000:]
+    assert "vgan_tf.prepare: the DirectRunner pipeline failed; the videos it finished " \
+        "keep their strips and markers in" in err
+    assert "rerun the same command to resume" in err and "retrying" not in err
     assert not (killed_dir / corpus.LIST_NAME).exists()
     finished = [name for name in os.listdir(killed_dir)
                 if (killed_dir / name / video_lib.MARKER).exists()]
@@ -190,15 +247,109 @@ def test_a_worker_killed_mid_video_and_a_rerun_give_the_uninterrupted_outputs(
 
     rerun = beam_runner.run_pipeline(folder, str(killed_dir), RECORDED, "DirectRunner",
                                      MULTI_PROCESS)
-    _record_processes(monkeypatch, tmp_path / "whole.pids")
-    whole = prepare_videos(folder, str(tmp_path / "whole"), RECORDED, workers=1,
-                           progress=False)
-    assert whole["total"]["clips_written"] == 12  # 38 frames a video: 3 clips of 12
+    _uninterrupted(folder, tmp_path, monkeypatch)
     assert (rerun["total"]["clips_written"], rerun["total"]["clips_from_earlier_run"]) == \
         (12 - 3 * len(finished), 3 * len(finished))
     listed = _listed(killed_dir)
     assert len(listed) == len(set(listed)) == 12 and listed == _listed(tmp_path / "whole")
     assert _outputs(str(killed_dir)) == _outputs(str(tmp_path / "whole"))
+
+
+def _failing(monkeypatch, *failing_calls) -> list:
+    """video.prepare_video raising RuntimeError at its calls numbered `failing_calls`
+    (from 0) in this process (in-process runners only) -> the list of its calls' ids."""
+    calls, real = [], video_lib.prepare_video
+
+    def prepare(path, video_id, out_dir, options, on_frame=None):
+        calls.append(video_id)
+        if len(calls) - 1 in failing_calls:
+            raise RuntimeError(f"failure {len(calls) - 1}")
+        return real(path, video_id, out_dir, options, on_frame)
+    monkeypatch.setattr(video_lib, "prepare_video", prepare)
+    return calls
+
+
+@pytest.mark.slow
+def test_a_failed_attempt_is_run_again_keeping_the_finished_videos(
+        tmp_path, monkeypatch, capsys):
+    """In this process (FnApiRunner, one worker): the second video's preparation fails
+    once -> one retry line counting the one finished video; the retry reads it back from
+    its marker and redoes the others; outputs those of the local runner."""
+    folder = _shaky_videos(tmp_path / "in", 3, frames=30)
+    local = prepare_videos(folder, str(tmp_path / "local"), OPTIONS, workers=1,
+                           progress=False)
+    capsys.readouterr()
+    calls = _failing(monkeypatch, 1)
+    beam = beam_runner.run_pipeline(folder, str(tmp_path / "beam"), OPTIONS,
+                                    "FnApiRunner")
+    err = capsys.readouterr().err
+    assert ("vgan_tf.prepare: the FnApiRunner pipeline failed (RuntimeError: failure 1 "
+            "[while running 'Prepare']); retrying: attempt 2 of 3, the 1 videos already "
+            "done are kept") in err
+    assert err.count("retrying") == 1 and "rerun the same command" not in err
+    assert len(calls) == 5 and sorted(calls[2:]) == sorted(set(calls))  # 2 + 3
+    assert local["total"]["clips_written"] == 6  # 28 frames a video: 2 clips of 12
+    assert (beam["total"]["videos_from_earlier_run"], beam["total"]["clips_written"],
+            beam["total"]["clips_from_earlier_run"]) == (1, 4, 2)
+    assert corpus.without_run_keys(beam) == corpus.without_run_keys(local)
+    assert _outputs(str(tmp_path / "beam")) == _outputs(str(tmp_path / "local"))
+
+
+@pytest.mark.slow
+def test_when_every_attempt_fails_the_error_is_raised_and_a_rerun_resumes(
+        tmp_path, monkeypatch, capsys):
+    folder = _shaky_videos(tmp_path / "in", 3, frames=30)
+    out = str(tmp_path / "out")
+    _failing(monkeypatch, 1, 3)  # the first attempt's 2nd call, the second's 2nd
+    with pytest.raises(RuntimeError, match="failure 3"):
+        beam_runner.run_pipeline(folder, out, OPTIONS, "FnApiRunner", retries=1)
+    err = capsys.readouterr().err
+    assert "retrying: attempt 2 of 2, the 1 videos already done are kept" in err
+    assert (f"vgan_tf.prepare: the FnApiRunner pipeline failed 2 times; the videos it "
+            f"finished keep their strips and markers in {out}: rerun the same command "
+            "to resume") in err
+    calls = _failing(monkeypatch, 0)  # retries=0: today's behaviour
+    with pytest.raises(RuntimeError, match="failure 0"):
+        beam_runner.run_pipeline(folder, out, OPTIONS, "FnApiRunner", retries=0)
+    err = capsys.readouterr().err
+    assert "retrying" not in err and calls == [calls[0]]
+    assert (f"vgan_tf.prepare: the FnApiRunner pipeline failed; the videos it finished "
+            f"keep their strips and markers in {out}: rerun the same command to "
+            "resume") in err
+    assert not os.path.exists(os.path.join(out, corpus.LIST_NAME))
+    finished = beam_runner.finished_videos(out, corpus.video_ids(
+        corpus.find_videos(folder)))
+    assert finished in (1, 2)  # the second attempt's first call may have read one back
+    monkeypatch.undo()
+    rerun = beam_runner.run_pipeline(folder, out, OPTIONS, "FnApiRunner", retries=0)
+    assert (rerun["total"]["videos_from_earlier_run"], rerun["total"]["clips_listed"]) \
+        == (finished, 6)
+
+
+def test_mistakes_found_before_the_pipeline_runs_are_not_retried(tmp_path, monkeypatch,
+                                                                  capsys):
+    folder = _shaky_videos(tmp_path / "in", 1, frames=4)
+    calls = _failing(monkeypatch)
+    with pytest.raises(ValueError, match="--beam_retries must be >= 0, got -1"):
+        beam_runner.run_pipeline(folder, str(tmp_path / "out"), OPTIONS, retries=-1)
+    with pytest.raises(ValueError, match="Unexpected pipeline runner: NoSuchRunner"):
+        beam_runner.run_pipeline(folder, str(tmp_path / "out"), OPTIONS, "NoSuchRunner")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        beam_runner.run_pipeline(str(tmp_path / "none"), str(tmp_path / "out"), OPTIONS)
+    err = capsys.readouterr().err
+    assert calls == [] and "retrying" not in err and "rerun" not in err
+
+
+def test_finished_videos_counts_this_runs_markers(tmp_path):
+    for name in ("a", "b", "other"):
+        os.makedirs(tmp_path / "out" / name)
+        (tmp_path / "out" / name / video_lib.MARKER).write_text("{}")
+    os.makedirs(tmp_path / "out" / "c")  # started, not finished
+    assert beam_runner.finished_videos(str(tmp_path / "out"), ["a", "b", "c"]) == 2
+    odd = tmp_path / "o[u]t*"  # glob characters in the folder's own name
+    os.makedirs(odd / "a")
+    (odd / "a" / video_lib.MARKER).write_text("{}")
+    assert beam_runner.finished_videos(str(odd), ["a", "b"]) == 1
 
 
 @pytest.mark.slow

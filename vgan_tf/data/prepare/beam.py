@@ -16,17 +16,21 @@ Beam's own pipeline options (`--project=...`, `--region=...`,
 the strips of the list also become TFRecord shards
 `<out_dir>/shards/strips-%05d-of-%05d.tfrecord`, the shards `vgan-make-shards
 --list=<out_dir>/train.txt` writes (byte for byte), each under a temporary name renamed
-when complete; shards of an earlier run with another count are removed. apache_beam is
-imported only here.
+when complete; shards of an earlier run with another count are removed. When the
+running pipeline fails (a worker process killed, ...), `run_pipeline` runs it again, up
+to `retries` times (vgan-prepare --beam_retries): the markers of the videos finished
+before keep them from being redone. apache_beam is imported only here.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
 
 from vgan_tf.data import shard_writer, sources, tfrecord
 from vgan_tf.data.prepare import corpus, video
+from vgan_tf.data.prepare import options as options_lib
 
 SHARDS_DIR = "shards"
 SHARD_PREFIX = "strips"
@@ -108,16 +112,71 @@ def engine(runner: str, beam_args) -> str:
     return "FnApiRunner" if runner == "DirectRunner" and mode != "in_memory" else runner
 
 
+def finished_videos(out_dir: str, ids) -> int:
+    """How many of the videos `ids` have their marker in `out_dir` (one listing, not one
+    look-up per video, unless out_dir's own name holds a glob character)."""
+    import tensorflow as tf
+
+    if any(char in out_dir for char in "*?[]"):
+        return sum(tf.io.gfile.exists(video.join(out_dir, i, video.MARKER)) for i in ids)
+    found = tf.io.gfile.glob(video.join(out_dir, "*", video.MARKER))
+    return len({path.replace("\\", "/").rsplit("/", 2)[-2] for path in found} & set(ids))
+
+
+def _error_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    line = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    return line if len(line) <= 200 else line[:197] + "..."
+
+
+def _run_attempts(pipeline_options, build, runner: str, out_dir: str, ids,
+                  retries: int):
+    """Runs the pipeline `build(pipeline)` makes, again after a failure of the running
+    pipeline, up to retries + 1 attempts, one stderr line per retry. A failure before
+    it runs (making the pipeline: an unknown runner, ...) is raised at once."""
+    import apache_beam as beam
+
+    attempts = retries + 1
+    for attempt in range(1, attempts + 1):
+        built = False
+        try:
+            with beam.Pipeline(options=pipeline_options) as pipeline:
+                build(pipeline)
+                built = True
+            return
+        except Exception as error:
+            if not built:
+                raise
+            if attempt == attempts:
+                times = f" {attempts} times" if attempts > 1 else ""
+                print(f"vgan_tf.prepare: the {runner} pipeline failed{times}; the videos "
+                      f"it finished keep their strips and markers in {out_dir}: rerun "
+                      "the same command to resume", file=sys.stderr)
+                raise
+            print(f"vgan_tf.prepare: the {runner} pipeline failed ({_error_line(error)}); "
+                  f"retrying: attempt {attempt + 1} of {attempts}, the "
+                  f"{finished_videos(out_dir, ids)} videos already done are kept",
+                  file=sys.stderr)
+
+
 def run_pipeline(inputs, out_dir: str, options, runner: str = "DirectRunner",
-                 beam_args=(), shards: int = 0) -> dict:
+                 beam_args=(), shards: int = 0,
+                 retries: int = options_lib.BEAM_RETRIES) -> dict:
     """Runs the preparation of every video of `inputs` on Beam -> the summary (read back
     from `<out_dir>/summary.json`). shards > 0: also writes the list's strips as that many
-    TFRecord shards (fewer when fewer clips are listed), see the module docstring. When
-    the pipeline fails (a worker killed, ...), a line on stderr says that a rerun
-    resumes, and the error is raised."""
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
+    TFRecord shards (fewer when fewer clips are listed), see the module docstring.
+
+    When the running pipeline fails (a worker killed, ...), it is run again, up to
+    `retries` times, each retry announced by one line on stderr: the videos finished
+    keep their markers, so an attempt redoes only the others and the summary counts the
+    finished ones' clips as `clips_from_earlier_run`. When the last attempt fails, a
+    line on stderr says that a rerun resumes, and the error is raised. A mistake found
+    before the pipeline runs (the inputs' checks, an unknown runner) is raised at once.
+    """
+    if retries < 0:
+        raise ValueError(f"--beam_retries must be >= 0, got {retries}")
     import tensorflow as tf
+    from apache_beam.options.pipeline_options import PipelineOptions
 
     paths = corpus.checked_videos(inputs, options)  # the local runner's checks
     ids = corpus.video_ids(paths)
@@ -125,14 +184,9 @@ def run_pipeline(inputs, out_dir: str, options, runner: str = "DirectRunner",
     start = time.time()
     pipeline_options = PipelineOptions(list(beam_args), runner=engine(runner, beam_args),
                                        save_main_session=False)
-    try:
-        with beam.Pipeline(options=pipeline_options) as pipeline:
-            build_pipeline(pipeline, paths, ids, out_dir, options, start, shards)
-    except Exception:
-        print(f"vgan_tf.prepare: the {runner} pipeline failed; the videos it finished "
-              f"keep their strips and markers in {out_dir}: rerun the same command to "
-              "resume", file=sys.stderr)
-        raise
+    build = functools.partial(build_pipeline, paths=paths, ids=ids, out_dir=out_dir,
+                              options=options, start=start, shards=shards)
+    _run_attempts(pipeline_options, build, runner, out_dir, ids, retries)
     with tf.io.gfile.GFile(video.join(out_dir, corpus.SUMMARY_NAME), "r") as f:
         summary = json.loads(f.read())
     for line in corpus.problem_lines(summary):

@@ -1,5 +1,6 @@
 """What preparing a video means: `PrepareOptions` (frame size, clip bounds, matcher, filters);
-one run of vgan-prepare: `PrepareRun` (inputs, output, runner, and its PrepareOptions).
+one run of vgan-prepare: `PrepareRun` (inputs, output, runner, retries, and its
+PrepareOptions).
 
 The defaults are the original's (cvondrick/videogan extra/stabilize_videos_many.py): skip
 2 frames, up to 100 clips per video, SIFT matched to the previous frame with FLANN index 0
@@ -27,6 +28,9 @@ randomised KD-tree forest its variable name meant: `trees`, `checks`)."""
 
 LABEL_SOURCES = ("none", "folder")
 """none: unlabelled lists only; folder: a video's class is its parent folder's name."""
+
+BEAM_RETRIES = 2
+"""The default of --beam_retries: reruns of a failed Beam pipeline after the first run."""
 
 SPLIT_BY_VIDEO = "video"
 SPLITS = ("none", SPLIT_BY_VIDEO)
@@ -163,6 +167,10 @@ class PrepareRun:
     shards: int = setting(0, "Also write the strips as this many TFRecord shards to "
                           "<out_dir>/shards (a Beam --runner; 0: none).", minimum=0,
                           note="0: none")
+    beam_retries: int = setting(
+        BEAM_RETRIES, "Reruns of a failed Beam pipeline (a worker lost) after the first "
+        "run; finished videos are kept (0: stop at the first failure).", minimum=0,
+        note="0: none")
     options: PrepareOptions = section(PrepareOptions, "How each video becomes strips.")
 
     def __post_init__(self):
