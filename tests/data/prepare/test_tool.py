@@ -23,13 +23,13 @@ from vgan_tf.data.prepare import video as video_lib
 
 
 RUN_FLAGS = {"input", "out_dir", "workers", "runner", "beam_options", "progress",
-             "shards"}
+             "shards", "beam_retries"}
 
 
 @pytest.mark.slow
 def test_the_flags_are_the_options_fields():
     """Every flag of the binary is a setting of PrepareRun, with its default and help: the
-    seven of the run and every field of PrepareOptions. In a subprocess: absl flags are one
+    eight of the run and every field of PrepareOptions. In a subprocess: absl flags are one
     registry per process, and another binary's flags (vgan-train's --size) share names
     with these."""
     flags = helpers.binary_flags("tools.prepare_videos")
