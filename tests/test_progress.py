@@ -36,6 +36,15 @@ def test_large_steps_write_one_line_per_step_not_per_tenth_passed():
     assert stream.getvalue().splitlines()[-1].endswith("failed 3")
 
 
+def test_slow_units_are_shown_as_seconds_per_unit(monkeypatch):
+    clock = iter([100.0, 358.0])
+    monkeypatch.setattr("vgan_tf.progress.time.monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    with Progress(total=1, unit="video", label="prepare", stream=stream) as bar:
+        bar.update(1, failed=0)
+    assert stream.getvalue() == "prepare: 1/1 videos, 258.0 s/video failed 0\n"
+
+
 def test_an_unknown_total_writes_the_count_at_the_end():
     stream = io.StringIO()
     with Progress(total=None, unit="file", stream=stream) as bar:

@@ -68,6 +68,9 @@ class Progress:
         total = f"/{self.total}" if self.total is not None else ""
         extra = "".join(f" {key} {value}" for key, value in self._postfix.items())
         prefix = f"{self.label}: " if self.label else ""
-        self.stream.write(f"{prefix}{self.done}{total} {self.unit}s, "
-                          f"{self.done / elapsed:.1f} {self.unit}s/s{extra}\n")
+        rate = self.done / elapsed
+        # Below one unit a second, seconds per unit (as tqdm does): "0.0 videos/s" says nothing.
+        speed = f"{rate:.1f} {self.unit}s/s" if rate >= 1 or not self.done else \
+            f"{elapsed / self.done:.1f} s/{self.unit}"
+        self.stream.write(f"{prefix}{self.done}{total} {self.unit}s, {speed}{extra}\n")
         self.stream.flush()
