@@ -85,11 +85,11 @@ demo-real: $(STAMP)
 		--model_dir=$(REAL_DIR)/run
 	@echo "samples against the held-out windows:"
 	$(PY) -m tools.evaluate --generator=$(REAL_DIR)/run \
-		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd --metrics=kvd
+		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd,kvd
 	@echo "floor (every 4th training window against the held-out ones):"
 	grep -v '^#' $(REAL_DIR)/strips/train.txt | awk 'NR % 4 == 1' > $(REAL_DIR)/strips/floor.txt
 	$(PY) -m tools.evaluate --generator=$(REAL_DIR)/strips/floor.txt \
-		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd --metrics=kvd
+		--data_list=$(REAL_DIR)/strips/held_out.txt --num_samples=64 --metrics=fvd,kvd
 	$(PY) -m tools.generate --generator=$(REAL_DIR)/run --out_dir=$(REAL_DIR)/pictures --scale=2
 	$(PY) -m tools.train --preset=future_demo --data_list=$(REAL_DIR)/strips/train.txt \
 		--steps=1500 --model_dir=$(REAL_DIR)/future

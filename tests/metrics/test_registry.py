@@ -69,6 +69,13 @@ def test_register_refuses_a_taken_name_and_takes_several_values():
         registry.unregister("pair")
     with pytest.raises(ValueError, match="unknown metric.*nope.*registered: fvd"):
         registry.check(("fvd", "nope"))
+    with pytest.raises(ValueError, match="unknown metric.*nope.*registered: fvd"):
+        registry.check(("fvd,nope",))
+
+
+def test_a_metrics_entry_may_be_a_comma_list():
+    assert registry.check(("fvd,kvd", "fvd16")) == ("fvd", "kvd", "fvd16")
+    assert registry.check(("kvd, fvd",)) == ("kvd", "fvd")
 
 
 @pytest.mark.slow

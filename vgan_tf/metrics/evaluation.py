@@ -60,8 +60,8 @@ class EvalOptions:
     shuffle: bool = setting(True, "Shuffle the real clips (with --seed) before taking "
                             "--num_samples of them; false takes the first ones in list "
                             "(or shard) order.")
-    metrics: tuple = setting((), "Metrics to report (repeatable; default: every registered "
-                             "one: fvd, kvd, fvd16, kvd16).")
+    metrics: tuple = setting((), "Metrics to report (repeatable or a comma list; default: every "
+                             "registered one: fvd, kvd, fvd16, kvd16).")
 
     def __post_init__(self):
         check_sample_counts(self.num_samples, self.batch_size)

@@ -47,9 +47,11 @@ def unregister(name: str) -> None:
 
 
 def check(names) -> tuple:
-    """The metric names to compute: `names`, or every registered one when empty.
-    ValueError naming the unknown ones (and the registered ones)."""
-    names = tuple(names or METRICS)
+    """The metric names to compute: `names` (an entry may be a comma list, as in
+    `--metrics=fvd,kvd`), or every registered one when empty. ValueError naming the
+    unknown ones (and the registered ones)."""
+    names = tuple(part.strip() for name in names for part in name.split(",") if part.strip())
+    names = names or tuple(METRICS)
     unknown = [name for name in names if name not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric(s) {', '.join(unknown)} (--metrics); registered: "
