@@ -388,6 +388,7 @@ def test_valid_unusual_jpegs_load_like_pillow(tmp_path, kind):
         np.testing.assert_array_equal(pixels, plain)
 
 
+@pytest.mark.slow
 def test_truncation_is_still_caught_behind_a_thumbnail():
     """An end marker before the last start of scan (an EXIF thumbnail's) does not make a
     cut file complete; a cut file with a long tail of garbage is truncated too."""

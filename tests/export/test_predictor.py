@@ -151,6 +151,7 @@ def test_warmup_requests_cover_every_signature(exported):
         assert outputs
 
 
+@pytest.mark.slow
 def test_cli_loader_gives_the_same_pixels_from_every_form(predictor, exported, tmp_path):
     path, _ = exported
     keras_file = str(tmp_path / "predictor.keras")

@@ -68,6 +68,7 @@ def test_mutants_load_or_are_refused_in_one_line(bases):
             assert _sizes_of(outcome.matched) == expected[base], (base, what)
 
 
+@pytest.mark.slow
 def test_mutants_allocate_a_bounded_multiple_of_their_size(bases):
     results = _run(600, seed=1, names=SMALL_BASES, traced=True)
     assert not _crashes(results), "\n".join(_crashes(results)[:10])

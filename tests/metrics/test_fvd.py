@@ -187,6 +187,7 @@ def test_clips_longer_than_16_frames_get_a_separate_fvd16(features):
         features(clips[:, :8])
 
 
+@pytest.mark.slow
 def test_of_batches_stops_at_num_samples_and_reports_progress(features):
     clips = _synthetic(13, 3)[:, :10]
     seen = []

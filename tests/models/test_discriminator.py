@@ -122,6 +122,7 @@ def _wrapped(d):
     return [d.find_layer(name) for name in d.layer_names() if "conv" in name or "logit" in name]
 
 
+@pytest.mark.slow
 def test_spectral_norm_bounds_every_kernel_the_forward_uses(tiny):
     """With spectral_norm every convolution (d_logit included) runs with kernel / sigma:
     after training calls (the power iteration's u converges) the largest singular value of

@@ -151,6 +151,7 @@ def test_augmentation_reaches_d_for_real_and_fake_in_both_steps(tiny, g_step):
         assert not np.array_equal(holes[1], holes[2])
 
 
+@pytest.mark.slow
 def test_g_gradient_goes_through_the_augmentation(tiny):
     """g_step paper with every policy: G's update is the gradient of the G loss of D(the
     augmented fake batch), the draw D's step used (stream "fake" of replica 0, step 0),
@@ -220,6 +221,7 @@ def test_the_average_follows_g_after_each_step(tiny, g_step):
                   - sampling.sample(gan.generator, 2)).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_the_predictor_task_takes_the_recipe(tiny):
     recipe = Recipe(loss="hinge", r1_gamma=1.0, augment=ALL_AUGMENT, ema_decay=0.9)
     gan = FuturePredictionGAN(FuturePredictor(tiny.frames, tiny.size, tiny.base_width),

@@ -96,6 +96,7 @@ def test_the_strips_load_through_the_training_pipeline(tmp_path):
     assert float(batch.numpy().std()) > 0.1  # real content, not a constant
 
 
+@pytest.mark.slow
 def test_a_finished_video_is_not_redone_and_a_partial_one_is(tmp_path):
     path = videos.shaky_video(str(tmp_path / "v.avi"), frames=30)
     out = str(tmp_path / "out")
@@ -228,6 +229,7 @@ def test_the_frame_count_unknown_is_none(tmp_path):
     assert reader.frame_count(videos.static_video(str(tmp_path / "v.avi"), 12)) == 12
 
 
+@pytest.mark.slow
 def test_a_rerun_counts_the_clips_of_the_earlier_run_apart(tmp_path):
     folder = _inputs(str(tmp_path / "in"))
     out = str(tmp_path / "out")
@@ -264,6 +266,7 @@ def test_a_marker_of_an_older_version_reads_back_as_not_known(tmp_path):
     assert corpus.summarize([back], OPTIONS, 0.0)["total"]["videos_truncated"] == 0
 
 
+@pytest.mark.slow
 def test_the_progress_is_plain_lines_off_a_terminal(tmp_path, capsys):
     folder = _inputs(str(tmp_path / "in"))
     prepare_videos(folder, str(tmp_path / "out"), OPTIONS, workers=1, progress=True)

@@ -61,6 +61,7 @@ def test_a_static_video_passes_with_a_near_identity_warp(tmp_path):
     assert clip.foreground_motion < 0.5
 
 
+@pytest.mark.slow
 def test_the_warp_leaving_the_frame_ends_the_clip(tmp_path):
     canvas = videos.scene(900, 240, seed=3)
     frames = videos.camera_views(canvas, [(0.0, 0.0, 0.0)] * 40, pan=(14.0, 0.0),
