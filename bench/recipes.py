@@ -85,6 +85,8 @@ TINY = dict(preset="tiny", overrides=dict(frames=16, synthetic_clips=64, num_sam
 flags.DEFINE_list("only", None, f"Rows to run (default all: {', '.join(ROWS)}).")
 flags.DEFINE_list("scenes", list(SCENES), "Synthetic scene families.")
 flags.DEFINE_integer("seeds", 3, "Seeds per row (0 .. seeds - 1: weights, noise, data).")
+flags.DEFINE_integer("first_seed", 0, "The first seed to run (first_seed .. seeds - 1): "
+                     "adds seeds to a sweep whose earlier runs are gone or elsewhere.")
 flags.DEFINE_integer("baseline_steps", 1200, "Steps of the baseline (the paper's recipe "
                      "on the demo preset); every other row trains as long as it does.")
 flags.DEFINE_integer("rounds", 15, "Calibration rounds (the fastest per row is kept).")
@@ -107,7 +109,8 @@ def plan() -> dict:
         chosen["rows"] = tuple(FLAGS.only or chosen["rows"])
         return chosen
     return dict(preset=PRESET, overrides={}, rows=tuple(FLAGS.only or ROWS),
-                baseline_steps=FLAGS.baseline_steps, seeds=FLAGS.seeds, num_samples=FLAGS.num_samples)
+                baseline_steps=FLAGS.baseline_steps, seeds=FLAGS.seeds,
+                first_seed=FLAGS.first_seed, num_samples=FLAGS.num_samples)
 
 
 def make_config(chosen: dict, row: str, scene: str, seed: int, **values):
@@ -251,7 +254,7 @@ def _cell(values) -> str:
 def table(scene: str, rows: dict, floor: dict, chosen: dict) -> list:
     """Markdown lines: one row per recipe (mean ± std over seeds), the floor, real clips."""
     lines = [f"held-out {scene} clips, {chosen['num_samples']} per side, "
-             f"{chosen['seeds']} seeds, each run as long as the baseline's "
+             f"{len(_seeds(chosen))} seeds, each run as long as the baseline's "
              f"{chosen['baseline_steps']} steps",
              "| recipe | steps | " + " | ".join(FIELDS) + " |",
              "|---|---|" + "---|" * len(FIELDS)]
@@ -267,10 +270,14 @@ def table(scene: str, rows: dict, floor: dict, chosen: dict) -> list:
     return lines
 
 
+def _seeds(chosen: dict) -> range:
+    return range(chosen.get("first_seed", 0), chosen["seeds"])
+
+
 def jobs(chosen: dict) -> list:
     """(scene, row, seed) of every run, seed-major so that a cut-short sweep has whole
     seeds."""
-    return [(scene, row, seed) for seed in range(chosen["seeds"]) for scene in FLAGS.scenes
+    return [(scene, row, seed) for seed in _seeds(chosen) for scene in FLAGS.scenes
             for row in chosen["rows"]]
 
 
@@ -292,7 +299,7 @@ def run_workers(chosen: dict) -> None:
 
     config = make_config(chosen, "baseline", FLAGS.scenes[0], 0, model_dir="x")
     for scene in FLAGS.scenes:
-        for seed in range(chosen["seeds"]):
+        for seed in _seeds(chosen):
             synthetic.write_synthetic_dataset(
                 os.path.join(FLAGS.out_dir, "data", f"{scene}_seed{seed}"),
                 config.data.synthetic_clips, frames=config.model.frames,
@@ -340,7 +347,7 @@ def main(argv):
     output = []
     for scene in FLAGS.scenes:
         rows = {row: [run_one(chosen, row, scene, seed, features)
-                      for seed in range(chosen["seeds"])] for row in chosen["rows"]}
+                      for seed in _seeds(chosen)] for row in chosen["rows"]}
         output += table(scene, rows, real_floor(chosen, scene, features), chosen) + [""]
     print(f"\nload average at the end: {os.getloadavg()}")
     print("\n".join(output))
