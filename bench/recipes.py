@@ -62,6 +62,7 @@ ROWS = {
     "ema+augment": dict(EMA, augment=ALL_AUGMENT),
     "translation+ema": dict(EMA, augment="translation"),
     "translation+ema0.99": dict(ema_decay=0.99, augment="translation"),
+    "translation+hinge": dict(augment="translation", loss="hinge"),  # the two stillest
     "ema+augment+r1": dict(EMA, augment=ALL_AUGMENT, **R1),
     "ema+augment+r1+hinge": dict(EMA, augment=ALL_AUGMENT, loss="hinge", **R1),
     "all": dict(EMA, augment=ALL_AUGMENT, loss="hinge", spectral_norm=True, **R1),
