@@ -1,9 +1,12 @@
-"""Shared fixtures: tiny network sizes and quiet TensorFlow."""
+"""Shared fixtures: tiny network sizes and quiet TensorFlow.
+
+Keras (and so TensorFlow) is imported by the fixtures, not here: with `-n 2` the pytest
+process that hands tests to the workers loads this file but runs no test, and an import
+here printed TensorFlow's start-up lines into its terminal at the end of every run."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import pytest  # noqa: E402
 
 from vgan_tf import config as config_lib  # noqa: E402
@@ -17,5 +20,7 @@ def tiny():
 
 @pytest.fixture(autouse=True)
 def _fixed_seed():
+    import keras
+
     keras.utils.set_random_seed(1234)
     yield
