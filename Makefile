@@ -3,9 +3,8 @@
 #               prints the samples' scores
 #   make test   runs the test suite (all of it; `make test-fast` skips the slow tests:
 #               every test that trains, spawns a process or installs)
-# Both run the tests in 2 worker processes (TEST_WORKERS=0: in one): make test-fast 80 s,
-# make test 20 min 28 s on 2 cores (2026-12-07, nothing else running); docs/testing.md
-# says what is marked slow and how to re-measure.
+# Both run the tests in 2 worker processes (TEST_WORKERS=0: in one); docs/testing.md says
+# what is marked slow, how long each takes and how to re-measure.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -19,8 +18,9 @@ VTEST ?=
 # `make constraints` refreshes them from what the open ranges of setup.cfg resolve to today.
 CONSTRAINTS := constraints.txt
 EXTRAS := test,serving,beam,tensorboard
-# make test's worker processes (pytest-xdist -n; 0 runs the suite in this process).
+# The tests' worker processes (pytest-xdist -n; 0 runs them in pytest's own process).
 TEST_WORKERS ?= 2
+PYTEST = TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -n $(TEST_WORKERS)
 # The other OpenCV major the stabilisation is tested on (make test-opencv4; CI runs it).
 OPENCV4 := opencv-python-headless==4.13.0.92
 
@@ -101,17 +101,17 @@ demo-real: $(STAMP)
 		"predictor's samples: $(REAL_DIR)/future/samples/beside.gif"
 
 test: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -n $(TEST_WORKERS) tests
+	$(PYTEST) tests
 
 test-fast: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -n $(TEST_WORKERS) -m "not slow" tests
+	$(PYTEST) -m "not slow" tests
 
 # The video preparation's tests again on OpenCV 4 (setup.cfg allows 4.10 to 5.x; the
 # constraints pin 5.x): OpenCV 4 is installed beside the venv, first on the path.
 test-opencv4: $(STAMP)
 	$(PY) -m pip install --quiet --target .opencv4 --no-deps $(OPENCV4)
 	PYTHONPATH=.opencv4 $(PY) -c "import cv2; print('OpenCV', cv2.__version__)"
-	PYTHONPATH=.opencv4 TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest -q -n $(TEST_WORKERS) tests/data/prepare
+	PYTHONPATH=.opencv4 $(PYTEST) tests/data/prepare
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .opencv4 *.egg-info

@@ -108,6 +108,7 @@ def plan() -> dict:
     if FLAGS.tiny:
         chosen = dict(TINY)
         chosen["rows"] = tuple(FLAGS.only or chosen["rows"])
+        chosen["first_seed"] = FLAGS.first_seed
         return chosen
     return dict(preset=PRESET, overrides={}, rows=tuple(FLAGS.only or ROWS),
                 baseline_steps=FLAGS.baseline_steps, seeds=FLAGS.seeds,
@@ -272,7 +273,7 @@ def table(scene: str, rows: dict, floor: dict, chosen: dict) -> list:
 
 
 def _seeds(chosen: dict) -> range:
-    return range(chosen.get("first_seed", 0), chosen["seeds"])
+    return range(chosen["first_seed"], chosen["seeds"])
 
 
 def jobs(chosen: dict) -> list:
