@@ -278,6 +278,11 @@ def main(argv):
         paths["bf16 fold"] = export.export_generator(
             generator, base, model_name="generator_bf16fold", warmup_batch_sizes=(),
             precision="bf16", subpixel_channels=0)
+        # the foreground and mask heads as two convolutions (before fuse_heads)
+        for precision in ("fp32", "bf16"):
+            paths[f"{precision} heads apart"] = export.export_generator(
+                generator, base, model_name=f"generator_{precision}_apart",
+                warmup_batch_sizes=(), precision=precision, fuse_heads=False)
         # The generator built with its video heads in the depth-to-space form (issue 28;
         # the same weights), exported with the defaults.
         heads = TwoStreamGenerator(FLAGS.frames, FLAGS.size, FLAGS.latent_dim,

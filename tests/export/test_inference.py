@@ -93,6 +93,39 @@ def test_which_layers_are_rewritten(spread_generator):
     everything = inference.inference_network(spread_generator, subpixel_channels=10 ** 6)
     steps = len(spread_generator.layout.widths)  # the first up-steps are k(t,4,4) s1
     assert len(everything.subpixel_kernels) == 3 + 2 * (steps - 1)
+    assert network.fused_heads == (("fg_head", "mask_head"),)
+    assert inference.inference_network(spread_generator, fuse_heads=False).fused_heads == ()
+    assert inference.inference_network(spread_generator, subpixel_channels=0).fused_heads == ()
+
+
+def _conv_ops(network, z) -> int:
+    graph = tf.function(network.generate_parts).get_concrete_function(z).graph
+    return sum(op.type in ("Conv3D", "Conv2D", "Conv3DBackpropInputV2",
+                           "Conv2DBackpropInput") for op in graph.get_operations())
+
+
+@pytest.mark.parametrize("precision", inference.PRECISIONS)
+def test_fused_heads_run_one_convolution_with_the_same_outputs(spread_generator, precision):
+    z = _latents()
+    fused, apart = (inference.inference_network(spread_generator, precision, fuse_heads=f)
+                    for f in (True, False))
+    assert _conv_ops(fused, z) == _conv_ops(apart, z) - 1
+    got, expected = fused.generate_parts(z), apart.generate_parts(z)
+    for name in ("video", "mask", "foreground", "background"):
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+
+
+def test_fused_heads_given_different_inputs_run_apart(spread_generator):
+    network = inference.inference_network(spread_generator)
+    apart = inference.inference_network(spread_generator, fuse_heads=False)
+    stage = network.network.get_layer
+    shape = [2] + list(stage("fg_head").inputs[0].shape[1:])
+    first, second = (tf.random.stateless_normal(shape, [5, s]) for s in (1, 2))
+    fg = network.run_stage(stage("fg_head"), first)
+    mask = network.run_stage(stage("mask_head"), second)  # not the fused call's input
+    np.testing.assert_array_equal(fg, apart.run_stage(apart.network.get_layer("fg_head"), first))
+    np.testing.assert_array_equal(mask, apart.run_stage(apart.network.get_layer("mask_head"),
+                                                        second))
 
 
 def test_predictor_and_one_stream_fold_exactly():
@@ -102,6 +135,7 @@ def test_predictor_and_one_stream_fold_exactly():
     _spread(predictor, images)
     network = inference.inference_network(predictor)
     assert ("encoder", "enc_conv1", "enc_bn1") in network.folded  # Conv2D kernels too
+    assert network.fused_heads == (("fg_head", "mask_head"),)
     got, expected = network.generate_parts(images), predictor.generate_parts(images,
                                                                                training=False)
     # float rounding, amplified by the deeper encoder and the 20x output kernels

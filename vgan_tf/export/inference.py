@@ -1,6 +1,7 @@
 """The network as it is exported: a copy for inference, BatchNorm folded, fp32 or bf16.
 
-`inference_network(model, precision, fold_batch_norm, subpixel_channels)` rebuilds `model` (a
+`inference_network(model, precision, fold_batch_norm, subpixel_channels, fuse_heads)` rebuilds
+`model` (a
 TwoStreamGenerator, OneStreamGenerator, FuturePredictor: any StagedNetwork with
 `get_config` and `forward(inputs, run)`) from its config and copies its weights; the
 trained model is not changed.
@@ -21,6 +22,9 @@ are pinned to float32 by the networks, so the compositing and every output stay 
 Output heads: k4 s2 transposed convolutions to at most `subpixel_channels` channels (the
 3-channel foreground and background, the 1-channel mask) run as one forward convolution
 and an interleave (`subpixel_transposed_conv`, below): the same sums, tested equal.
+Heads that open their stage with such a convolution and read the same tensor (the
+foreground and mask heads of the two-stream networks) run as one forward convolution whose
+output channels are split between them (`fuse_heads`): the input is padded and read once.
 Tests: tests/export/test_inference.py; speed: bench/serving.py.
 """
 from __future__ import annotations
@@ -103,10 +107,12 @@ class InferenceNetwork(tf.Module):
     Offers what the serving modules use: `generate_parts(inputs, training=False)`,
     `video_shape`, `latent_dim` (generators) or `image_shape` (predictors), and
     `precision`, `folded` (the (stage, conv, bn) names folded away), `subpixel_kernels`
-    ("stage/layer" -> the forward kernel of each rewritten transposed convolution)."""
+    ("stage/layer" -> the forward kernel of each rewritten transposed convolution),
+    `fused_heads` (tuples of the stage names whose first convolutions run as one) and
+    `run_stage(stage, x)`, the runner handed to the network's `forward`."""
 
     def __init__(self, model, precision: str = "fp32", fold_batch_norm: bool = True,
-                 subpixel_channels: int = SUBPIXEL_CHANNELS):
+                 subpixel_channels: int = SUBPIXEL_CHANNELS, fuse_heads: bool = True):
         super().__init__(name="inference_network")
         self.precision = check_precision(precision)
         config = dict(model.get_config())
@@ -144,21 +150,68 @@ class InferenceNetwork(tf.Module):
                                 layer.kernel.dtype), trainable=False,
                         name=f"{stage.name}_{layer.name}_subpixel")
                     self._subpixel[(stage.name, layer.name)] = key
+        self._fuse(copy if fuse_heads else None)
         for name in ("latent_dim", "image_shape"):
             if hasattr(model, name):
                 setattr(self, name, getattr(model, name))
         self.video_shape = tuple(model.video_shape)
 
-    def _run(self, stage, x):
+    def _fuse(self, copy):
+        """Groups the stages whose first layer is a rewritten convolution of the same rank
+        and input channels; each group of two or more gets one concatenated kernel."""
+        self._memo = _Memo()
+        self._group_of = {}
+        groups = {}
+        for stage in (_stages(copy) if copy is not None else ()):
+            first = stage.layers[0]
+            if (stage.name, first.name) in self._subpixel:
+                rank = len(first.kernel_size)
+                groups.setdefault((rank, first.kernel.shape[-1]), []).append(stage)
+        self.fused_heads = tuple(tuple(s.name for s in group) for group in groups.values()
+                                 if len(group) > 1)
+        self.fused_kernels = {}
+        for names in self.fused_heads:
+            parts, channels = [], []
+            for name in names:
+                layer = copy.get_layer(name).layers[0]
+                kernel = self.subpixel_kernels[f"{name}/{layer.name}"]
+                parts.append(tf.reshape(kernel, list(kernel.shape[:-1])
+                                        + [-1, layer.filters]))
+                channels.append(layer.filters)
+            joined = tf.concat(parts, axis=-1)
+            self.fused_kernels["+".join(names)] = tf.Variable(
+                tf.reshape(joined, list(joined.shape[:-2]) + [-1]), trainable=False,
+                name="_".join(names) + "_fused")
+            for name in names:
+                self._group_of[name] = (names, tuple(channels))
+
+    def _first_conv(self, stage, layer, x):
+        """The (bias-free) output of a rewritten first convolution: from the group's one
+        convolution when the group's last call had this same input, else alone."""
+        if stage.name in self._group_of and layer is stage.layers[0]:
+            names, channels = self._group_of[stage.name]
+            memo = self._memo
+            if memo.input is not x or memo.names != names:
+                kernel = self.fused_kernels["+".join(names)]
+                joined = subpixel_transposed_conv(tf.cast(x, kernel.dtype), kernel,
+                                                  sum(channels))
+                memo.input, memo.names = x, names
+                memo.parts = dict(zip(names, tf.split(joined, list(channels), axis=-1)))
+            return memo.parts[stage.name]
+        kernel = self.subpixel_kernels[self._subpixel[(stage.name, layer.name)]]
+        return subpixel_transposed_conv(tf.cast(x, kernel.dtype), kernel, layer.filters)
+
+    def run_stage(self, stage, x):
+        """Runs one stage of the copy on x in inference mode (folded BatchNorms skipped,
+        rewritten convolutions as forward convolutions)."""
         for layer in stage.layers:
             key = (stage.name, layer.name)
             if key in self._skipped:
                 continue
             if key in self._subpixel:
-                kernel = self.subpixel_kernels[self._subpixel[key]]
-                x = subpixel_transposed_conv(tf.cast(x, kernel.dtype), kernel, layer.filters)
+                x = self._first_conv(stage, layer, x)
                 if layer.use_bias:
-                    x = x + tf.cast(layer.bias, kernel.dtype)
+                    x = x + tf.cast(layer.bias, x.dtype)
                 x = layer.activation(x)
             else:
                 x = layer(x, training=False)
@@ -169,16 +222,31 @@ class InferenceNetwork(tf.Module):
         mode; `training` must be False."""
         if training:
             raise ValueError("an InferenceNetwork runs in inference mode only")
-        return self.network.forward(inputs, self._run)
+        try:
+            return self.network.forward(inputs, self.run_stage)
+        finally:
+            self._memo.clear()
+
+
+class _Memo:
+    """The last fused convolution's input and its parts (plain attributes: not tracked
+    by tf.Module, so nothing of a trace is saved)."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self):
+        self.input, self.names, self.parts = None, None, None
 
 
 def inference_network(model, precision: str = "fp32", fold_batch_norm: bool = True,
-                      subpixel_channels: int = None) -> InferenceNetwork:
-    """`InferenceNetwork(model, precision, fold_batch_norm, subpixel_channels)`: what the
-    writer exports (subpixel_channels None: SUBPIXEL_CHANNELS)."""
+                      subpixel_channels: int = None, fuse_heads: bool = True
+                      ) -> InferenceNetwork:
+    """`InferenceNetwork(model, precision, fold_batch_norm, subpixel_channels, fuse_heads)`:
+    what the writer exports (subpixel_channels None: SUBPIXEL_CHANNELS)."""
     if subpixel_channels is None:
         subpixel_channels = SUBPIXEL_CHANNELS
-    return InferenceNetwork(model, precision, fold_batch_norm, subpixel_channels)
+    return InferenceNetwork(model, precision, fold_batch_norm, subpixel_channels, fuse_heads)
 
 
 # -- stride-2 transposed convolutions as one forward convolution -----------------------

@@ -37,6 +37,9 @@ class ExportOptions:
                                             "most this many channels run as one forward "
                                             "convolution + interleave (default: the output "
                                             "heads).", minimum=0)
+    fuse_heads: bool = setting(True, "Heads that read the same tensor (foreground and "
+                               "mask) run as one forward convolution (same outputs; the "
+                               "input is padded and read once).")
 
     def __post_init__(self):
         if not isinstance(self.warmup_batch_sizes, str):  # a sequence of ints from Python

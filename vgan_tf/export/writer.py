@@ -74,7 +74,7 @@ def _options(options: ExportOptions | None, settings: dict) -> ExportOptions:
 
 def _network(model, options: ExportOptions):
     return inference.inference_network(model, options.precision, options.fold_batch_norm,
-                                       options.subpixel_channels)
+                                       options.subpixel_channels, options.fuse_heads)
 
 
 def export_generator(generator, export_base: str, options: ExportOptions | None = None,
