@@ -31,7 +31,7 @@ def test_each_family_builds_matching_networks_and_its_task(name, tiny):
     model = types.SimpleNamespace(frames=tiny.frames, size=tiny.size,
                                   latent_dim=tiny.latent_dim, base_width=tiny.base_width,
                                   generator="two_stream", mask_weight=0.1, l1_weight=10.0,
-                                  spectral_norm=False)
+                                  spectral_norm=False, g_heads_form=False, d_input_form=False)
     generator, discriminator = family.build_generator(model), family.build_discriminator(model)
     assert tuple(generator.video_shape) == tuple(discriminator.video_shape)
     config = types.SimpleNamespace(model=model, training=types.SimpleNamespace(
@@ -43,6 +43,36 @@ def test_each_family_builds_matching_networks_and_its_task(name, tiny):
 def test_the_future_family_refuses_the_one_stream_generator():
     with pytest.raises(ValueError, match="--generator applies to --model=video only"):
         families.family("future").validate(types.SimpleNamespace(generator="one_stream"))
+
+
+@pytest.mark.parametrize("forms, d_input, g_heads", [
+    ("plain", False, False), ("d_input", True, False), ("g_heads", False, True),
+    ("both", True, True)])
+def test_layer_forms_reach_the_built_networks(forms, d_input, g_heads):
+    from vgan_tf.training import config as train_config
+
+    model = train_config.from_preset("tiny", layer_forms=forms).model
+    family = families.family("video")
+    generator, discriminator = family.build_generator(model), family.build_discriminator(model)
+    assert discriminator.space_to_depth_input is d_input
+    assert getattr(discriminator.find_layer("d_conv0"), "space_to_depth", False) is d_input
+    assert generator.depth_to_space_heads is g_heads
+    future = train_config.from_preset("future_tiny", layer_forms=forms).model
+    if g_heads:
+        with pytest.raises(ValueError, match=f"--layer_forms={forms}: the future predictor"):
+            families.family("future").validate(future)
+    else:
+        families.family("future").validate(future)
+        assert families.family("future").build_discriminator(future).space_to_depth_input \
+            is d_input
+
+
+def test_the_demo_presets_train_with_both_forms():
+    from vgan_tf.training import config as train_config
+
+    for name in ("demo", "real_demo"):
+        assert train_config.from_preset(name).model.layer_forms == "both"
+    assert train_config.from_preset("paper").model.layer_forms == "plain"
 
 
 def _family_comparisons(path):

@@ -25,6 +25,8 @@ from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
 GENERATORS = ("two_stream", "one_stream")
+LAYER_FORMS = ("plain", "d_input", "g_heads", "both")
+"""--layer_forms: which of the two stride-1 layer forms the networks use (models.blocks)."""
 MODELS = families.NAMES
 """The model families vgan-train trains (vgan_tf.models.families): video, future."""
 GPU_JIT_COMPILE = False
@@ -104,6 +106,21 @@ class ModelConfig:
     spectral_norm: bool = setting(False, "Not in the paper: spectral normalisation of D's "
                                   "convolutions (each kernel divided by its largest "
                                   "singular value in the forward).")
+    layer_forms: str = setting("plain", "Speed only (the same weights and outputs up to "
+                               "float rounding): d_input computes D's first layer as "
+                               "space-to-depth + a stride-1 convolution, g_heads G's video "
+                               "heads as a stride-1 transposed convolution + depth-to-space "
+                               "(video model only), both: the two; plain: neither. Which is "
+                               "faster depends on the machine, size and precision "
+                               "(docs/performance.md).", choices=LAYER_FORMS)
+
+    @property
+    def d_input_form(self) -> bool:
+        return self.layer_forms in ("d_input", "both")
+
+    @property
+    def g_heads_form(self) -> bool:
+        return self.layer_forms in ("g_heads", "both")
 
     @property
     def sizes(self) -> config_lib.NetworkSizes:
@@ -280,20 +297,21 @@ PRESETS = {
     # scenes, a mask prior 100x the paper's (at this budget the paper's 0.1 leaves the mask
     # near 0.5 everywhere), bf16 and twice tiny_demo's steps in about the same time, G
     # against the updated D (measured better than g_step=paper on FVD and KVD here);
-    # DiffAugment's translation and the steps of 240 s (bench/recipes.py, docs/recipes.md).
+    # DiffAugment's translation and the steps of 240 s (bench/recipes.py, docs/recipes.md);
+    # both layer forms (x1.12 a step at this size in bf16: docs/performance.md).
     "demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
                  steps=1000, steps_per_epoch=100, checkpoint_every=500,
                  synthetic_clips=1024, synthetic_scene="simple", mask_weight=10.0,
                  precision="bf16", g_step="updated_d", augment="translation",
-                 num_samples=16, sample_scale=3, log_every=100, summary_every=50,
-                 sample_every=500),
+                 layer_forms="both", num_samples=16, sample_scale=3, log_every=100,
+                 summary_every=50, sample_every=500),
     # `make demo-real`: the demo's network and recipe on real footage (OpenCV's vtest.avi,
     # prepared as 16-frame windows of 64x64, trained at 32x32), about 12 minutes on 2 cores;
     # DiffAugment's translation (docs/recipes.md), which a few hundred clips need most.
     "real_demo": dict(frames=16, size=32, latent_dim=64, base_width=32, batch_size=16,
                       steps=3600, steps_per_epoch=100, checkpoint_every=400,
                       mask_weight=10.0, precision="bf16", g_step="updated_d",
-                      augment="translation",
+                      augment="translation", layer_forms="both",
                       num_samples=16, sample_scale=3, log_every=100, summary_every=50,
                       sample_every=400),
     # The original's future prediction (main_conditional.lua): batch 32, widths 128..1024

@@ -37,6 +37,9 @@ def validate(model):
     if model.generator != "two_stream":
         raise ValueError("--generator applies to --model=video only: the future "
                          "predictor is always two-stream")
+    if model.g_heads_form:
+        raise ValueError(f"--layer_forms={model.layer_forms}: the future predictor has no "
+                         "depth-to-space heads; use plain or d_input")
 
 
 FAMILY = Family(

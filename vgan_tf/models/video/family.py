@@ -11,12 +11,13 @@ GENERATORS = {"two_stream": TwoStreamGenerator, "one_stream": OneStreamGenerator
 def build_generator(model):
     cls = GENERATORS[model.generator]
     return cls(model.frames, model.size, model.latent_dim, model.base_width,
-               name="generator")
+               depth_to_space_heads=model.g_heads_form, name="generator")
 
 
 def build_discriminator(model):
     return Discriminator(model.frames, model.size, model.base_width,
-                         spectral_norm=model.spectral_norm, name="discriminator")
+                         spectral_norm=model.spectral_norm,
+                         space_to_depth_input=model.d_input_form, name="discriminator")
 
 
 def build_task(generator, discriminator, config):
