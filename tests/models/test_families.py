@@ -45,36 +45,6 @@ def test_the_future_family_refuses_the_one_stream_generator():
         families.family("future").validate(types.SimpleNamespace(generator="one_stream"))
 
 
-@pytest.mark.parametrize("forms, d_input, g_heads", [
-    ("plain", False, False), ("d_input", True, False), ("g_heads", False, True),
-    ("both", True, True)])
-def test_layer_forms_reach_the_built_networks(forms, d_input, g_heads):
-    from vgan_tf.training import config as train_config
-
-    model = train_config.from_preset("tiny", layer_forms=forms).model
-    family = families.family("video")
-    generator, discriminator = family.build_generator(model), family.build_discriminator(model)
-    assert discriminator.space_to_depth_input is d_input
-    assert getattr(discriminator.find_layer("d_conv0"), "space_to_depth", False) is d_input
-    assert generator.depth_to_space_heads is g_heads
-    future = train_config.from_preset("future_tiny", layer_forms=forms).model
-    if g_heads:
-        with pytest.raises(ValueError, match=f"--layer_forms={forms}: the future predictor"):
-            families.family("future").validate(future)
-    else:
-        families.family("future").validate(future)
-        assert families.family("future").build_discriminator(future).space_to_depth_input \
-            is d_input
-
-
-def test_the_demo_presets_train_with_both_forms():
-    from vgan_tf.training import config as train_config
-
-    for name in ("demo", "real_demo"):
-        assert train_config.from_preset(name).model.layer_forms == "both"
-    assert train_config.from_preset("paper").model.layer_forms == "plain"
-
-
 def _family_comparisons(path):
     """Lines of `path` that compare something with a family's name."""
     tree = ast.parse(open(path).read(), path)

@@ -357,9 +357,10 @@ RESUME_MAY_CHANGE = frozenset(
     [f.name for f in config_flags.settings(RuntimeConfig)]
     + ["steps", "g_learning_rate", "d_learning_rate", "data_list", "data_root",
        "data_shards", "synthetic_dir", "data_cache", "strict_data", "data_full_checks",
-       "data_service"])
-"""Settings a resumed run may change; the others are what its checkpoints were trained
-with (sizes, model, data source kind, batch, optimiser form, seed)."""
+       "data_service", "layer_forms"])
+"""Settings a resumed run may change (layer_forms: the forms share the weights' layout, so
+checkpoints move between them); the others are what its checkpoints were trained with
+(sizes, model, data source kind, batch, optimiser form, seed)."""
 
 CONFIG_FILE = "config.json"
 
