@@ -4,7 +4,9 @@ On a GPU it measures, at the paper's size (32x64x64, default G and D):
 - the train step (VideoGAN built by `training.build_gan`, run through its compiled train
   function, what `fit` calls) at batch 64, in fp32 (TF32 tensor cores where TF enables
   them), bf16 (mixed_bfloat16) and fp16 (mixed_float16 with loss scaling), each with XLA
-  off and on (`--jit_compile`); the variants' timed rounds interleaved;
+  off and on (`--jit_compile`), in each `--layer_forms` given (default plain; `plain,both`
+  times the stride-1 layer forms against the plain layers); the variants' timed rounds
+  interleaved;
 - the exported generator (`export.export_generator`, fp32 and bf16, its serving_default
   signature: seeds in, uint8 videos and masks out) at batch 1 and 64;
 and prints per variant videos/s, model GFLOP/s and MFU: the model FLOP rate over the
@@ -14,13 +16,17 @@ step is the count of bench/train_step.py (G forward and backward, D forward and 
 on the real and the fake batch; 38.7 GFLOP at the paper size); of the exported generator,
 its convolutions' FLOP (4.51 GFLOP). The batch is prefetched to the GPU, so the step's
 time is the model's. Last, the line `jit_compile on GPU:` says which XLA setting was
-faster in every precision: the value for `training.config.GPU_JIT_COMPILE`.
+faster in every precision: the value for `training.config.GPU_JIT_COMPILE`; with two or
+more forms, `layer_forms on GPU:` says which form was fastest in every (precision, XLA)
+pair.
 
 Without a GPU it says so and exits 0 (`--cpu_dry_run` runs the whole flow on the CPU at
 tiny sizes, to check the script, not to measure). A time budget (`--budget_s`) skips
 what would not fit, and says so.
 
     TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/gpu.py --json=gpu.json
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python bench/gpu.py --jit=off --layer_forms=plain,both \
+        --serving_batches= --json=gpu_forms.json         # the forms, about as long
 """
 from __future__ import annotations
 
@@ -112,13 +118,27 @@ def rates(seconds: list, batch: int, gflop: float, peak_tflops: float | None) ->
 
 
 def jit_choice(results: dict) -> bool | None:
-    """True when XLA was faster in every precision measured both ways, False when slower
-    in every one, None when mixed or nothing was measured both ways."""
-    faster = [results[(p, True)]["videos_s"] > results[(p, False)]["videos_s"]
-              for p in PRECISIONS if (p, True) in results and (p, False) in results]
+    """True when XLA was faster in every (precision, layer forms) measured both ways, False
+    when slower in every one, None when mixed or nothing was measured both ways. Keys of
+    `results`: (precision, jit, forms)."""
+    faster = [results[(p, True, f)]["videos_s"] > results[(p, False, f)]["videos_s"]
+              for (p, jit, f) in results if jit and (p, False, f) in results]
     if not faster or len(set(faster)) > 1:
         return None
     return faster[0]
+
+
+def forms_choice(results: dict) -> str | None:
+    """The layer forms with the most videos/s in every (precision, jit) measured in two or
+    more forms; None when they disagree or no pair was measured in two forms."""
+    best = []
+    for (p, jit) in dict.fromkeys((p, jit) for (p, jit, _) in results):
+        rows = {f: r["videos_s"] for (q, j, f), r in results.items() if (q, j) == (p, jit)}
+        if len(rows) > 1:
+            best.append(max(rows, key=rows.get))
+    if not best or len(set(best)) > 1:
+        return None
+    return best[0]
 
 
 def gpu_name(tf) -> str | None:
@@ -143,6 +163,7 @@ class Settings:
     batch: int = 64
     precisions: tuple = PRECISIONS
     jit: tuple = (False, True)
+    layer_forms: tuple = ("plain",)
     rounds: int = 3
     steps: int = 5
     warmup: int = 2
@@ -170,7 +191,8 @@ class TrainVariant:
     """VideoGAN at (precision, jit), compiled like `fit` compiles it, on a prefetched
     constant batch."""
 
-    def __init__(self, settings: Settings, precision: str, jit: bool, work: str):
+    def __init__(self, settings: Settings, precision: str, jit: bool, forms: str,
+                 work: str):
         import numpy as np
         import tensorflow as tf
         from vgan_tf import training
@@ -178,7 +200,7 @@ class TrainVariant:
         config = training.from_preset(
             "paper", model_dir=work, synthetic=True, frames=settings.frames,
             size=settings.size, base_width=settings.base_width, batch_size=settings.batch,
-            precision=precision, jit_compile=jit)
+            precision=precision, jit_compile=jit, layer_forms=forms)
         self.gan = training.build_gan(config)
         real = np.random.default_rng(0).uniform(
             -1, 1, (settings.batch, settings.frames, settings.size, settings.size, 3))
@@ -203,22 +225,26 @@ class TrainVariant:
 
 
 def build_variants(settings: Settings, clock: Clock, notes: list) -> dict:
-    """{(precision, jit): TrainVariant}, XLA-off ones first; a build that would not fit in
-    the budget is skipped with a note (an XLA build is guessed at 3x the plain one)."""
+    """{(precision, jit, forms): TrainVariant}, XLA-off ones first; a build that would not
+    fit in the budget is skipped with a note (an XLA build is guessed at 3x the plain
+    one)."""
     work = tempfile.mkdtemp(prefix="vgan_gpu_")
     variants, build_s = {}, {}
     for jit in sorted(settings.jit):
         for precision in settings.precisions:
-            guess = build_s.get(precision, 20.0) * (3 if jit else 1)
-            if not clock.fits(guess + 150):  # leave time for the rounds and serving
-                notes.append(f"skipped train {precision} jit={jit}: budget")
-                continue
-            start = time.perf_counter()
-            variants[(precision, jit)] = TrainVariant(
-                settings, precision, jit, os.path.join(work, f"{precision}_{jit}"))
-            build_s.setdefault(precision, time.perf_counter() - start)
-            print(f"built train {precision} jit={jit}: build + {settings.warmup} warm-up "
-                  f"steps {time.perf_counter() - start:.1f} s", flush=True)
+            for forms in settings.layer_forms:
+                guess = build_s.get(precision, 20.0) * (3 if jit else 1)
+                name = f"{precision} jit={jit} forms={forms}"
+                if not clock.fits(guess + 150):  # leave time for the rounds and serving
+                    notes.append(f"skipped train {name}: budget")
+                    continue
+                start = time.perf_counter()
+                variants[(precision, jit, forms)] = TrainVariant(
+                    settings, precision, jit, forms,
+                    os.path.join(work, f"{precision}_{jit}_{forms}"))
+                build_s.setdefault(precision, time.perf_counter() - start)
+                print(f"built train {name}: build + {settings.warmup} warm-up steps "
+                      f"{time.perf_counter() - start:.1f} s", flush=True)
     return variants
 
 
@@ -248,6 +274,8 @@ def serving_rates(generator, settings: Settings, peaks: dict, clock: Clock,
     from vgan_tf import export
     from vgan_tf.serving import api
 
+    if not settings.serving_batches:
+        return {}
     base = tempfile.mkdtemp(prefix="vgan_gpu_export_")
     gflop = forward_gflop(generator)
     out = {}
@@ -284,23 +312,31 @@ def report(device: str, peaks: dict, step: float, train: dict, serving: dict,
         f"{p} {peaks[p]:.1f}" for p in PRECISIONS if p in peaks) or "none (no MFU)")]
     lines += [f"train step, batch {settings.batch}, {settings.frames}x{settings.size}x"
               f"{settings.size}, base width {settings.base_width}: {step:.3g} model GFLOP "
-              "per video", "| precision | XLA | videos/s median | best | model TFLOP/s | "
-              "MFU |", "|---|---|---|---|---|---|"]
-    for (precision, jit), r in train.items():
-        lines.append(f"| {precision} | {'on' if jit else 'off'} | {r['videos_s']:.1f} | "
-                     f"{r['videos_s_best']:.1f} | {r['gflops'] / 1e3:.2f} | "
-                     f"{_cell(r['mfu'])} |")
+              "per video", "| precision | XLA | layer forms | videos/s median | best | "
+              "model TFLOP/s | MFU |", "|---|---|---|---|---|---|---|"]
+    for (precision, jit, forms), r in train.items():
+        lines.append(f"| {precision} | {'on' if jit else 'off'} | {forms} | "
+                     f"{r['videos_s']:.1f} | {r['videos_s_best']:.1f} | "
+                     f"{r['gflops'] / 1e3:.2f} | {_cell(r['mfu'])} |")
     lines += [f"exported generator (serving_default): {serving_gflop:.3g} GFLOP per video",
               "| precision | batch | ms per call | videos/s | model TFLOP/s | MFU |",
               "|---|---|---|---|---|---|"]
     for (precision, batch), r in serving.items():
         lines.append(f"| {precision} | {batch} | {batch / r['videos_s'] * 1e3:.2f} | "
                      f"{r['videos_s']:.1f} | {r['gflops'] / 1e3:.2f} | {_cell(r['mfu'])} |")
-    ratios = ", ".join(f"{p} x{train[(p, True)]['videos_s'] / train[(p, False)]['videos_s']:.2f}"
-                       for p in PRECISIONS if (p, True) in train and (p, False) in train)
+    ratios = ", ".join(
+        f"{p}{'' if len(settings.layer_forms) == 1 else ' ' + f} "
+        f"x{train[(p, True, f)]['videos_s'] / train[(p, False, f)]['videos_s']:.2f}"
+        for (p, jit, f) in train if jit and (p, False, f) in train)
     choice = jit_choice(train)
     lines.append(f"jit_compile on GPU: {({True: 'on', False: 'off'}).get(choice, 'mixed')}"
                  f" (XLA on / off, videos/s: {ratios or 'not measured both ways'})")
+    if len(settings.layer_forms) > 1:
+        against = ", ".join(
+            f"{p} {'XLA ' if jit else ''}{f} x{r['videos_s'] / train[(p, jit, 'plain')]['videos_s']:.2f}"
+            for (p, jit, f), r in train.items() if f != "plain" and (p, jit, "plain") in train)
+        lines.append(f"layer_forms on GPU: {forms_choice(train) or 'mixed'} (form / plain, "
+                     f"videos/s: {against or 'plain not measured'})")
     return lines
 
 
@@ -343,7 +379,8 @@ def run(settings: Settings) -> dict | None:
             else step_gflop(any_gan.generator, any_gan.discriminator))
     train = {key: rates(times[key], settings.batch, step, peaks.get(key[0]))
              for key in variants if times[key]}
-    generator = variants.get(("fp32", False), next(iter(variants.values()))).gan.generator
+    generator = variants.get(("fp32", False, "plain"),
+                             next(iter(variants.values()))).gan.generator
     serving = serving_rates(generator, settings, peaks, clock, notes)
     for line in report(description, peaks, step, train, serving, forward_gflop(generator),
                        settings):
@@ -352,9 +389,11 @@ def run(settings: Settings) -> dict | None:
         print(f"note: {note}")
     print(f"total {clock.elapsed():.0f} s (budget {settings.budget_s:.0f} s)")
     return dict(device=description, peaks=peaks, step_gflop=step, notes=notes,
-                train={f"{p} jit={'on' if j else 'off'}": r for (p, j), r in train.items()},
+                train={f"{p} jit={'on' if j else 'off'}"
+                       + ("" if f == "plain" else f" forms={f}"): r
+                       for (p, j, f), r in train.items()},
                 serving={f"{p} b{b}": r for (p, b), r in serving.items()},
-                jit_compile_on_gpu=jit_choice(train))
+                jit_compile_on_gpu=jit_choice(train), layer_forms_on_gpu=forms_choice(train))
 
 
 DRY_RUN = dict(frames=8, size=16, base_width=8, batch=2, rounds=1, steps=1, warmup=1,
@@ -366,6 +405,7 @@ def settings_from_flags(FLAGS) -> Settings:
     values = dict(frames=FLAGS.frames, size=FLAGS.size, base_width=FLAGS.base_width,
                   batch=FLAGS.batch, precisions=tuple(FLAGS.precisions),
                   jit=tuple({"off": False, "on": True}[v] for v in FLAGS.jit),
+                  layer_forms=tuple(FLAGS.layer_forms),
                   rounds=FLAGS.rounds, steps=FLAGS.steps, warmup=FLAGS.warmup,
                   serving_batches=tuple(int(b) for b in FLAGS.serving_batches),
                   serving_calls=FLAGS.serving_calls, budget_s=FLAGS.budget_s,
@@ -384,6 +424,8 @@ def _define_flags():
     flags.DEFINE_integer("batch", defaults.batch, "Train batch.")
     flags.DEFINE_list("precisions", list(defaults.precisions), "fp32, bf16, fp16.")
     flags.DEFINE_list("jit", ["off", "on"], "XLA settings of the train step: off, on.")
+    flags.DEFINE_list("layer_forms", list(defaults.layer_forms), "Layer forms of the train "
+                      "step (vgan-train --layer_forms): plain, d_input, g_heads, both.")
     flags.DEFINE_integer("rounds", defaults.rounds, "Interleaved train rounds.")
     flags.DEFINE_integer("steps", defaults.steps, "Train steps per variant per round.")
     flags.DEFINE_integer("warmup", defaults.warmup, "Untimed steps per variant (XLA "

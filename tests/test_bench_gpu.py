@@ -114,11 +114,11 @@ def test_videos_per_second_gflops_and_mfu(gpu):
     assert gpu.rates([1.0], 1, 4.51, None)["mfu"] is None
 
 
-def _train(**ratios):
+def _train(forms="plain", **ratios):
     out = {}
     for precision, ratio in ratios.items():
-        out[(precision, False)] = {"videos_s": 10.0}
-        out[(precision, True)] = {"videos_s": 10.0 * ratio}
+        out[(precision, False, forms)] = {"videos_s": 10.0}
+        out[(precision, True, forms)] = {"videos_s": 10.0 * ratio}
     return out
 
 
@@ -126,7 +126,22 @@ def test_the_xla_choice(gpu):
     assert gpu.jit_choice(_train(fp32=1.2, bf16=1.5, fp16=1.1)) is True
     assert gpu.jit_choice(_train(fp32=0.8, bf16=0.9)) is False
     assert gpu.jit_choice(_train(fp32=1.2, bf16=0.9)) is None
-    assert gpu.jit_choice({("fp32", False): {"videos_s": 1.0}}) is None
+    assert gpu.jit_choice({("fp32", False, "plain"): {"videos_s": 1.0}}) is None
+    both = {**_train(fp32=1.2), **_train("both", fp32=0.9)}  # per form: on, then off
+    assert gpu.jit_choice(both) is None
+
+
+def test_the_layer_forms_choice(gpu):
+    plain = _train(fp32=1.2, bf16=1.5)
+    faster = {key: {"videos_s": value["videos_s"] * 1.1}
+              for key, value in _train("both", fp32=1.2, bf16=1.5).items()}
+    assert gpu.forms_choice({**plain, **faster}) == "both"
+    slower = {key: {"videos_s": value["videos_s"] * 0.9}
+              for key, value in _train("both", fp32=1.2, bf16=1.5).items()}
+    assert gpu.forms_choice({**plain, **slower}) == "plain"
+    mixed = {**slower, ("fp32", True, "both"): {"videos_s": 99.0}}
+    assert gpu.forms_choice({**plain, **mixed}) is None
+    assert gpu.forms_choice(plain) is None  # one form: nothing to choose
 
 
 def test_report_lines(gpu):
@@ -136,20 +151,26 @@ def test_report_lines(gpu):
     serving = {("bf16", 64): dict(videos_s=640.0, gflops=2886.4, mfu=0.5)}
     lines = gpu.report("H100", {"fp32": 494.7}, 38.7, train, serving, 4.51,
                        gpu.Settings())
-    assert "| fp32 | on | 20.0 | 20.0 | 0.39 | 0.25 |" in lines
-    assert "| fp16 | off | 10.0 | 10.0 | 0.39 | - |" in lines
+    assert "| fp32 | on | plain | 20.0 | 20.0 | 0.39 | 0.25 |" in lines
+    assert "| fp16 | off | plain | 10.0 | 10.0 | 0.39 | - |" in lines
     assert "| bf16 | 64 | 100.00 | 640.0 | 2.89 | 0.50 |" in lines
     assert lines[-1] == "jit_compile on GPU: on (XLA on / off, videos/s: fp32 x2.00, fp16 x1.50)"
+    train[("fp32", False, "both")] = {**train[("fp32", False, "plain")], "videos_s": 12.5}
+    lines = gpu.report("H100", {"fp32": 494.7}, 38.7, train, serving, 4.51,
+                       gpu.Settings(layer_forms=("plain", "both")))
+    assert lines[-1] == "layer_forms on GPU: both (form / plain, videos/s: fp32 both x1.25)"
 
 
 def test_the_dry_run_sizes(gpu):
     flags = types.SimpleNamespace(
         frames=32, size=64, base_width=64, batch=64, precisions=["fp32"], jit=["off", "on"],
-        rounds=3, steps=5, warmup=2, serving_batches=["1", "64"], serving_calls=5,
+        layer_forms=["plain", "both"], rounds=3, steps=5, warmup=2,
+        serving_batches=["1", "64"], serving_calls=5,
         budget_s=450.0, peak_tflops=0.0, cpu_dry_run=True)
     settings = gpu.settings_from_flags(flags)
     assert (settings.frames, settings.size, settings.batch) == (8, 16, 2)
     assert settings.jit == (False, True) and settings.precisions == ("fp32",)
+    assert settings.layer_forms == ("plain", "both")
     flags.cpu_dry_run = False
     assert gpu.settings_from_flags(flags).batch == 64
 
@@ -157,10 +178,14 @@ def test_the_dry_run_sizes(gpu):
 @pytest.mark.slow
 def test_the_whole_flow_runs_on_the_cpu_at_tiny_sizes(gpu, capsys):
     settings = gpu.Settings(**{**gpu.DRY_RUN, "precisions": ("fp32",), "jit": (False,),
-                               "cpu_dry_run": True, "peak_tflops": 1.0})
+                               "layer_forms": ("plain", "both"), "cpu_dry_run": True,
+                               "peak_tflops": 1.0})
     results = gpu.run(settings)
     assert results["train"]["fp32 jit=off"]["videos_s"] > 0
     assert results["train"]["fp32 jit=off"]["mfu"] > 0
+    assert results["train"]["fp32 jit=off forms=both"]["videos_s"] > 0
     assert set(results["serving"]) == {"fp32 b1", "fp32 b2", "bf16 b1", "bf16 b2"}
     assert results["jit_compile_on_gpu"] is None  # XLA not measured both ways
-    assert "jit_compile on GPU: mixed" in capsys.readouterr().out
+    assert results["layer_forms_on_gpu"] in ("plain", "both")
+    out = capsys.readouterr().out
+    assert "jit_compile on GPU: mixed" in out and "layer_forms on GPU: " in out
