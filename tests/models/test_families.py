@@ -31,7 +31,7 @@ def test_each_family_builds_matching_networks_and_its_task(name, tiny):
     model = types.SimpleNamespace(frames=tiny.frames, size=tiny.size,
                                   latent_dim=tiny.latent_dim, base_width=tiny.base_width,
                                   generator="two_stream", mask_weight=0.1, l1_weight=10.0,
-                                  spectral_norm=False, g_heads_form=False, d_input_form=False)
+                                  spectral_norm=False)  # no layer_forms: plain
     generator, discriminator = family.build_generator(model), family.build_discriminator(model)
     assert tuple(generator.video_shape) == tuple(discriminator.video_shape)
     config = types.SimpleNamespace(model=model, training=types.SimpleNamespace(

@@ -47,3 +47,15 @@ def test_a_run_may_change_its_layer_forms_on_resume(tmp_path):
         == "d_input"
     with pytest.raises(ValueError, match="--base_width=8"):  # a weight-changing setting
         train_config.for_run({**given, "base_width": 8})
+
+
+def test_a_model_config_without_the_setting_is_plain_and_a_bad_value_is_named():
+    import types
+
+    from vgan_tf.models import family as family_lib
+
+    assert family_lib.layer_forms(types.SimpleNamespace(frames=8)) == (False, False)
+    assert family_lib.layer_forms(types.SimpleNamespace(layer_forms="both")) == (True, True)
+    with pytest.raises(ValueError, match="--layer_forms must be one of plain, d_input"):
+        family_lib.layer_forms(types.SimpleNamespace(layer_forms="fast"))
+

@@ -66,6 +66,7 @@ def _saved_model_dir(path: str) -> str | None:
 
 
 def _from_checkpoints(model_dir: str):
+    import types
 
     from vgan_tf.models import families
 
@@ -78,9 +79,7 @@ def _from_checkpoints(model_dir: str):
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
     if latest is None:
         raise FileNotFoundError(f"no checkpoint in {model_dir}/checkpoints")
-    from vgan_tf.training import config as train_config
-
-    predictor = family.build_generator(train_config.read_run_config(model_dir).model)
+    predictor = family.build_generator(types.SimpleNamespace(**config))
     entry = "generator_ema" if config.get("ema_decay", 0.0) > 0 else "generator"
     tf.train.Checkpoint(**{entry: predictor}).restore(latest).expect_partial()
     return PredictorRunner.from_keras(predictor, latest)

@@ -94,6 +94,7 @@ def _saved_model_source(path: str) -> VideoSource:
 
 
 def _checkpoint_source(model_dir: str) -> VideoSource:
+    import types
 
     import tensorflow as tf
 
@@ -112,9 +113,8 @@ def _checkpoint_source(model_dir: str) -> VideoSource:
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, CHECKPOINTS_NAME))
     if latest is None:
         raise FileNotFoundError(f"no checkpoint under {os.path.join(model_dir, CHECKPOINTS_NAME)}")
-    from vgan_tf.training import config as train_config
-
-    generator = family.build_generator(train_config.read_run_config(model_dir).model)
+    model = types.SimpleNamespace(**dict(dict(generator="two_stream"), **config))
+    generator = family.build_generator(model)
     # With --ema_decay the run samples and saves G's moving average: restore that.
     entry = "generator_ema" if config.get("ema_decay", 0.0) > 0 else "generator"
     tf.train.Checkpoint(**{entry: generator}).restore(latest).expect_partial() \

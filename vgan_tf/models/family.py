@@ -17,6 +17,22 @@ import dataclasses
 from typing import Callable
 
 
+LAYER_FORMS = ("plain", "d_input", "g_heads", "both")
+"""The values of `model.layer_forms` (vgan-train --layer_forms): which of the two stride-1
+layer forms (models.blocks) the built networks use."""
+
+
+def layer_forms(model) -> tuple:
+    """(d_input, g_heads): the forms `model.layer_forms` asks for; a model config without
+    the setting (a run's config.json from before it) is plain. ValueError for another
+    value."""
+    forms = getattr(model, "layer_forms", "plain")
+    if forms not in LAYER_FORMS:
+        raise ValueError(f"--layer_forms must be one of {', '.join(LAYER_FORMS)}, got "
+                         f"{forms!r}")
+    return forms in ("d_input", "both"), forms in ("g_heads", "both")
+
+
 def no_checks(model) -> None:
     """A family without settings of its own to check."""
 

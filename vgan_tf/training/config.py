@@ -17,6 +17,7 @@ from vgan_tf.data.options import WINDOWS
 from vgan_tf.data.options import RESIZE_METHODS
 from vgan_tf.data.synthetic import SCENES
 from vgan_tf.models import families
+from vgan_tf.models import family as family_lib
 from vgan_tf.tasks import augment as augment_lib
 from vgan_tf.tasks import losses as losses_lib
 from vgan_tf.tasks.adversarial import DEFAULT_G_STEP, G_STEPS
@@ -25,8 +26,7 @@ from vgan_tf.training.precision import PRECISIONS
 from vgan_tf.training.strategy import STRATEGIES
 
 GENERATORS = ("two_stream", "one_stream")
-LAYER_FORMS = ("plain", "d_input", "g_heads", "both")
-"""--layer_forms: which of the two stride-1 layer forms the networks use (models.blocks)."""
+LAYER_FORMS = family_lib.LAYER_FORMS
 MODELS = families.NAMES
 """The model families vgan-train trains (vgan_tf.models.families): video, future."""
 GPU_JIT_COMPILE = False
@@ -113,15 +113,6 @@ class ModelConfig:
                                "(video model only), both: the two; plain: neither. Which is "
                                "faster depends on the machine, size and precision "
                                "(docs/performance.md).", choices=LAYER_FORMS)
-
-    @property
-    def d_input_form(self) -> bool:
-        return self.layer_forms in ("d_input", "both")
-
-    @property
-    def g_heads_form(self) -> bool:
-        return self.layer_forms in ("g_heads", "both")
-
     @property
     def sizes(self) -> config_lib.NetworkSizes:
         return config_lib.NetworkSizes(self.frames, self.size, self.latent_dim,

@@ -2,7 +2,7 @@
 main_conditional.lua): the FuturePredictor trained by FuturePredictionGAN."""
 from __future__ import annotations
 
-from vgan_tf.models.family import Family
+from vgan_tf.models.family import Family, layer_forms
 from vgan_tf.models.future.networks import FuturePredictor
 from vgan_tf.models.video.family import build_discriminator
 
@@ -37,7 +37,7 @@ def validate(model):
     if model.generator != "two_stream":
         raise ValueError("--generator applies to --model=video only: the future "
                          "predictor is always two-stream")
-    if model.g_heads_form:
+    if layer_forms(model)[1]:
         raise ValueError(f"--layer_forms={model.layer_forms}: the future predictor has no "
                          "depth-to-space heads; use plain or d_input")
 

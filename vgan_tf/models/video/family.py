@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vgan_tf.models.discriminator import Discriminator
-from vgan_tf.models.family import Family
+from vgan_tf.models.family import Family, layer_forms
 from vgan_tf.models.video.networks import OneStreamGenerator, TwoStreamGenerator
 
 GENERATORS = {"two_stream": TwoStreamGenerator, "one_stream": OneStreamGenerator}
@@ -11,13 +11,13 @@ GENERATORS = {"two_stream": TwoStreamGenerator, "one_stream": OneStreamGenerator
 def build_generator(model):
     cls = GENERATORS[model.generator]
     return cls(model.frames, model.size, model.latent_dim, model.base_width,
-               depth_to_space_heads=model.g_heads_form, name="generator")
+               depth_to_space_heads=layer_forms(model)[1], name="generator")
 
 
 def build_discriminator(model):
     return Discriminator(model.frames, model.size, model.base_width,
                          spectral_norm=model.spectral_norm,
-                         space_to_depth_input=model.d_input_form, name="discriminator")
+                         space_to_depth_input=layer_forms(model)[0], name="discriminator")
 
 
 def build_task(generator, discriminator, config):
