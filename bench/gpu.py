@@ -188,8 +188,8 @@ class Clock:
 
 
 class TrainVariant:
-    """VideoGAN at (precision, jit), compiled like `fit` compiles it, on a prefetched
-    constant batch."""
+    """VideoGAN at (precision, jit, layer forms), compiled like `fit` compiles it, on a
+    prefetched constant batch."""
 
     def __init__(self, settings: Settings, precision: str, jit: bool, forms: str,
                  work: str):

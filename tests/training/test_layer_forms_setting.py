@@ -1,10 +1,12 @@
 """--layer_forms: which stride-1 layer forms the trained networks use, per preset, on resume."""
 import json
 import os
+import types
 
 import pytest
 
 from vgan_tf.models import families
+from vgan_tf.models import family as family_lib
 from vgan_tf.training import config as train_config
 
 
@@ -50,12 +52,7 @@ def test_a_run_may_change_its_layer_forms_on_resume(tmp_path):
 
 
 def test_a_model_config_without_the_setting_is_plain_and_a_bad_value_is_named():
-    import types
-
-    from vgan_tf.models import family as family_lib
-
     assert family_lib.layer_forms(types.SimpleNamespace(frames=8)) == (False, False)
     assert family_lib.layer_forms(types.SimpleNamespace(layer_forms="both")) == (True, True)
     with pytest.raises(ValueError, match="--layer_forms must be one of plain, d_input"):
         family_lib.layer_forms(types.SimpleNamespace(layer_forms="fast"))
-

@@ -1,10 +1,9 @@
 """The network as it is exported: a copy for inference, BatchNorm folded, fp32 or bf16.
 
-`inference_network(model, precision, fold_batch_norm, subpixel_channels, fuse_heads)` rebuilds
-`model` (a
-TwoStreamGenerator, OneStreamGenerator, FuturePredictor: any StagedNetwork with
-`get_config` and `forward(inputs, run)`) from its config and copies its weights; the
-trained model is not changed.
+`inference_network(model, precision, fold_batch_norm, subpixel_channels, fuse_heads)`
+rebuilds `model` (a TwoStreamGenerator, OneStreamGenerator, FuturePredictor: any
+StagedNetwork with `get_config` and `forward(inputs, run)`) from its config and copies its
+weights; the trained model is not changed.
 
 Folding: a (transposed) convolution followed by a BatchNormalization in the same stage
 becomes one convolution. In inference mode BN is y = gamma * (x - mean) / sqrt(var + eps)
@@ -150,27 +149,26 @@ class InferenceNetwork(tf.Module):
                                 layer.kernel.dtype), trainable=False,
                         name=f"{stage.name}_{layer.name}_subpixel")
                     self._subpixel[(stage.name, layer.name)] = key
-        self._fuse(copy if fuse_heads else None)
+        self._memo, self._group_of, self.fused_kernels = _Memo(), {}, {}
+        self.fused_heads = self._fuse(copy) if fuse_heads else ()
         for name in ("latent_dim", "image_shape"):
             if hasattr(model, name):
                 setattr(self, name, getattr(model, name))
         self.video_shape = tuple(model.video_shape)
 
-    def _fuse(self, copy):
+    def _fuse(self, copy) -> tuple:
         """Groups the stages whose first layer is a rewritten convolution of the same rank
-        and input channels; each group of two or more gets one concatenated kernel."""
-        self._memo = _Memo()
-        self._group_of = {}
+        and input channels; each group of two or more gets one concatenated kernel.
+        Returns the groups' stage names."""
         groups = {}
-        for stage in (_stages(copy) if copy is not None else ()):
+        for stage in _stages(copy):
             first = stage.layers[0]
             if (stage.name, first.name) in self._subpixel:
                 rank = len(first.kernel_size)
                 groups.setdefault((rank, first.kernel.shape[-1]), []).append(stage)
-        self.fused_heads = tuple(tuple(s.name for s in group) for group in groups.values()
-                                 if len(group) > 1)
-        self.fused_kernels = {}
-        for names in self.fused_heads:
+        fused = tuple(tuple(s.name for s in group) for group in groups.values()
+                      if len(group) > 1)
+        for names in fused:
             parts, channels = [], []
             for name in names:
                 layer = copy.get_layer(name).layers[0]
@@ -184,6 +182,7 @@ class InferenceNetwork(tf.Module):
                 name="_".join(names) + "_fused")
             for name in names:
                 self._group_of[name] = (names, tuple(channels))
+        return fused
 
     def _first_conv(self, stage, layer, x):
         """The (bias-free) output of a rewritten first convolution: from the group's one

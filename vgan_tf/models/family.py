@@ -14,7 +14,7 @@ The record's functions take the config sections as plain objects (duck-typed):
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
 LAYER_FORMS = ("plain", "d_input", "g_heads", "both")
@@ -22,15 +22,20 @@ LAYER_FORMS = ("plain", "d_input", "g_heads", "both")
 layer forms (models.blocks) the built networks use."""
 
 
-def layer_forms(model) -> tuple:
-    """(d_input, g_heads): the forms `model.layer_forms` asks for; a model config without
-    the setting (a run's config.json from before it) is plain. ValueError for another
-    value."""
+class LayerForms(NamedTuple):
+    d_input: bool  # D's first layer as space-to-depth + a stride-1 convolution
+    g_heads: bool  # G's video heads as a stride-1 transposed convolution + depth-to-space
+
+
+def layer_forms(model) -> LayerForms:
+    """The forms `model.layer_forms` asks for; a model config without the setting (a run's
+    config.json from before it) is plain. ValueError for another value."""
     forms = getattr(model, "layer_forms", "plain")
     if forms not in LAYER_FORMS:
         raise ValueError(f"--layer_forms must be one of {', '.join(LAYER_FORMS)}, got "
                          f"{forms!r}")
-    return forms in ("d_input", "both"), forms in ("g_heads", "both")
+    return LayerForms(d_input=forms in ("d_input", "both"),
+                      g_heads=forms in ("g_heads", "both"))
 
 
 def no_checks(model) -> None:

@@ -113,6 +113,7 @@ class ModelConfig:
                                "(video model only), both: the two; plain: neither. Which is "
                                "faster depends on the machine, size and precision "
                                "(docs/performance.md).", choices=LAYER_FORMS)
+
     @property
     def sizes(self) -> config_lib.NetworkSizes:
         return config_lib.NetworkSizes(self.frames, self.size, self.latent_dim,

@@ -37,7 +37,7 @@ def validate(model):
     if model.generator != "two_stream":
         raise ValueError("--generator applies to --model=video only: the future "
                          "predictor is always two-stream")
-    if layer_forms(model)[1]:
+    if layer_forms(model).g_heads:
         raise ValueError(f"--layer_forms={model.layer_forms}: the future predictor has no "
                          "depth-to-space heads; use plain or d_input")
 

@@ -11,13 +11,13 @@ GENERATORS = {"two_stream": TwoStreamGenerator, "one_stream": OneStreamGenerator
 def build_generator(model):
     cls = GENERATORS[model.generator]
     return cls(model.frames, model.size, model.latent_dim, model.base_width,
-               depth_to_space_heads=layer_forms(model)[1], name="generator")
+               depth_to_space_heads=layer_forms(model).g_heads, name="generator")
 
 
 def build_discriminator(model):
     return Discriminator(model.frames, model.size, model.base_width,
                          spectral_norm=model.spectral_norm,
-                         space_to_depth_input=layer_forms(model)[0], name="discriminator")
+                         space_to_depth_input=layer_forms(model).d_input, name="discriminator")
 
 
 def build_task(generator, discriminator, config):
